@@ -1,0 +1,55 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
+import { exportChain, verifyChain } from '../gateway/audit/verify.ts';
+import type { CliContext } from './context.ts';
+import { err, out, UsageError } from './output.ts';
+
+export const AUDIT_USAGE = `gatehouse audit verify [--org SLUG] [--json]      (default: every chain)
+gatehouse audit export [--org SLUG | --system] [--out FILE]   (JSON lines; default org: default)`;
+
+export async function auditCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { org: { type: 'string' }, system: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  switch (sub) {
+    case 'verify': {
+      const chains = values.org !== undefined ? [(await ctx.org(values.org)).id] : await ctx.store.listAuditChains();
+      const orgs = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o.slug]));
+      const reports = [];
+      for (const chain of chains) reports.push(await verifyChain(ctx.store, chain));
+      if (values.json === true) out(JSON.stringify(reports));
+      else {
+        for (const r of reports) {
+          const label = r.chain === SYSTEM_CHAIN ? 'system' : (orgs.get(r.chain) ?? r.chain);
+          if (r.ok) out(`ok      ${label}: ${r.verified} records, head ${r.headHash.slice(0, 16)}…`);
+          else err(`BROKEN  ${label}: ${r.firstBreak?.reason ?? ''} (first broken record: ${r.firstBreak?.seq ?? '?'})`);
+        }
+      }
+      if (reports.some((r) => !r.ok)) process.exitCode = 1;
+      return;
+    }
+    case 'export': {
+      const chain = values.system === true ? SYSTEM_CHAIN : (await ctx.org(values.org)).id;
+      if (values.out === undefined) {
+        await exportChain(ctx.store, chain, (line) => {
+          process.stdout.write(line);
+        });
+        return;
+      }
+      const file = createWriteStream(values.out, { mode: 0o600 });
+      const count = await exportChain(ctx.store, chain, async (line) => {
+        if (!file.write(line)) await once(file, 'drain');
+      });
+      file.end();
+      await once(file, 'finish');
+      err(`Exported ${count} records to ${values.out}`);
+      return;
+    }
+    default:
+      throw new UsageError(AUDIT_USAGE);
+  }
+}

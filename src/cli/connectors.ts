@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+import { addConnector, listConnectors, removeConnector, type ValueInput } from '../services/connectors.ts';
+import type { CliContext } from './context.ts';
+import { out, table, UsageError } from './output.ts';
+
+export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]...
+gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [-- ARG...]
+gatehouse connectors list [--org SLUG] [--json]
+gatehouse connectors remove NAME [--org SLUG]
+  A value written @env:VAR is read from the environment variable VAR, so a secret stays out of shell history.
+  Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.`;
+
+function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
+  if (!raw.startsWith('@env:')) return raw;
+  const name = raw.slice(5);
+  const value = env[name];
+  if (value === undefined) throw new UsageError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function parsePairs(items: readonly string[] | undefined, sep: ':' | '=', secret: boolean, env: NodeJS.ProcessEnv): ValueInput[] {
+  return (items ?? []).map((item) => {
+    const i = item.indexOf(sep);
+    if (i <= 0) throw new UsageError(sep === ':' ? `header must be "Name: value"` : `variable must be NAME=value`);
+    return { name: item.slice(0, i).trim(), value: resolveValue(item.slice(i + 1).trim(), env), secret };
+  });
+}
+
+export async function connectorsCommand(ctx: CliContext, argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      'secret-header': { type: 'string', multiple: true },
+      command: { type: 'string' },
+      arg: { type: 'string', multiple: true },
+      env: { type: 'string', multiple: true },
+      'secret-env': { type: 'string', multiple: true },
+      cwd: { type: 'string' },
+      org: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const org = await ctx.org(values.org);
+  switch (sub) {
+    case 'add': {
+      const name = positionals[0];
+      if (name === undefined) throw new UsageError('connectors add needs a NAME');
+      if ((values.url === undefined) === (values.command === undefined)) throw new UsageError('give exactly one of --url or --command');
+      const view =
+        values.url !== undefined
+          ? await addConnector(ctx, ctx.actor, {
+              orgId: org.id,
+              name,
+              type: 'http',
+              url: values.url,
+              headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
+            })
+          : await addConnector(ctx, ctx.actor, {
+              orgId: org.id,
+              name,
+              type: 'stdio',
+              command: values.command ?? '',
+              // Arguments after `--` are the command's own, so ones that start with a dash need no quoting.
+              args: [...(values.arg ?? []), ...positionals.slice(1)],
+              env: [...parsePairs(values.env, '=', false, env), ...parsePairs(values['secret-env'], '=', true, env)],
+              cwd: values.cwd,
+            });
+      out(values.json === true ? JSON.stringify(view) : `Added connector ${view.name} (${view.id}); its tools appear as ${view.name}__<tool>`);
+      return;
+    }
+    case 'list': {
+      const list = await listConnectors(ctx, org.id);
+      if (values.json === true) {
+        out(JSON.stringify(list));
+        return;
+      }
+      table(
+        list.map((c) => ({
+          name: c.name,
+          type: c.type,
+          target: c.type === 'http' ? (c.url ?? '') : [c.command ?? '', ...(c.args ?? [])].join(' '),
+          values: [...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)).join(' '),
+        })),
+        ['name', 'type', 'target', 'values'],
+      );
+      return;
+    }
+    case 'remove': {
+      const name = positionals[0];
+      if (name === undefined) throw new UsageError('connectors remove needs a NAME');
+      await removeConnector(ctx, ctx.actor, org.id, name);
+      out(`Removed connector ${name}`);
+      return;
+    }
+    default:
+      throw new UsageError(CONNECTORS_USAGE);
+  }
+}

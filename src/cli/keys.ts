@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { createKey, listKeys, parseExpiry, revokeKey } from '../services/keys.ts';
+import type { KeyRole } from '../store/types.ts';
+import { clientConfig, mcpUrlOf } from './client-config.ts';
+import type { CliContext } from './context.ts';
+import { out, table, UsageError } from './output.ts';
+
+const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
+
+export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--expires 30d|ISO-DATE] [--role member] [--org SLUG]
+gatehouse keys list [--org SLUG] [--json]
+gatehouse keys revoke KEY_ID [--org SLUG]
+  SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *`;
+
+export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      expires: { type: 'string' },
+      role: { type: 'string' },
+      org: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const org = await ctx.org(values.org);
+  switch (sub) {
+    case 'create': {
+      if (values.name === undefined) throw new UsageError('keys create needs --name');
+      if (values.role !== undefined && !ROLES.has(values.role)) throw new UsageError('--role must be owner, admin, member or viewer');
+      const { key, record } = await createKey(ctx, ctx.actor, {
+        orgId: org.id,
+        name: values.name,
+        scopes: values.scope ?? ['*'],
+        role: (values.role ?? 'member') as KeyRole,
+        expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
+      });
+      if (values.json === true) {
+        out(JSON.stringify({ key, ...record }));
+        return;
+      }
+      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}, expires: ${record.expiresAt ?? 'never'}`);
+      out('');
+      out(`  ${key}`);
+      out('');
+      out('The key is shown this once. Client configuration:');
+      out(clientConfig(mcpUrlOf(ctx.config), key));
+      return;
+    }
+    case 'list': {
+      const keys = await listKeys(ctx, org.id);
+      if (values.json === true) {
+        out(JSON.stringify(keys));
+        return;
+      }
+      table(
+        keys.map((k) => ({
+          id: k.id,
+          name: k.name,
+          prefix: k.displayPrefix,
+          role: k.role,
+          scopes: k.scopes.join(' '),
+          status: k.status,
+          expires: k.expiresAt ?? '-',
+        })),
+        ['id', 'name', 'prefix', 'role', 'scopes', 'status', 'expires'],
+      );
+      return;
+    }
+    case 'revoke': {
+      const id = positionals[0];
+      if (id === undefined) throw new UsageError('keys revoke needs a KEY_ID');
+      await revokeKey(ctx, ctx.actor, org.id, id);
+      out(`Revoked ${id}`);
+      return;
+    }
+    default:
+      throw new UsageError(KEYS_USAGE);
+  }
+}

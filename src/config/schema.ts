@@ -1,0 +1,41 @@
+import * as z from 'zod';
+import { Secret } from './secret.ts';
+
+/**
+ * Everything the gateway can be told, validated once at start-up. Environment variables (`GATEHOUSE_*`) and an
+ * optional JSON config file (`GATEHOUSE_CONFIG`) are mapped onto this shape by `load.ts`; unknown keys are refused.
+ */
+export const configSchema = z.strictObject({
+  env: z.enum(['development', 'production']).default('development'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .transform((v) => new Secret(v))
+    .optional(),
+  /** The URL clients use to reach the gateway, when it differs from http://host:port (a TLS proxy in front). */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Browser origins allowed to call /mcp. Loopback origins are always allowed while bound to loopback. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  /** Host header values accepted besides loopback names (DNS rebinding protection). */
+  allowedHosts: z.array(z.string().min(1)).default([]),
+  /** Base64 of 32 bytes; when absent the key lives in `<dataDir>/master.key` (created 0600 on first start). */
+  masterKey: z
+    .string()
+    .min(1)
+    .transform((v) => new Secret(v))
+    .optional(),
+  maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  maxJsonDepth: z.coerce.number().int().min(8).max(1024).default(64),
+  sessionIdleSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(1800),
+  upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /** How often a running server looks for connector changes made by the CLI or another replica. */
+  connectorPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;

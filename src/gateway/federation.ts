@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { ConnectorRecord, Store } from '../store/types.ts';
+import type { SecretBox } from '../vault/secret-box.ts';
+import { OrgCatalog } from './catalog/catalog.ts';
+import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
+
+export interface FederationDeps {
+  readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors'>;
+  readonly box: SecretBox;
+  readonly log: Logger;
+  readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
+  /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
+  readonly onListChanged: (orgId: string, kinds: readonly ListingKind[]) => void;
+}
+
+/**
+ * Keeps one live upstream connection per stored connector and one catalog per organisation. Connector changes made
+ * by the CLI or another replica are picked up by watching the store's connector revision.
+ */
+export class Federation {
+  readonly #deps: FederationDeps;
+  readonly #connections = new Map<string, UpstreamConnection>();
+  /** The same connections keyed by `orgId/name`, for routing a call in one lookup. */
+  readonly #byName = new Map<string, UpstreamConnection>();
+  readonly #catalogs = new Map<string, OrgCatalog>();
+  #revision = -1;
+  #timer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+
+  constructor(deps: FederationDeps) {
+    this.#deps = deps;
+  }
+
+  async start(): Promise<void> {
+    await this.sync();
+    this.#timer = setInterval(() => {
+      this.sync().catch((err: unknown) => {
+        this.#deps.log.error({ err }, 'connector sync failed');
+      });
+    }, this.#deps.config.connectorPollMs);
+    this.#timer.unref();
+  }
+
+  /** Reconciles connections with the store when the connector revision moved. Concurrent calls share one run. */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<void> {
+    const revision = await this.#deps.store.connectorsRevision();
+    if (revision === this.#revision) return;
+    const connectors = await this.#deps.store.listAllConnectors();
+    this.#revision = revision;
+    const wanted = new Map(connectors.map((c) => [c.id, c]));
+    const touched = new Set<string>();
+    for (const [id, conn] of this.#connections) {
+      const next = wanted.get(id);
+      if (next?.updatedAt === conn.connector.updatedAt) continue;
+      this.#connections.delete(id);
+      this.#byName.delete(`${conn.connector.orgId}/${conn.connector.name}`);
+      touched.add(conn.connector.orgId);
+      void conn.close();
+    }
+    for (const c of connectors) {
+      if (this.#connections.has(c.id)) continue;
+      const conn = this.#connect(c);
+      this.#connections.set(c.id, conn);
+      this.#byName.set(`${c.orgId}/${c.name}`, conn);
+      touched.add(c.orgId);
+    }
+    for (const orgId of touched) this.#rebuild(orgId, ['tools', 'resources', 'prompts']);
+  }
+
+  #connect(c: ConnectorRecord): UpstreamConnection {
+    const conn = new UpstreamConnection(c, {
+      box: this.#deps.box,
+      log: this.#deps.log,
+      requestTimeoutMs: this.#deps.config.upstreamTimeoutMs,
+      connectTimeoutMs: this.#deps.config.upstreamConnectTimeoutMs,
+      onChange: (changed, kinds) => {
+        if (this.#connections.get(changed.connector.id) === changed) this.#rebuild(changed.connector.orgId, kinds);
+      },
+    });
+    conn.start();
+    return conn;
+  }
+
+  #rebuild(orgId: string, kinds: readonly ListingKind[]): void {
+    const sources = [...this.#connections.values()].filter((c) => c.connector.orgId === orgId);
+    let catalog = this.#catalogs.get(orgId);
+    if (catalog === undefined) {
+      catalog = new OrgCatalog();
+      this.#catalogs.set(orgId, catalog);
+    }
+    catalog.rebuild(sources);
+    this.#deps.onListChanged(orgId, kinds);
+  }
+
+  catalog(orgId: string): OrgCatalog {
+    return this.#catalogs.get(orgId) ?? EMPTY;
+  }
+
+  connection(orgId: string, connector: string): UpstreamConnection | undefined {
+    return this.#byName.get(`${orgId}/${connector}`);
+  }
+
+  /** Resolves once every connection has finished its first attempt (for start-up and tests). */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.#connections.values()].some((c) => c.state === 'connecting') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#syncing?.catch(() => undefined);
+    await Promise.all([...this.#connections.values()].map((c) => c.close()));
+    this.#connections.clear();
+    this.#byName.clear();
+  }
+}
+
+const EMPTY = new OrgCatalog();

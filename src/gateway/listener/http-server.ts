@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.ts';
+import { GatehouseError, toGatehouseError } from '../../errors.ts';
+import { newCorrelationId } from '../../ids.ts';
+import type { HttpExchange } from './mcp-endpoint.ts';
+import type { OriginGuard } from './origin.ts';
+import { SECURITY_HEADERS, sendHttpError, sendJson } from './respond.ts';
+
+export interface HttpServerDeps {
+  readonly config: Pick<Config, 'publicUrl'>;
+  readonly log: Logger;
+  readonly guard: OriginGuard;
+  readonly handleMcp: (x: HttpExchange) => Promise<void>;
+  readonly ready: () => Promise<boolean>;
+}
+
+const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
+
+/**
+ * The only code that knows HTTP. Every response gets the security headers and a correlation id (also in the log
+ * line and the audit record); Host and Origin are checked before anything else runs.
+ */
+export function createHttpServer(deps: HttpServerDeps): Server {
+  const { log, guard } = deps;
+  const baseHeaders: Record<string, string> = { ...SECURITY_HEADERS };
+  if (deps.config.publicUrl?.startsWith('https://') === true) baseHeaders['strict-transport-security'] = 'max-age=31536000';
+
+  async function route(req: IncomingMessage, res: ServerResponse, x: HttpExchange): Promise<void> {
+    const path = pathOf(req.url);
+    if (!guard.hostAllowed(req.headers.host)) throw new GatehouseError('origin_forbidden', 'Host not allowed');
+    if (path === '/mcp') {
+      const origin = req.headers.origin;
+      if (!guard.originAllowed(origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
+      if (origin !== undefined) {
+        x.headers['access-control-allow-origin'] = origin;
+        x.headers['access-control-expose-headers'] = 'mcp-session-id, x-correlation-id, www-authenticate';
+        x.headers.vary = 'Origin';
+      }
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          ...x.headers,
+          'access-control-allow-methods': 'GET, POST, DELETE',
+          'access-control-allow-headers': CORS_ALLOW_HEADERS,
+          'access-control-max-age': '600',
+        });
+        res.end();
+        return;
+      }
+      await deps.handleMcp(x);
+      return;
+    }
+    if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' }, x.headers);
+      return;
+    }
+    if (path === '/readyz') {
+      const ok = await deps.ready().catch(() => false);
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }, x.headers);
+      return;
+    }
+    throw new GatehouseError('not_found', 'Not found');
+  }
+
+  const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    const started = performance.now();
+    const correlationId = newCorrelationId();
+    const x: HttpExchange = {
+      req,
+      res,
+      correlationId,
+      clientIp: req.socket.remoteAddress ?? null,
+      headers: { ...baseHeaders, 'x-correlation-id': correlationId },
+    };
+    res.on('finish', () => {
+      log.info(
+        {
+          correlationId,
+          method: req.method,
+          path: pathOf(req.url),
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+          org: x.principal?.orgId,
+          key: x.principal?.keyId,
+          rpc: x.rpcMethod,
+        },
+        'request',
+      );
+    });
+    route(req, res, x).catch((err: unknown) => {
+      const e = toGatehouseError(err);
+      if (e.code === 'internal' || e.code === 'audit_unavailable' || e.code === 'store_unavailable') {
+        log.error({ correlationId, err: e.cause ?? e }, 'request failed');
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendHttpError(res, e, x.headers, correlationId);
+      if (e.code === 'payload_too_large') req.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  return server;
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}

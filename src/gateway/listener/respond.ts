@@ -1,0 +1,32 @@
+import type { ServerResponse } from 'node:http';
+import { describeError, type GatehouseError } from '../../errors.ts';
+import type { RequestId } from '../protocol.ts';
+
+/** Headers every response carries. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+});
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+export function rpcError(id: RequestId | null, err: GatehouseError, correlationId?: string): unknown {
+  const { rpcCode } = describeError(err.code);
+  const data = correlationId === undefined ? undefined : { correlationId };
+  return { jsonrpc: '2.0', id, error: { code: rpcCode, message: err.message, ...(data === undefined ? {} : { data }) } };
+}
+
+/** An HTTP-level failure: the status from the one error map and a JSON-RPC error body with id null. */
+export function sendHttpError(res: ServerResponse, err: GatehouseError, headers: Record<string, string>, correlationId?: string): number {
+  const { httpStatus } = describeError(err.code);
+  sendJson(res, httpStatus, rpcError(null, err, correlationId), headers);
+  return httpStatus;
+}

@@ -1,0 +1,233 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import * as z from 'zod';
+import type { ConnectorRecord } from '../../store/types.ts';
+import type { SecretBox } from '../../vault/secret-box.ts';
+import { redactValue } from '../audit/redact.ts';
+import { translateUpstreamError, unavailable } from './errors.ts';
+import { createUpstreamTransport } from './transport.ts';
+
+export type ListingKind = 'tools' | 'resources' | 'prompts';
+
+export interface UpstreamListing {
+  readonly tools: readonly Tool[];
+  readonly resources: readonly Resource[];
+  readonly resourceTemplates: readonly ResourceTemplate[];
+  readonly prompts: readonly Prompt[];
+}
+
+export interface ConnectionDeps {
+  readonly box: SecretBox;
+  readonly log: Logger;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** Called when the connection's listing changed (first connect, list_changed, going down keeps the listing). */
+  readonly onChange: (connection: UpstreamConnection, kinds: readonly ListingKind[]) => void;
+}
+
+export interface ForwardOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+}
+
+/** The result as the upstream sent it: parsed once by the SDK and passed on without re-validation. */
+const AnyResult = z.looseObject({});
+const MAX_LIST_PAGES = 100;
+const MAX_BACKOFF_MS = 30_000;
+const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * One live client to one connector, shared by every session of its organisation. Reconnects with backoff when the
+ * upstream goes away; while it is down its calls fail fast with `upstream_unavailable` and the last known listing
+ * stays in the catalog.
+ */
+export class UpstreamConnection {
+  readonly connector: ConnectorRecord;
+  #deps: ConnectionDeps;
+  #client: Client | undefined;
+  #state: 'connecting' | 'ready' | 'down' | 'closed' = 'connecting';
+  #listing: UpstreamListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  #backoffMs = 500;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #checking = false;
+
+  constructor(connector: ConnectorRecord, deps: ConnectionDeps) {
+    this.connector = connector;
+    this.#deps = deps;
+  }
+
+  get name(): string {
+    return this.connector.name;
+  }
+
+  get state(): string {
+    return this.#state;
+  }
+
+  get listing(): UpstreamListing {
+    return this.#listing;
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'connecting';
+    const log = this.#deps.log;
+    let client: Client | undefined;
+    try {
+      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box);
+      client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: {} });
+      stdio?.stderr?.on('data', (chunk: Buffer) => {
+        log.debug({ connector: this.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
+      });
+      const current = client;
+      client.onclose = () => {
+        this.#onClosed(current);
+      };
+      client.onerror = (err) => {
+        this.#onTransportError(current, err);
+      };
+      await client.connect(transport, { timeout: this.#deps.connectTimeoutMs });
+      if (this.#isClosed()) {
+        await client.close();
+        return;
+      }
+      this.#client = client;
+      this.#registerListChanged(client);
+      await this.#refresh(client, ['tools', 'resources', 'prompts']);
+      this.#state = 'ready';
+      this.#backoffMs = 500;
+      log.info({ connector: this.name, org: this.connector.orgId }, 'upstream connected');
+      this.#deps.onChange(this, ['tools', 'resources', 'prompts']);
+    } catch (err) {
+      log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
+      await client?.close().catch(() => undefined);
+      this.#scheduleRetry();
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #onClosed(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    if (this.#state === 'closed') return;
+    this.#deps.log.warn({ connector: this.name }, 'upstream connection closed');
+    this.#scheduleRetry();
+  }
+
+  /**
+   * A transport error can leave an in-flight call waiting for an answer that will never come (an HTTP upstream
+   * that died mid-stream). Ping: if the upstream does not answer, close the client, which fails every pending
+   * call at once, and reconnect.
+   */
+  #onTransportError(client: Client, err: Error): void {
+    this.#deps.log.debug({ connector: this.name, err: describe(err) }, 'upstream transport error');
+    if (this.#checking || this.#client !== client || this.#state !== 'ready') return;
+    this.#checking = true;
+    client
+      .ping({ timeout: HEALTH_TIMEOUT_MS })
+      .catch(async () => {
+        this.#deps.log.warn({ connector: this.name }, 'upstream stopped answering; reconnecting');
+        await client.close();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#checking = false;
+      });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'down';
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#connect(), this.#backoffMs);
+    this.#retryTimer.unref();
+    this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  #registerListChanged(client: Client): void {
+    const on = (kind: ListingKind) => async () => {
+      try {
+        await this.#refresh(client, [kind]);
+        this.#deps.onChange(this, [kind]);
+      } catch (err) {
+        this.#deps.log.warn({ connector: this.name, kind, err: describe(err) }, 'upstream list refresh failed');
+      }
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, on('tools'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, on('resources'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, on('prompts'));
+  }
+
+  async #refresh(client: Client, kinds: readonly ListingKind[]): Promise<void> {
+    const caps = client.getServerCapabilities() ?? {};
+    const next = { ...this.#listing };
+    if (kinds.includes('tools')) next.tools = caps.tools ? await collect((cursor) => client.listTools({ cursor }), (r) => r.tools) : [];
+    if (kinds.includes('resources')) {
+      next.resources = caps.resources ? await collect((cursor) => client.listResources({ cursor }), (r) => r.resources) : [];
+      next.resourceTemplates = caps.resources
+        ? await collect((cursor) => client.listResourceTemplates({ cursor }), (r) => r.resourceTemplates)
+        : [];
+    }
+    if (kinds.includes('prompts')) next.prompts = caps.prompts ? await collect((cursor) => client.listPrompts({ cursor }), (r) => r.prompts) : [];
+    this.#listing = next;
+  }
+
+  /** Sends one request upstream and returns its result object as parsed. */
+  async request(method: string, params: Record<string, unknown>, options: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const client = this.#client;
+    if (client === undefined || this.#state !== 'ready') throw unavailable(this.name);
+    try {
+      return await client.request({ method, params }, AnyResult, {
+        signal: options.signal,
+        timeout: this.#deps.requestTimeoutMs,
+        resetTimeoutOnProgress: true,
+        ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
+      });
+    } catch (err) {
+      throw translateUpstreamError(err, this.name, options.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    clearTimeout(this.#retryTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close().catch(() => undefined);
+  }
+}
+
+async function collect<R extends { nextCursor?: string | undefined }, T>(
+  page: (cursor: string | undefined) => Promise<R>,
+  items: (r: R) => T[],
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_LIST_PAGES; i++) {
+    const r = await page(cursor);
+    out.push(...items(r));
+    cursor = r.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return out;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,39 @@
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { SecretBox } from '../../vault/secret-box.ts';
+import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
+
+/** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
+export function secretBinding(orgId: string, connectorId: string, kind: 'header' | 'env', name: string): string {
+  return `connector/${orgId}/${connectorId}/${kind}/${name}`;
+}
+
+function openValues(box: SecretBox, c: ConnectorRecord, kind: 'header' | 'env', values: readonly ConnectorValue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    out[v.name] = v.secret ? box.open(v.ciphertext, secretBinding(c.orgId, c.id, kind, v.name)) : v.value;
+  }
+  return out;
+}
+
+/**
+ * Builds the SDK transport for a connector. This is the only place connector secrets are decrypted, and they go
+ * straight into the upstream request headers or the child's environment.
+ */
+export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox): { transport: Transport; stdio?: StdioClientTransport } {
+  const t = connector.transport;
+  if (t.type === 'http') {
+    const headers = openValues(box, connector, 'header', t.headers);
+    // No SSE resumption: a broken upstream stream fails the call and the connection is re-established instead.
+    return {
+      transport: new StreamableHTTPClientTransport(new URL(t.url), {
+        requestInit: { headers },
+        reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
+      }),
+    };
+  }
+  const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
+  const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
+  return { transport: stdio, stdio };
+}

@@ -1,0 +1,74 @@
+import type { ApiKeyRecord, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, Organisation } from './types.ts';
+
+/** Row <-> record mapping shared by both dialects; column names are the same in SQLite and PostgreSQL. */
+export type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : JSON.stringify(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
+const time = (v: unknown): string => (v instanceof Date ? v.toISOString() : str(v));
+const timeOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : time(v));
+
+export function toOrganisation(r: Row): Organisation {
+  return { id: str(r.id), slug: str(r.slug), name: str(r.name), createdAt: time(r.created_at) };
+}
+
+export function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: str(r.id),
+    orgId: str(r.org_id),
+    name: str(r.name),
+    keyHash: str(r.key_hash),
+    displayPrefix: str(r.display_prefix),
+    role: str(r.role) as KeyRole,
+    scopes: JSON.parse(str(r.scopes)) as string[],
+    createdBy: str(r.created_by),
+    createdAt: time(r.created_at),
+    expiresAt: timeOrNull(r.expires_at),
+    revokedAt: timeOrNull(r.revoked_at),
+  };
+}
+
+export function toConnector(r: Row): ConnectorRecord {
+  return {
+    id: str(r.id),
+    orgId: str(r.org_id),
+    name: str(r.name),
+    transport: JSON.parse(str(r.transport)) as ConnectorTransport,
+    createdAt: time(r.created_at),
+    updatedAt: time(r.updated_at),
+  };
+}
+
+export function toAuditRecord(r: Row): AuditRecord {
+  return {
+    orgId: str(r.org_id),
+    seq: Number(r.seq),
+    ts: time(r.ts),
+    actorKeyId: strOrNull(r.actor_key_id),
+    actorUser: strOrNull(r.actor_user),
+    clientIp: strOrNull(r.client_ip),
+    action: str(r.action),
+    targetConnector: strOrNull(r.target_connector),
+    targetName: strOrNull(r.target_name),
+    decision: str(r.decision) as AuditRecord['decision'],
+    reason: strOrNull(r.reason),
+    latencyMs: r.latency_ms === null || r.latency_ms === undefined ? null : Number(r.latency_ms),
+    correlationId: strOrNull(r.correlation_id),
+    args: strOrNull(r.args),
+    prevHash: str(r.prev_hash),
+    hash: str(r.hash),
+  };
+}
+
+/** Audit columns in insert order, with the value of each for a record. */
+export const AUDIT_COLUMNS = [
+  'org_id', 'seq', 'ts', 'actor_key_id', 'actor_user', 'client_ip', 'action', 'target_connector', 'target_name',
+  'decision', 'reason', 'latency_ms', 'correlation_id', 'args', 'prev_hash', 'hash',
+] as const;
+
+export function auditValues(r: AuditRecord): (string | number | null)[] {
+  return [
+    r.orgId, r.seq, r.ts, r.actorKeyId, r.actorUser, r.clientIp, r.action, r.targetConnector, r.targetName,
+    r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.prevHash, r.hash,
+  ];
+}

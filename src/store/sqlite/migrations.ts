@@ -1,0 +1,74 @@
+/** SQLite schema, one entry per version. Applied in order inside a transaction; never edit a shipped entry. */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE organisations (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    display_prefix TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    scopes TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  ) STRICT;
+  CREATE INDEX api_keys_org ON api_keys(org_id);
+
+  CREATE TABLE connectors (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  ) STRICT;
+
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO counters (name, value) VALUES ('connectors_revision', 0);
+
+  CREATE TRIGGER connectors_revision_insert AFTER INSERT ON connectors
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'connectors_revision'; END;
+  CREATE TRIGGER connectors_revision_update AFTER UPDATE ON connectors
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'connectors_revision'; END;
+  CREATE TRIGGER connectors_revision_delete AFTER DELETE ON connectors
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'connectors_revision'; END;
+
+  CREATE TABLE audit_events (
+    org_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    actor_key_id TEXT,
+    actor_user TEXT,
+    client_ip TEXT,
+    action TEXT NOT NULL,
+    target_connector TEXT,
+    target_name TEXT,
+    decision TEXT NOT NULL,
+    reason TEXT,
+    latency_ms REAL,
+    correlation_id TEXT,
+    args TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (org_id, seq)
+  ) STRICT;
+
+  CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  `,
+];

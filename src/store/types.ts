@@ -1,0 +1,122 @@
+/**
+ * The storage contract. Two implementations: SQLite (embedded default) and PostgreSQL. Every method that touches
+ * an organisation's data takes its id and scopes the query by it.
+ */
+
+export interface Organisation {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export type KeyRole = 'owner' | 'admin' | 'member' | 'viewer';
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  /** HMAC-SHA-256 of the whole key under the server's pepper, hex. The key itself is never stored. */
+  readonly keyHash: string;
+  /** The first characters of the key, safe to show so a person can tell keys apart. */
+  readonly displayPrefix: string;
+  readonly role: KeyRole;
+  readonly scopes: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+/** A header or environment value of a connector. Secret values are stored only as ciphertext. */
+export type ConnectorValue =
+  | { readonly name: string; readonly secret: false; readonly value: string }
+  | { readonly name: string; readonly secret: true; readonly ciphertext: string };
+
+export type ConnectorTransport =
+  | { readonly type: 'http'; readonly url: string; readonly headers: readonly ConnectorValue[] }
+  | {
+      readonly type: 'stdio';
+      readonly command: string;
+      readonly args: readonly string[];
+      readonly env: readonly ConnectorValue[];
+      readonly cwd?: string | undefined;
+    };
+
+export interface ConnectorRecord {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  readonly transport: ConnectorTransport;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type AuditDecision = 'allow' | 'deny' | 'error';
+
+/** An audit event as the gateway describes it, before it is placed in the chain. */
+export interface AuditEvent {
+  readonly ts: string;
+  readonly orgId: string;
+  readonly actorKeyId: string | null;
+  readonly actorUser: string | null;
+  readonly clientIp: string | null;
+  readonly action: string;
+  readonly targetConnector: string | null;
+  readonly targetName: string | null;
+  readonly decision: AuditDecision;
+  readonly reason: string | null;
+  readonly latencyMs: number | null;
+  readonly correlationId: string | null;
+  /** JSON text of the arguments, secret-looking values already redacted. */
+  readonly args: string | null;
+}
+
+/** An audit event in its chain: `hash = SHA-256(prevHash, seq, event)`, see gateway/audit/chain.ts. */
+export interface AuditRecord extends AuditEvent {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Given the chain head (or undefined for an empty chain), returns the sealed record to append. */
+export type AuditSealer = (head: { seq: number; hash: string } | undefined) => AuditRecord;
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createOrganisation(org: Organisation): Promise<void>;
+  getOrganisationBySlug(slug: string): Promise<Organisation | undefined>;
+  listOrganisations(): Promise<Organisation[]>;
+
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Looks a key up by its keyed hash, across organisations: the hash is what the caller presented. */
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  getApiKey(orgId: string, id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(orgId: string): Promise<ApiKeyRecord[]>;
+  /** Sets revoked_at once; returns false when no such unrevoked key exists in the organisation. */
+  revokeApiKey(orgId: string, id: string, at: string): Promise<boolean>;
+
+  insertConnector(connector: ConnectorRecord): Promise<void>;
+  getConnectorByName(orgId: string, name: string): Promise<ConnectorRecord | undefined>;
+  listConnectors(orgId: string): Promise<ConnectorRecord[]>;
+  /** Every organisation's connectors, for the gateway's connection pool. */
+  listAllConnectors(): Promise<ConnectorRecord[]>;
+  deleteConnector(orgId: string, id: string): Promise<boolean>;
+  /** A number that changes whenever any connector is added, changed or removed. */
+  connectorsRevision(): Promise<number>;
+
+  /** Appends one record to the organisation's chain atomically, even with other writers (CLI, replicas). */
+  appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord>;
+  /** Records of one chain in seq order, from `afterSeq` (exclusive), at most `limit`. */
+  listAudit(orgId: string, afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** The organisations (and the system chain) that have audit records. */
+  listAuditChains(): Promise<string[]>;
+}
+
+/** Raised by a store for a unique-constraint violation, so services can answer "already exists". */
+export class DuplicateError extends Error {
+  override readonly name = 'DuplicateError';
+}
