@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the CLI on the project's pinned Node (24, from the `node` package) even when the node on PATH is older.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,5 +16,6 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
     process.exit(1);
   }
 }
-const result = spawnSync(node, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const child = spawn(node, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)));

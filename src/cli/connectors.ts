@@ -7,15 +7,15 @@ export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--head
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [-- ARG...]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
-  A value written @env:VAR is read from the environment variable VAR, so a secret stays out of shell history.
+  @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
   Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.`;
 
 function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
-  if (!raw.startsWith('@env:')) return raw;
-  const name = raw.slice(5);
-  const value = env[name];
-  if (value === undefined) throw new UsageError(`environment variable ${name} is not set`);
-  return value;
+  return raw.replace(/@env:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
+    const value = env[name];
+    if (value === undefined) throw new UsageError(`environment variable ${name} is not set`);
+    return value;
+  });
 }
 
 function parsePairs(items: readonly string[] | undefined, sep: ':' | '=', secret: boolean, env: NodeJS.ProcessEnv): ValueInput[] {

@@ -33,7 +33,7 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     out('');
     out(clientConfig(mcpUrl, ownerKey).replace(/^/gm, '    '));
     out('');
-    out('  Add an upstream MCP server:  npx gatehouse connectors add <name> --url <url>  (or --command <cmd>)');
+    out('  Add an upstream MCP server:  npm run gatehouse -- connectors add <name> --url <url>  (or --command <cmd>)');
     out('');
   }
   let closing = false;
