@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { chmodSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
@@ -41,6 +41,9 @@ export async function auditCommand(ctx: CliContext, argv: string[]): Promise<voi
         return;
       }
       const file = createWriteStream(values.out, { mode: 0o600 });
+      await once(file, 'open');
+      // The mode above applies only to a new file; an existing one is narrowed too.
+      chmodSync(values.out, 0o600);
       const count = await exportChain(ctx.store, chain, async (line) => {
         if (!file.write(line)) await once(file, 'drain');
       });

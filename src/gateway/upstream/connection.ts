@@ -176,7 +176,9 @@ export class UpstreamConnection {
 
   async #refresh(client: Client, kinds: readonly ListingKind[]): Promise<void> {
     const caps = client.getServerCapabilities() ?? {};
-    const next = { ...this.#listing };
+    // Only the refreshed kinds are written back, over the listing as it is then: refreshes of different kinds run
+    // concurrently (a tools and a resources list_changed back to back), and a copy taken here would undo the other.
+    const next: { -readonly [K in keyof UpstreamListing]?: UpstreamListing[K] } = {};
     if (kinds.includes('tools')) next.tools = caps.tools ? await collect((cursor) => client.listTools({ cursor }), (r) => r.tools) : [];
     if (kinds.includes('resources')) {
       next.resources = caps.resources ? await collect((cursor) => client.listResources({ cursor }), (r) => r.resources) : [];
@@ -185,7 +187,7 @@ export class UpstreamConnection {
         : [];
     }
     if (kinds.includes('prompts')) next.prompts = caps.prompts ? await collect((cursor) => client.listPrompts({ cursor }), (r) => r.prompts) : [];
-    this.#listing = next;
+    this.#listing = { ...this.#listing, ...next };
   }
 
   /** Sends one request upstream and returns its result object as parsed. */
