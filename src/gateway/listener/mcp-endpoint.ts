@@ -265,15 +265,19 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
+        // Stop collecting but leave the socket open: the listener answers 413 and then closes the connection.
+        // Destroying it here would cut the client off before it sees the answer.
+        req.off('data', onData);
+        chunks.length = 0;
         reject(new GatehouseError('payload_too_large', 'Request body too large'));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => {
       resolve(chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
     });
