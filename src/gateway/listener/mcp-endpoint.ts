@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import type { AuditDecision, AuditEvent } from '../../store/types.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { SYSTEM_CHAIN, type AuditLog } from '../audit/audit-log.ts';
 import type { Authenticate, Principal } from '../authn/authenticate.ts';
@@ -48,42 +49,16 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       x.principal = result.principal;
       return result.principal;
     }
-    await audit.record({
-      ts: new Date().toISOString(),
-      orgId: result.orgId ?? SYSTEM_CHAIN,
-      actorKeyId: result.keyId ?? null,
-      actorUser: null,
-      clientIp: x.clientIp,
-      action: 'auth.failed',
-      targetConnector: null,
-      targetName: `${x.req.method ?? ''} /mcp`,
-      decision: 'deny',
-      reason: result.reason,
-      latencyMs: null,
-      correlationId: x.correlationId,
-      args: null,
-    });
+    await audit.record(
+      httpEvent(x, { orgId: result.orgId ?? SYSTEM_CHAIN, keyId: result.keyId }, 'auth.failed', 'deny', result.reason, `${x.req.method ?? ''} /mcp`),
+    );
     // The same status, header and body for every failure: no hint whether a key exists, expired or was revoked.
     sendHttpError(x.res, UNAUTHENTICATED, { ...x.headers, 'www-authenticate': 'Bearer realm="gatehouse"' });
     return undefined;
   }
 
   async function deny(x: HttpExchange, p: Principal, err: GatehouseError, action: string): Promise<void> {
-    await audit.record({
-      ts: new Date().toISOString(),
-      orgId: p.orgId,
-      actorKeyId: p.keyId,
-      actorUser: null,
-      clientIp: x.clientIp,
-      action,
-      targetConnector: null,
-      targetName: null,
-      decision: 'deny',
-      reason: err.code,
-      latencyMs: null,
-      correlationId: x.correlationId,
-      args: null,
-    });
+    await audit.record(httpEvent(x, p, action, 'deny', err.code));
     sendHttpError(x.res, err, x.headers, x.correlationId);
   }
 
@@ -222,21 +197,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     if (p === undefined) return;
     const session = await sessionOf(x, p, 'mcp.session.delete');
     if (session === undefined) return;
-    await audit.record({
-      ts: new Date().toISOString(),
-      orgId: p.orgId,
-      actorKeyId: p.keyId,
-      actorUser: null,
-      clientIp: x.clientIp,
-      action: 'mcp.session.delete',
-      targetConnector: null,
-      targetName: null,
-      decision: 'allow',
-      reason: null,
-      latencyMs: null,
-      correlationId: x.correlationId,
-      args: null,
-    });
+    await audit.record(httpEvent(x, p, 'mcp.session.delete', 'allow', null));
     sessions.end(session.id);
     x.res.writeHead(200, x.headers);
     x.res.end();
@@ -253,6 +214,32 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       default:
         throw new GatehouseError('method_not_allowed', 'Method not allowed');
     }
+  };
+}
+
+/** An audit event for something the endpoint decided itself (authentication, sessions, malformed input). */
+function httpEvent(
+  x: HttpExchange,
+  who: { orgId: string; keyId?: string | undefined },
+  action: string,
+  decision: AuditDecision,
+  reason: string | null,
+  targetName: string | null = null,
+): AuditEvent {
+  return {
+    ts: new Date().toISOString(),
+    orgId: who.orgId,
+    actorKeyId: who.keyId ?? null,
+    actorUser: null,
+    clientIp: x.clientIp,
+    action,
+    targetConnector: null,
+    targetName,
+    decision,
+    reason,
+    latencyMs: null,
+    correlationId: x.correlationId,
+    args: null,
   };
 }
 
