@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
+import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { Federation } from './gateway/federation.ts';
 import { createHttpServer } from './gateway/listener/http-server.ts';
@@ -28,7 +29,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     store,
     audit,
     log,
-    pepper: master.derive('api-key-pepper/v1'),
+    pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
     close: () => store.close(),
   };

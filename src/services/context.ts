@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../gateway/audit/audit-log.ts';
 import type { Store } from '../store/types.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
@@ -6,7 +7,7 @@ import type { SecretBox } from '../vault/secret-box.ts';
 export interface ServiceContext {
   readonly store: Store;
   readonly audit: AuditLog;
-  readonly pepper: Buffer;
+  readonly pepper: KeyObject;
   readonly box: SecretBox;
 }
 

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { KeyRole, Store } from '../../store/types.ts';
 import { compileScopes, type ScopeSet } from '../access/scopes.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format.ts';
@@ -22,7 +23,7 @@ export type AuthResult =
  * by its keyed hash on every request, so a revocation applies to the very next request of any open session.
  * Every failure looks the same to the client; the reason is for the audit record.
  */
-export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash'>; pepper: Buffer }) {
+export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash'>; pepper: KeyObject }) {
   return async function authenticate(authorization: string | undefined, now: number): Promise<AuthResult> {
     if (authorization === undefined || authorization === '') return { ok: false, reason: 'missing' };
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);

@@ -1,8 +1,8 @@
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
+import { HttpClientTransport } from './http-transport.ts';
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
 export function secretBinding(orgId: string, connectorId: string, kind: 'header' | 'env', name: string): string {
@@ -25,13 +25,7 @@ export function createUpstreamTransport(connector: ConnectorRecord, box: SecretB
   const t = connector.transport;
   if (t.type === 'http') {
     const headers = openValues(box, connector, 'header', t.headers);
-    // No SSE resumption: a broken upstream stream fails the call and the connection is re-established instead.
-    return {
-      transport: new StreamableHTTPClientTransport(new URL(t.url), {
-        requestInit: { headers },
-        reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
-      }),
-    };
+    return { transport: new HttpClientTransport(new URL(t.url), headers) };
   }
   const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
   const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
