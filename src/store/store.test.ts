@@ -262,6 +262,26 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assertLinked(await store.listAudit(orgA.id, 0, 100));
     });
 
+    void it('keeps appends of one turn apart per chain, and a failing one does not take the others down', async () => {
+      const orgs = ['org_turn_a', 'org_turn_b'];
+      const settled = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, n) =>
+          n === 5
+            ? store.appendAudit(orgs[0]!, () => {
+                throw new Error('sealer broke');
+              })
+            : store.appendAudit(orgs[n % 2]!, sealer(auditEvent(orgs[n % 2]!, n))),
+        ),
+      );
+      assert.equal(settled.filter((r) => r.status === 'rejected').length, 1);
+      for (const org of orgs) {
+        const stored = await store.listAudit(org, 0, 100);
+        assert.equal(stored.length, org === orgs[0] ? 6 : 5);
+        assert.deepEqual(stored.map((r) => r.seq), Array.from({ length: stored.length }, (_, i) => i + 1));
+        assertLinked(stored);
+      }
+    });
+
     void it('never forks a chain under 50 concurrent appends from two stores', async () => {
       const org = 'org_busy';
       const results = await Promise.all(

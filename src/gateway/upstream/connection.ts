@@ -39,8 +39,11 @@ export interface ForwardOptions {
   readonly onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
 }
 
-/** The result as the upstream sent it: parsed once by the SDK and passed on without re-validation. */
-const AnyResult = z.looseObject({});
+/**
+ * The result as the upstream sent it, passed on without re-validation or copying: the client validates results
+ * against the tool's own schemas, and a zod object schema here would copy every result for nothing.
+ */
+const AnyResult = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
 const MAX_LIST_PAGES = 100;
 const MAX_BACKOFF_MS = 30_000;
 const HEALTH_TIMEOUT_MS = 2000;
