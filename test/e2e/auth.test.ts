@@ -75,7 +75,7 @@ describe('authentication', () => {
       assert.equal(res.status, 401, reason);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer /, reason);
       assert.equal(res.headers.get('mcp-session-id'), null, reason);
-      assert.match(res.headers.get('x-correlation-id') ?? '', /^[0-9a-f]{32}$/, reason);
+      assert.match(res.headers.get('x-correlation-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, reason);
       bodies.add(await res.text());
       responses.push({ reason, correlationId: res.headers.get('x-correlation-id') });
     }

@@ -100,7 +100,7 @@ describe('Streamable HTTP: progress and cancellation', () => {
     );
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    assert.match(res.headers.get('x-correlation-id') ?? '', /^[0-9a-f]{32}$/);
+    assert.match(res.headers.get('x-correlation-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const messages = sseMessages(await res.text()) as { id?: unknown; method?: string; params?: Record<string, unknown>; result?: unknown }[];
     const last = messages.pop();
     assert.equal(last?.id, 'call-1');

@@ -22,7 +22,7 @@ function assertCommonHeaders(res: Response | { headers: Record<string, string | 
     const v = res.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
   };
-  assert.match(get('x-correlation-id') ?? '', /^[0-9a-f]{32}$/, `${what}: x-correlation-id`);
+  assert.match(get('x-correlation-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${what}: x-correlation-id`);
   assert.equal(get('x-content-type-options'), 'nosniff', `${what}: x-content-type-options`);
   assert.equal(get('cache-control'), 'no-store', `${what}: cache-control`);
 }
