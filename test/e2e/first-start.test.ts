@@ -111,6 +111,10 @@ describe('first start (README contract)', () => {
       mcpServers: { gatehouse: { type: 'http', url: expectedUrl, headers: { Authorization: `Bearer ${key}` } } },
     });
     assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
+    for (const f of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm']) {
+      if (existsSync(join(dataDir, f))) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+    }
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
 
     // The printed configuration is what a client uses.
     const config = clientConfigBlock(stdout) as { mcpServers: { gatehouse: { url: string; headers: Record<string, string> } } };

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AUDIT_COLUMNS, auditValues, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
@@ -38,7 +38,11 @@ export class SqliteStore implements Store {
 
   static openInDataDir(dataDir: string): SqliteStore {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    return new SqliteStore(join(dataDir, 'gatehouse.db'));
+    const path = join(dataDir, 'gatehouse.db');
+    // Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+    return new SqliteStore(path);
   }
 
   #stmt(sql: string): StatementSync {
