@@ -65,22 +65,14 @@ export function createPipeline(deps: PipelineDeps) {
         };
       case 'ping':
         return {};
-      case 'tools/list': {
-        const page = catalog.listTools(p.scopes, params.cursor);
-        return { tools: page.items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
-      }
-      case 'prompts/list': {
-        const page = catalog.listPrompts(p.scopes, params.cursor);
-        return { prompts: page.items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
-      }
-      case 'resources/list': {
-        const page = catalog.listResources(p.scopes, params.cursor);
-        return { resources: page.items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
-      }
-      case 'resources/templates/list': {
-        const page = catalog.listResourceTemplates(p.scopes, params.cursor);
-        return { resourceTemplates: page.items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
-      }
+      case 'tools/list':
+        return page('tools', catalog.listTools(p.scopes, params.cursor));
+      case 'prompts/list':
+        return page('prompts', catalog.listPrompts(p.scopes, params.cursor));
+      case 'resources/list':
+        return page('resources', catalog.listResources(p.scopes, params.cursor));
+      case 'resources/templates/list':
+        return page('resourceTemplates', catalog.listResourceTemplates(p.scopes, params.cursor));
       case 'tools/call': {
         const name = requireString(params, 'name');
         o.name = name;
@@ -164,6 +156,11 @@ export function createPipeline(deps: PipelineDeps) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/** A list result: the items under their key, and the cursor of the next page when there is one. */
+function page(key: string, p: { items: unknown[]; nextCursor?: string }): Record<string, unknown> {
+  return p.nextCursor === undefined ? { [key]: p.items } : { [key]: p.items, nextCursor: p.nextCursor };
+}
 
 function requireString(params: Record<string, unknown>, key: string): string {
   const v = params[key];
