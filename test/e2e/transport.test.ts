@@ -288,6 +288,11 @@ describe('MCP Streamable HTTP transport: body size limit', () => {
     assertCommonHeaders(res, '413');
     const body = (await res.json()) as { error: { code: number } };
     assert.equal(body.error.code, -32600);
+    // The refusal is attributed: it is audited under the caller's organisation with its correlation id.
+    const records = await gw.app.services.store.listAudit(gw.org.id, 0, 1000);
+    const record = records.find((r) => r.correlationId === res.headers.get('x-correlation-id'));
+    assert.equal(record?.decision, 'deny');
+    assert.equal(record.reason, 'payload_too_large');
   });
 
   test('a streamed (chunked) body that grows over the limit still gets its 413 before the connection closes', async () => {

@@ -82,18 +82,26 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     return found.session;
   }
 
+  // Authentication comes first so that every refusal after it is audited under the caller's organisation.
   async function post(x: HttpExchange): Promise<void> {
     const { req } = x;
+    const p = await authenticateOrRefuse(x);
+    if (p === undefined) return;
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
-      throw new GatehouseError('unsupported_media_type', 'Content-Type must be application/json');
+      return deny(x, p, new GatehouseError('unsupported_media_type', 'Content-Type must be application/json'), 'mcp.invalid');
     }
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-      throw new GatehouseError('not_acceptable', 'Accept must include application/json and text/event-stream');
+      return deny(x, p, new GatehouseError('not_acceptable', 'Accept must include application/json and text/event-stream'), 'mcp.invalid');
     }
-    const p = await authenticateOrRefuse(x);
-    if (p === undefined) return;
-    const text = await readBody(req, deps.config.maxBodyBytes);
+    let text: string;
+    try {
+      text = await readBody(req, deps.config.maxBodyBytes);
+    } catch (err) {
+      // The rest of an oversized body is not read: answer, then drop the connection.
+      x.res.once('finish', () => req.destroy());
+      return deny(x, p, toGatehouseError(err), 'mcp.invalid');
+    }
     if (exceedsDepth(text, deps.config.maxJsonDepth)) return deny(x, p, new GatehouseError('invalid_request', 'JSON nested too deeply'), 'mcp.invalid');
     let parsed: unknown;
     try {
@@ -175,11 +183,11 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   }
 
   async function get(x: HttpExchange): Promise<void> {
-    if (!(x.req.headers.accept ?? '').includes('text/event-stream')) {
-      throw new GatehouseError('not_acceptable', 'Accept must include text/event-stream');
-    }
     const p = await authenticateOrRefuse(x);
     if (p === undefined) return;
+    if (!(x.req.headers.accept ?? '').includes('text/event-stream')) {
+      return deny(x, p, new GatehouseError('not_acceptable', 'Accept must include text/event-stream'), 'mcp.stream');
+    }
     const session = await sessionOf(x, p, 'mcp.stream');
     if (session === undefined) return;
     if (session.stream !== undefined && !session.stream.closed) {
