@@ -38,6 +38,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   const record: ApiKeyRecord = {
     id: newId('key'),
     orgId: input.orgId,
+    userId: null,
     name,
     keyHash: hashApiKey(key, ctx.pepper),
     displayPrefix: displayPrefix(key),

@@ -19,7 +19,7 @@ export async function requireOrganisation(ctx: Pick<ServiceContext, 'store'>, sl
 export async function bootstrap(ctx: ServiceContext): Promise<{ org: Organisation; ownerKey?: string }> {
   const existing = await ctx.store.getOrganisationBySlug(DEFAULT_ORG_SLUG);
   if (existing !== undefined) return { org: existing };
-  const org: Organisation = { id: newId('org'), slug: DEFAULT_ORG_SLUG, name: 'Default organisation', createdAt: new Date().toISOString() };
+  const org: Organisation = { id: newId('org'), slug: DEFAULT_ORG_SLUG, name: 'Default organisation', createdAt: new Date().toISOString(), deletedAt: null };
   try {
     await ctx.store.createOrganisation(org);
   } catch (err) {

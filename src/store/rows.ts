@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, Organisation } from './types.ts';
+import type { ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, Organisation, UserRecord } from './types.ts';
 
 /** Row <-> record mapping shared by both dialects; column names are the same in SQLite and PostgreSQL. */
 export type Row = Record<string, unknown>;
@@ -9,13 +9,35 @@ const time = (v: unknown): string => (v instanceof Date ? v.toISOString() : str(
 const timeOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : time(v));
 
 export function toOrganisation(r: Row): Organisation {
-  return { id: str(r.id), slug: str(r.slug), name: str(r.name), createdAt: time(r.created_at) };
+  return { id: str(r.id), slug: str(r.slug), name: str(r.name), createdAt: time(r.created_at), deletedAt: timeOrNull(r.deleted_at) };
+}
+
+export function toUser(r: Row): UserRecord {
+  return { id: str(r.id), email: str(r.email), createdAt: time(r.created_at) };
+}
+
+export function toMember(r: Row): MemberRecord {
+  return {
+    orgId: str(r.org_id),
+    userId: str(r.user_id),
+    email: str(r.email),
+    role: str(r.role) as KeyRole,
+    createdAt: time(r.created_at),
+    updatedAt: time(r.updated_at),
+  };
+}
+
+/** Members with their email: the one query both dialects run, with the dialect's placeholders. */
+export function memberQuery(where: string): string {
+  return `SELECT m.org_id, m.user_id, m.role, m.created_at, m.updated_at, u.email
+    FROM memberships m JOIN users u ON u.id = m.user_id WHERE ${where}`;
 }
 
 export function toApiKey(r: Row): ApiKeyRecord {
   return {
     id: str(r.id),
     orgId: str(r.org_id),
+    userId: strOrNull(r.user_id),
     name: str(r.name),
     keyHash: str(r.key_hash),
     displayPrefix: str(r.display_prefix),
@@ -71,4 +93,25 @@ export function auditValues(r: AuditRecord): (string | number | null)[] {
     r.orgId, r.seq, r.ts, r.actorKeyId, r.actorUser, r.clientIp, r.action, r.targetConnector, r.targetName,
     r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.prevHash, r.hash,
   ];
+}
+
+/** The WHERE clause and values of an audit search, with the dialect's placeholders (`$n` or `?`). */
+export function auditWhere(orgId: string, f: AuditFilter, placeholder: (n: number) => string): { where: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const p = (v: unknown) => {
+    values.push(v);
+    return placeholder(values.length);
+  };
+  const clauses = [`org_id = ${p(orgId)}`, `seq > ${p(f.afterSeq)}`];
+  if (f.action !== undefined) {
+    // substr rather than LIKE: SQLite's LIKE ignores case and both need escaping; this compares exactly in both.
+    const prefix = f.action.endsWith('*') ? f.action.slice(0, -1) : undefined;
+    clauses.push(prefix === undefined ? `action = ${p(f.action)}` : `substr(action, 1, ${p(prefix.length)}) = ${p(prefix)}`);
+  }
+  if (f.decision !== undefined) clauses.push(`decision = ${p(f.decision)}`);
+  if (f.actorKeyId !== undefined) clauses.push(`actor_key_id = ${p(f.actorKeyId)}`);
+  if (f.actorUser !== undefined) clauses.push(`actor_user = ${p(f.actorUser)}`);
+  if (f.since !== undefined) clauses.push(`ts >= ${p(f.since)}`);
+  if (f.until !== undefined) clauses.push(`ts < ${p(f.until)}`);
+  return { where: clauses.join(' AND '), values };
 }

@@ -8,13 +8,54 @@ export interface Organisation {
   readonly slug: string;
   readonly name: string;
   readonly createdAt: string;
+  /** Set when the organisation was deleted: its rows stay for the audit trail, but nothing in it works any more. */
+  readonly deletedAt: string | null;
 }
 
+/** A role within one organisation, held by a member and carried by a key. */
 export type KeyRole = 'owner' | 'admin' | 'member' | 'viewer';
+
+/** A person. Users are global (one person may belong to several organisations); what they may do is per membership. */
+export interface UserRecord {
+  readonly id: string;
+  /** Lower-cased; unique across the deployment. */
+  readonly email: string;
+  readonly createdAt: string;
+}
+
+/** A user's place in one organisation. */
+export interface MembershipRecord {
+  readonly orgId: string;
+  readonly userId: string;
+  readonly role: KeyRole;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A membership with the user's email, as listings show it. */
+export interface MemberRecord extends MembershipRecord {
+  readonly email: string;
+}
+
+/** Which audit records of one chain to return: `afterSeq` (exclusive) and `limit` page; the rest filter. */
+export interface AuditFilter {
+  readonly afterSeq: number;
+  readonly limit: number;
+  /** Exact action, or a prefix when it ends with `*` (e.g. `key.*`). */
+  readonly action?: string | undefined;
+  readonly decision?: AuditDecision | undefined;
+  readonly actorKeyId?: string | undefined;
+  readonly actorUser?: string | undefined;
+  /** ISO times, inclusive since and exclusive until. */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+}
 
 export interface ApiKeyRecord {
   readonly id: string;
   readonly orgId: string;
+  /** The user the key acts for; null for a service key that belongs to the organisation alone. */
+  readonly userId: string | null;
   readonly name: string;
   /** HMAC-SHA-256 of the whole key under the server's pepper, hex. The key itself is never stored. */
   readonly keyHash: string;
@@ -88,8 +129,28 @@ export interface Store {
   close(): Promise<void>;
 
   createOrganisation(org: Organisation): Promise<void>;
+  /** Deleted organisations are returned too (with deletedAt set): callers decide what a deleted one means. */
+  getOrganisation(id: string): Promise<Organisation | undefined>;
   getOrganisationBySlug(slug: string): Promise<Organisation | undefined>;
   listOrganisations(): Promise<Organisation[]>;
+  /** Renames a live organisation; false when there is none. */
+  renameOrganisation(id: string, name: string): Promise<boolean>;
+  /**
+   * Marks a live organisation deleted and, in the same transaction, revokes its keys, removes its connectors and
+   * memberships. Its audit chain stays. False when there is no live organisation with that id.
+   */
+  deleteOrganisation(id: string, at: string): Promise<boolean>;
+
+  insertUser(user: UserRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByEmail(email: string): Promise<UserRecord | undefined>;
+
+  insertMembership(m: MembershipRecord): Promise<void>;
+  getMember(orgId: string, userId: string): Promise<MemberRecord | undefined>;
+  listMembers(orgId: string): Promise<MemberRecord[]>;
+  setMemberRole(orgId: string, userId: string, role: KeyRole, at: string): Promise<boolean>;
+  /** Removes the membership and revokes the user's keys in that organisation, atomically. */
+  deleteMembership(orgId: string, userId: string, at: string): Promise<boolean>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   /** Looks a key up by its keyed hash, across organisations: the hash is what the caller presented. */
@@ -98,9 +159,15 @@ export interface Store {
   listApiKeys(orgId: string): Promise<ApiKeyRecord[]>;
   /** Sets revoked_at once; returns false when no such unrevoked key exists in the organisation. */
   revokeApiKey(orgId: string, id: string, at: string): Promise<boolean>;
+  renameApiKey(orgId: string, id: string, name: string): Promise<boolean>;
+  /** Revokes `oldId` and inserts `replacement` in one transaction; false (and nothing written) when `oldId` is not live. */
+  rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean>;
 
   insertConnector(connector: ConnectorRecord): Promise<void>;
+  getConnector(orgId: string, id: string): Promise<ConnectorRecord | undefined>;
   getConnectorByName(orgId: string, name: string): Promise<ConnectorRecord | undefined>;
+  /** Replaces name, transport and updatedAt of an existing connector of the organisation. */
+  updateConnector(connector: ConnectorRecord): Promise<boolean>;
   listConnectors(orgId: string): Promise<ConnectorRecord[]>;
   /** Every organisation's connectors, for the gateway's connection pool. */
   listAllConnectors(): Promise<ConnectorRecord[]>;
@@ -112,6 +179,9 @@ export interface Store {
   appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord>;
   /** Records of one chain in seq order, from `afterSeq` (exclusive), at most `limit`. */
   listAudit(orgId: string, afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Records of one chain that match a filter, in seq order. */
+  searchAudit(orgId: string, filter: AuditFilter): Promise<AuditRecord[]>;
+  getAuditByHash(orgId: string, hash: string): Promise<AuditRecord | undefined>;
   /** The organisations (and the system chain) that have audit records. */
   listAuditChains(): Promise<string[]>;
 }

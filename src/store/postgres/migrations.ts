@@ -80,4 +80,29 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change();
   `,
+  // 2: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+
+  CREATE TABLE memberships (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+  );
+  CREATE INDEX memberships_user ON memberships(user_id);
+
+  ALTER TABLE api_keys ADD COLUMN user_id TEXT REFERENCES users(id);
+  CREATE INDEX api_keys_user ON api_keys(org_id, user_id);
+
+  ALTER TABLE organisations ADD COLUMN deleted_at TIMESTAMPTZ;
+
+  CREATE INDEX audit_events_hash ON audit_events(org_id, hash);
+  `,
 ];

@@ -1,16 +1,22 @@
-import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryResult } from 'pg';
+import { Pool, TypeOverrides, types, type PoolClient, type QueryResult } from 'pg';
 import { GatehouseError } from '../../errors.ts';
-import { AUDIT_COLUMNS, auditValues, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
-import {
-  DuplicateError,
-  type ApiKeyRecord,
-  type AuditRecord,
-  type AuditSealer,
-  type ConnectorRecord,
-  type Organisation,
-  type Store,
+import { AUDIT_COLUMNS, auditValues, auditWhere, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
+import type {
+  ApiKeyRecord,
+  AuditFilter,
+  AuditRecord,
+  AuditSealer,
+  ConnectorRecord,
+  KeyRole,
+  MemberRecord,
+  MembershipRecord,
+  Organisation,
+  Store,
+  UserRecord,
 } from '../types.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { PostgresIdentity } from './postgres-identity.ts';
+import { query, translate, type Queryable } from './query.ts';
 
 export interface PostgresStoreOptions {
   /** A schema of its own (created by migrate() if missing), e.g. one per test run or per deployment. */
@@ -19,10 +25,8 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
 }
 
-type Queryable = Pick<PoolClient, 'query'>;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const UNIQUE_VIOLATION = '23505';
 
 const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
   VALUES (${AUDIT_COLUMNS.map((_, i) => `$${String(i + 1)}`).join(', ')})`;
@@ -35,6 +39,7 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly #pool: Pool;
   readonly #schema: string | undefined;
+  readonly #identity: PostgresIdentity;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -59,6 +64,7 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, network) is dropped by the pool and replaced on the next query;
     // without a listener the 'error' event would end the process.
     this.#pool.on('error', () => undefined);
+    this.#identity = new PostgresIdentity(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {
@@ -95,6 +101,11 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  async getOrganisation(id: string): Promise<Organisation | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM organisations WHERE id = $1', [id]);
+    return rows[0] && toOrganisation(rows[0]);
+  }
+
   async getOrganisationBySlug(slug: string): Promise<Organisation | undefined> {
     const { rows } = await query(this.#pool, 'SELECT * FROM organisations WHERE slug = $1', [slug]);
     return rows[0] && toOrganisation(rows[0]);
@@ -105,13 +116,48 @@ export class PostgresStore implements Store {
     return rows.map(toOrganisation);
   }
 
+  renameOrganisation(id: string, name: string): Promise<boolean> {
+    return this.#identity.renameOrganisation(id, name);
+  }
+
+  deleteOrganisation(id: string, at: string): Promise<boolean> {
+    return this.#identity.deleteOrganisation(id, at);
+  }
+
+  insertUser(user: UserRecord): Promise<void> {
+    return this.#identity.insertUser(user);
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#identity.getUser(id);
+  }
+
+  getUserByEmail(email: string): Promise<UserRecord | undefined> {
+    return this.#identity.getUserByEmail(email);
+  }
+
+  insertMembership(m: MembershipRecord): Promise<void> {
+    return this.#identity.insertMembership(m);
+  }
+
+  getMember(orgId: string, userId: string): Promise<MemberRecord | undefined> {
+    return this.#identity.getMember(orgId, userId);
+  }
+
+  listMembers(orgId: string): Promise<MemberRecord[]> {
+    return this.#identity.listMembers(orgId);
+  }
+
+  setMemberRole(orgId: string, userId: string, role: KeyRole, at: string): Promise<boolean> {
+    return this.#identity.setMemberRole(orgId, userId, role, at);
+  }
+
+  deleteMembership(orgId: string, userId: string, at: string): Promise<boolean> {
+    return this.#identity.deleteMembership(orgId, userId, at);
+  }
+
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
-    await query(
-      this.#pool,
-      `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt],
-    );
+    await insertApiKey(this.#pool, k);
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
@@ -134,10 +180,36 @@ export class PostgresStore implements Store {
     return r.rowCount === 1;
   }
 
+  async renameApiKey(orgId: string, id: string, name: string): Promise<boolean> {
+    const r = await query(this.#pool, 'UPDATE api_keys SET name = $1 WHERE org_id = $2 AND id = $3', [name, orgId, id]);
+    return r.rowCount === 1;
+  }
+
+  async rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
+    return this.#transaction(async (c) => {
+      const r = await query(c, 'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL', [at, orgId, oldId]);
+      if (r.rowCount !== 1) return false;
+      await insertApiKey(c, replacement);
+      return true;
+    });
+  }
+
   async insertConnector(c: ConnectorRecord): Promise<void> {
     await query(this.#pool, 'INSERT INTO connectors (id, org_id, name, transport, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
       c.id, c.orgId, c.name, JSON.stringify(c.transport), c.createdAt, c.updatedAt,
     ]);
+  }
+
+  async getConnector(orgId: string, id: string): Promise<ConnectorRecord | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM connectors WHERE org_id = $1 AND id = $2', [orgId, id]);
+    return rows[0] && toConnector(rows[0]);
+  }
+
+  async updateConnector(c: ConnectorRecord): Promise<boolean> {
+    const r = await query(this.#pool, 'UPDATE connectors SET name = $1, transport = $2, updated_at = $3 WHERE org_id = $4 AND id = $5', [
+      c.name, JSON.stringify(c.transport), c.updatedAt, c.orgId, c.id,
+    ]);
+    return r.rowCount === 1;
   }
 
   async getConnectorByName(orgId: string, name: string): Promise<ConnectorRecord | undefined> {
@@ -193,6 +265,19 @@ export class PostgresStore implements Store {
     return rows.map(toAuditRecord);
   }
 
+  async searchAudit(orgId: string, filter: AuditFilter): Promise<AuditRecord[]> {
+    const { where, values } = auditWhere(orgId, filter, (n) => `$${String(n)}`);
+    const { rows } = await query(this.#pool, `SELECT * FROM audit_events WHERE ${where} ORDER BY seq LIMIT $${String(values.length + 1)}`, [
+      ...values, filter.limit,
+    ]);
+    return rows.map(toAuditRecord);
+  }
+
+  async getAuditByHash(orgId: string, hash: string): Promise<AuditRecord | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM audit_events WHERE org_id = $1 AND hash = $2', [orgId, hash]);
+    return rows[0] && toAuditRecord(rows[0]);
+  }
+
   async listAuditChains(): Promise<string[]> {
     const { rows } = await query(this.#pool, 'SELECT DISTINCT org_id FROM audit_events ORDER BY org_id');
     return rows.map((r) => String(r.org_id));
@@ -223,16 +308,11 @@ export class PostgresStore implements Store {
   }
 }
 
-async function query(on: Queryable, text: string, values: readonly unknown[] = []): Promise<QueryResult<Row>> {
-  try {
-    return await on.query<Row>(text, [...values]);
-  } catch (err) {
-    throw translate(err);
-  }
-}
-
-/** Unique violations become DuplicateError; anything else is a store failure. The driver's error stays as `cause`. */
-function translate(err: unknown): Error {
-  if (err instanceof DatabaseError && err.code === UNIQUE_VIOLATION) return new DuplicateError('already exists', { cause: err });
-  return new GatehouseError('store_unavailable', 'the database request failed', { cause: err });
+function insertApiKey(on: Queryable, k: ApiKeyRecord): Promise<QueryResult<Row>> {
+  return query(
+    on,
+    `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt],
+  );
 }

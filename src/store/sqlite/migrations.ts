@@ -71,4 +71,29 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
   `,
+  // 2: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE memberships (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+  ) STRICT;
+  CREATE INDEX memberships_user ON memberships(user_id);
+
+  ALTER TABLE api_keys ADD COLUMN user_id TEXT REFERENCES users(id);
+  CREATE INDEX api_keys_user ON api_keys(org_id, user_id);
+
+  ALTER TABLE organisations ADD COLUMN deleted_at TEXT;
+
+  CREATE INDEX audit_events_hash ON audit_events(org_id, hash);
+  `,
 ];
