@@ -19,6 +19,7 @@ import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
 import { addConnector } from '../src/services/connectors.ts';
+import { operatorActor } from '../src/services/context.ts';
 import { createKey } from '../src/services/keys.ts';
 import { bootstrap } from '../src/services/organisations.ts';
 
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
 
   try {
     const { org } = await bootstrap(app.services);
-    const actor = { user: 'bench' };
+    const actor = operatorActor('bench');
     await addConnector(app.services, actor, { orgId: org.id, name: 'fx', type: 'http', url: httpUrl, headers: [] });
     await addConnector(app.services, actor, {
       orgId: org.id,

@@ -2,25 +2,24 @@ import { chmodSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
-import { exportChain, verifyChain } from '../gateway/audit/verify.ts';
+import { exportAudit, listAuditChains, verifyAudit } from '../services/audit.ts';
 import type { CliContext } from './context.ts';
 import { err, out, UsageError } from './output.ts';
 
 export const AUDIT_USAGE = `gatehouse audit verify [--org SLUG] [--json]      (default: every chain)
 gatehouse audit export [--org SLUG | --system] [--out FILE]   (JSON lines; default org: default)`;
 
-export async function auditCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
+export async function auditCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values } = parseArgs({
     args: rest,
     options: { org: { type: 'string' }, system: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' } },
   });
   switch (sub) {
     case 'verify': {
-      const chains = values.org !== undefined ? [(await ctx.org(values.org)).id] : await ctx.store.listAuditChains();
+      const chains = values.org !== undefined ? [(await ctx.org(values.org)).id] : await listAuditChains(ctx, ctx.actor);
       const orgs = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o.slug]));
       const reports = [];
-      for (const chain of chains) reports.push(await verifyChain(ctx.store, chain));
+      for (const chain of chains) reports.push(await verifyAudit(ctx, ctx.actor, chain));
       if (values.json === true) out(JSON.stringify(reports));
       else {
         for (const r of reports) {
@@ -35,18 +34,18 @@ export async function auditCommand(ctx: CliContext, argv: string[]): Promise<voi
     case 'export': {
       const chain = values.system === true ? SYSTEM_CHAIN : (await ctx.org(values.org)).id;
       if (values.out === undefined) {
-        await exportChain(ctx.store, chain, (line) => {
-          process.stdout.write(line);
-        });
+        for await (const line of exportAudit(ctx, ctx.actor, chain)) process.stdout.write(line);
         return;
       }
       const file = createWriteStream(values.out, { mode: 0o600 });
       await once(file, 'open');
       // The mode above applies only to a new file; an existing one is narrowed too.
       chmodSync(values.out, 0o600);
-      const count = await exportChain(ctx.store, chain, async (line) => {
+      let count = 0;
+      for await (const line of exportAudit(ctx, ctx.actor, chain)) {
+        count++;
         if (!file.write(line)) await once(file, 'drain');
-      });
+      }
       file.end();
       await once(file, 'finish');
       err(`Exported ${count} records to ${values.out}`);

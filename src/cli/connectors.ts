@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { addConnector, listConnectors, removeConnector, type ValueInput } from '../services/connectors.ts';
+import { addConnector, connectorIdByName, listConnectors, removeConnector, type ValueInput } from '../services/connectors.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
@@ -26,8 +26,7 @@ function parsePairs(items: readonly string[] | undefined, sep: ':' | '=', secret
   });
 }
 
-export async function connectorsCommand(ctx: CliContext, argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const [sub, ...rest] = argv;
+export async function connectorsCommand(ctx: CliContext, sub: string, rest: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -73,7 +72,7 @@ export async function connectorsCommand(ctx: CliContext, argv: string[], env: No
       return;
     }
     case 'list': {
-      const list = await listConnectors(ctx, org.id);
+      const list = await listConnectors(ctx, ctx.actor, org.id);
       if (values.json === true) {
         out(JSON.stringify(list));
         return;
@@ -92,7 +91,7 @@ export async function connectorsCommand(ctx: CliContext, argv: string[], env: No
     case 'remove': {
       const name = positionals[0];
       if (name === undefined) throw new UsageError('connectors remove needs a NAME');
-      await removeConnector(ctx, ctx.actor, org.id, name);
+      await removeConnector(ctx, ctx.actor, org.id, await connectorIdByName(ctx, org.id, name));
       out(`Removed connector ${name}`);
       return;
     }

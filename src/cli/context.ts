@@ -3,7 +3,7 @@ import { openServices } from '../app.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
-import type { Actor, ServiceContext } from '../services/context.ts';
+import { operatorActor, type Actor, type ServiceContext } from '../services/context.ts';
 import { bootstrap, DEFAULT_ORG_SLUG, requireOrganisation } from '../services/organisations.ts';
 import { clientConfig, mcpUrlOf } from './client-config.ts';
 import { out } from './output.ts';
@@ -31,7 +31,7 @@ export async function openCli(env: NodeJS.ProcessEnv): Promise<CliContext> {
   return {
     ...services,
     config,
-    actor: { user: `cli:${safeUser()}` },
+    actor: operatorActor(`cli:${safeUser()}`),
     org: (slug) => requireOrganisation(services, slug ?? DEFAULT_ORG_SLUG),
   };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createKey, listKeys, parseExpiry, revokeKey } from '../services/keys.ts';
+import { createKey, listKeys, parseExpiry, revokeKey, rotateKey } from '../services/keys.ts';
+import { memberIdByEmail } from '../services/members.ts';
 import type { KeyRole } from '../store/types.ts';
 import { clientConfig, mcpUrlOf } from './client-config.ts';
 import type { CliContext } from './context.ts';
@@ -7,13 +8,13 @@ import { out, table, UsageError } from './output.ts';
 
 const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
 
-export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--expires 30d|ISO-DATE] [--role member] [--org SLUG]
+export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--expires 30d|ISO-DATE] [--role member] [--user EMAIL] [--org SLUG]
 gatehouse keys list [--org SLUG] [--json]
 gatehouse keys revoke KEY_ID [--org SLUG]
+gatehouse keys rotate KEY_ID [--org SLUG] [--json]   (a new key with the same rights; the old one stops working at once)
   SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *`;
 
-export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
+export async function keysCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -22,6 +23,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
       scope: { type: 'string', multiple: true },
       expires: { type: 'string' },
       role: { type: 'string' },
+      user: { type: 'string' },
       org: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -37,6 +39,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
         scopes: values.scope ?? ['*'],
         role: (values.role ?? 'member') as KeyRole,
         expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
+        userId: values.user === undefined ? undefined : await memberIdByEmail(ctx, org.id, values.user),
       });
       if (values.json === true) {
         out(JSON.stringify({ key, ...record }));
@@ -51,7 +54,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
       return;
     }
     case 'list': {
-      const keys = await listKeys(ctx, org.id);
+      const keys = await listKeys(ctx, ctx.actor, org.id);
       if (values.json === true) {
         out(JSON.stringify(keys));
         return;
@@ -75,6 +78,20 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
       if (id === undefined) throw new UsageError('keys revoke needs a KEY_ID');
       await revokeKey(ctx, ctx.actor, org.id, id);
       out(`Revoked ${id}`);
+      return;
+    }
+    case 'rotate': {
+      const id = positionals[0];
+      if (id === undefined) throw new UsageError('keys rotate needs a KEY_ID');
+      const { key, record } = await rotateKey(ctx, ctx.actor, org.id, id);
+      if (values.json === true) {
+        out(JSON.stringify({ key, ...record }));
+        return;
+      }
+      out(`Rotated ${id}: it no longer works. Its replacement is ${record.id}, shown this once:`);
+      out('');
+      out(`  ${key}`);
+      out('');
       return;
     }
     default:

@@ -4,7 +4,7 @@ import { CONNECTOR_NAME } from '../gateway/catalog/names.ts';
 import { secretBinding } from '../gateway/upstream/transport.ts';
 import { newId } from '../ids.ts';
 import { DuplicateError, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
-import { changeEvent, type Actor, type ServiceContext } from './context.ts';
+import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 /** A header or environment value as given by an operator, before sealing. */
 export interface ValueInput {
@@ -13,17 +13,11 @@ export interface ValueInput {
   readonly secret: boolean;
 }
 
-export type NewConnector =
-  | { readonly orgId: string; readonly name: string; readonly type: 'http'; readonly url: string; readonly headers: readonly ValueInput[] }
-  | {
-      readonly orgId: string;
-      readonly name: string;
-      readonly type: 'stdio';
-      readonly command: string;
-      readonly args: readonly string[];
-      readonly env: readonly ValueInput[];
-      readonly cwd?: string | undefined;
-    };
+type TransportInput =
+  | { readonly type: 'http'; readonly url: string; readonly headers: readonly ValueInput[] }
+  | { readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined };
+
+export type NewConnector = TransportInput & { readonly orgId: string; readonly name: string };
 
 /** A connector as it may be shown: secret values are reduced to their name. */
 export interface ConnectorView {
@@ -38,6 +32,7 @@ export interface ConnectorView {
   readonly createdAt: string;
 }
 
+const NO_SUCH_CONNECTOR = 'No such connector';
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const SECRET_ENV_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH/i;
@@ -80,18 +75,25 @@ function seal(ctx: ServiceContext, orgId: string, id: string, kind: 'header' | '
   });
 }
 
-export async function addConnector(ctx: ServiceContext, actor: Actor, input: NewConnector): Promise<ConnectorView> {
-  if (!CONNECTOR_NAME.test(input.name)) {
+function checkConnectorName(name: string): void {
+  if (!CONNECTOR_NAME.test(name)) {
     throw new GatehouseError('bad_request', 'Connector name must be 1-32 lowercase letters, digits or inner hyphens (no underscores)');
   }
+}
+
+function buildTransport(ctx: ServiceContext, orgId: string, id: string, input: TransportInput): ConnectorTransport {
+  if (input.type === 'http') return { type: 'http', url: validateUrl(input.url), headers: seal(ctx, orgId, id, 'header', input.headers) };
+  if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
+  return { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd };
+}
+
+export async function addConnector(ctx: ServiceContext, actor: Actor, input: NewConnector): Promise<ConnectorView> {
+  authorize(actor, 'connector.create');
+  if (input.type === 'stdio') authorize(actor, 'connector.manage_stdio');
+  requireSameOrg(actor, input.orgId, NO_SUCH_CONNECTOR);
+  checkConnectorName(input.name);
   const id = newId('con');
-  let transport: ConnectorTransport;
-  if (input.type === 'http') {
-    transport = { type: 'http', url: validateUrl(input.url), headers: seal(ctx, input.orgId, id, 'header', input.headers) };
-  } else {
-    if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
-    transport = { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, input.orgId, id, 'env', input.env), cwd: input.cwd };
-  }
+  const transport = buildTransport(ctx, input.orgId, id, input);
   const now = new Date().toISOString();
   const record: ConnectorRecord = { id, orgId: input.orgId, name: input.name, transport, createdAt: now, updatedAt: now };
   try {
@@ -105,14 +107,83 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   return view;
 }
 
-export async function listConnectors(ctx: Pick<ServiceContext, 'store'>, orgId: string): Promise<ConnectorView[]> {
+export async function listConnectors(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string): Promise<ConnectorView[]> {
+  authorize(actor, 'connector.read');
+  requireSameOrg(actor, orgId, NO_SUCH_CONNECTOR);
   return (await ctx.store.listConnectors(orgId)).map(viewConnector);
 }
 
-export async function removeConnector(ctx: ServiceContext, actor: Actor, orgId: string, name: string): Promise<void> {
-  const existing = await ctx.store.getConnectorByName(orgId, name);
-  if (existing === undefined || !(await ctx.store.deleteConnector(orgId, existing.id))) {
-    throw new GatehouseError('not_found', `No connector '${name}'`);
+async function requireConnector(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<ConnectorRecord> {
+  requireSameOrg(actor, orgId, NO_SUCH_CONNECTOR);
+  const c = await ctx.store.getConnector(orgId, id);
+  if (c === undefined) throw new GatehouseError('not_found', NO_SUCH_CONNECTOR);
+  return c;
+}
+
+export async function getConnector(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<ConnectorView> {
+  authorize(actor, 'connector.read');
+  return viewConnector(await requireConnector(ctx, actor, orgId, id));
+}
+
+/** What a change may set. Headers or environment, when given, replace the whole list: secrets are write-only. */
+export type ConnectorChange =
+  | { readonly type: 'http'; readonly name?: string | undefined; readonly url?: string | undefined; readonly headers?: readonly ValueInput[] | undefined }
+  | {
+      readonly type: 'stdio';
+      readonly name?: string | undefined;
+      readonly command?: string | undefined;
+      readonly args?: readonly string[] | undefined;
+      readonly env?: readonly ValueInput[] | undefined;
+      readonly cwd?: string | undefined;
+    };
+
+export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string, change: ConnectorChange): Promise<ConnectorView> {
+  authorize(actor, 'connector.update');
+  const existing = await requireConnector(ctx, actor, orgId, id);
+  const t = existing.transport;
+  if (t.type === 'stdio' || change.type === 'stdio') authorize(actor, 'connector.manage_stdio');
+  if (change.name !== undefined) checkConnectorName(change.name);
+  let transport: ConnectorTransport;
+  if (change.type === 'http' && t.type === 'http') {
+    transport = {
+      type: 'http',
+      url: change.url === undefined ? t.url : validateUrl(change.url),
+      headers: change.headers === undefined ? t.headers : seal(ctx, orgId, id, 'header', change.headers),
+    };
+  } else if (change.type === 'stdio' && t.type === 'stdio') {
+    if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
+    transport = {
+      type: 'stdio',
+      command: change.command ?? t.command,
+      args: change.args === undefined ? t.args : [...change.args],
+      env: change.env === undefined ? t.env : seal(ctx, orgId, id, 'env', change.env),
+      cwd: change.cwd ?? t.cwd,
+    };
+  } else {
+    throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
   }
-  await ctx.audit.record(changeEvent(orgId, actor, 'connector.remove', { connector: name }, undefined));
+  const record: ConnectorRecord = { ...existing, name: change.name ?? existing.name, transport, updatedAt: new Date().toISOString() };
+  try {
+    if (!(await ctx.store.updateConnector(record))) throw new GatehouseError('not_found', NO_SUCH_CONNECTOR);
+  } catch (err) {
+    if (err instanceof DuplicateError) throw new GatehouseError('conflict', `A connector named '${record.name}' already exists`);
+    throw err;
+  }
+  const view = viewConnector(record);
+  await ctx.audit.record(changeEvent(orgId, actor, 'connector.update', { connector: record.name }, view));
+  return view;
+}
+
+export async function removeConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<void> {
+  authorize(actor, 'connector.delete');
+  const existing = await requireConnector(ctx, actor, orgId, id);
+  if (!(await ctx.store.deleteConnector(orgId, existing.id))) throw new GatehouseError('not_found', NO_SUCH_CONNECTOR);
+  await ctx.audit.record(changeEvent(orgId, actor, 'connector.remove', { connector: existing.name }, undefined));
+}
+
+/** The CLI names connectors rather than numbering them. */
+export async function connectorIdByName(ctx: Pick<ServiceContext, 'store'>, orgId: string, name: string): Promise<string> {
+  const existing = await ctx.store.getConnectorByName(orgId, name);
+  if (existing === undefined) throw new GatehouseError('not_found', `No connector '${name}'`);
+  return existing.id;
 }

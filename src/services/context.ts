@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
+import { GatehouseError } from '../errors.ts';
 import type { AuditLog } from '../gateway/audit/audit-log.ts';
-import type { Store } from '../store/types.ts';
+import { isAllowed, type Action, type Role } from '../gateway/access/permissions.ts';
+import type { AuditEvent, Store } from '../store/types.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
 
-/** What the control-plane services need; the CLI builds it today, the admin API will build the same. */
+/** What the control-plane services need; the CLI and the admin API build the same. */
 export interface ServiceContext {
   readonly store: Store;
   readonly audit: AuditLog;
@@ -11,27 +13,76 @@ export interface ServiceContext {
   readonly box: SecretBox;
 }
 
-/** Who made a change, for the audit record. */
+/**
+ * Who is acting on the control plane, however they were identified: an API key today, the operator at the machine
+ * (the CLI), and later a browser session, which produces this same shape. Services decide on this alone.
+ */
 export interface Actor {
-  readonly user: string;
-  readonly keyId?: string | undefined;
-  readonly clientIp?: string | undefined;
+  readonly via: 'api_key' | 'operator';
+  /** The effective role: for a key acting for a user, no more than the user's membership allows. */
+  readonly role: Role;
+  /** The one organisation the actor acts in; null for the operator, who may act in any. */
+  readonly orgId: string | null;
+  readonly userId: string | null;
+  readonly keyId: string | null;
+  /** The key scopes the actor holds, and so the widest it may hand out. */
+  readonly scopes: readonly string[];
+  /** When the actor's own credential expires: keys it creates may not outlive it. */
+  readonly expiresAt: string | null;
+  /** How the actor is named in audit records (`cli:alice`, a user id). */
+  readonly name: string;
+  readonly clientIp: string | null;
+  readonly correlationId: string | null;
 }
 
-export function changeEvent(orgId: string, actor: Actor, action: string, target: { connector?: string; name?: string }, args: unknown) {
+/** The operator at the machine: the CLI, tests and bootstrap act as this. */
+export function operatorActor(name: string): Actor {
+  return {
+    via: 'operator',
+    role: 'operator',
+    orgId: null,
+    userId: null,
+    keyId: null,
+    scopes: ['*'],
+    expiresAt: null,
+    name,
+    clientIp: null,
+    correlationId: null,
+  };
+}
+
+/** Refuses an action the actor's role does not allow (the permission table, deny by default). */
+export function authorize(actor: Actor, action: Action): void {
+  if (!isAllowed(actor.role, action)) throw new GatehouseError('forbidden', `Your role (${actor.role}) does not allow ${action}`);
+}
+
+/**
+ * Refuses to act in another organisation than the actor's, answering exactly as for something that does not exist:
+ * one organisation cannot learn whether another's objects exist.
+ */
+export function requireSameOrg(actor: Actor, orgId: string, notFound: string): void {
+  if (actor.orgId !== null && actor.orgId !== orgId) throw new GatehouseError('not_found', notFound);
+}
+
+export interface ChangeTarget {
+  readonly connector?: string;
+  readonly name?: string;
+}
+
+export function changeEvent(orgId: string, actor: Actor, action: string, target: ChangeTarget, args: unknown): AuditEvent {
   return {
     ts: new Date().toISOString(),
     orgId,
-    actorKeyId: actor.keyId ?? null,
-    actorUser: actor.user,
-    clientIp: actor.clientIp ?? null,
+    actorKeyId: actor.keyId,
+    actorUser: actor.userId ?? (actor.via === 'operator' ? actor.name : null),
+    clientIp: actor.clientIp,
     action,
     targetConnector: target.connector ?? null,
     targetName: target.name ?? null,
-    decision: 'allow' as const,
+    decision: 'allow',
     reason: null,
     latencyMs: null,
-    correlationId: null,
+    correlationId: actor.correlationId,
     args: args === undefined ? null : JSON.stringify(args),
   };
 }

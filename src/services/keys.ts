@@ -1,20 +1,25 @@
 import { GatehouseError } from '../errors.ts';
 import { displayPrefix, generateApiKey, hashApiKey } from '../gateway/authn/api-key-format.ts';
-import { scopeProblem } from '../gateway/access/scopes.ts';
+import { isAllowed, roleWithin } from '../gateway/access/permissions.ts';
+import { scopeCovers, scopeProblem } from '../gateway/access/scopes.ts';
 import { newId } from '../ids.ts';
 import type { ApiKeyRecord, KeyRole } from '../store/types.ts';
-import { changeEvent, type Actor, type ServiceContext } from './context.ts';
+import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 export interface NewKey {
   readonly orgId: string;
   readonly name: string;
-  readonly role?: KeyRole;
+  readonly role?: KeyRole | undefined;
   readonly scopes: readonly string[];
   readonly expiresAt?: string | undefined;
+  /** The user the key acts for. A member's keys are always its own; a manager may name any member, or none. */
+  readonly userId?: string | undefined;
 }
 
 /** A key as it may be shown: never its hash, never the key. */
 export type KeyView = Omit<ApiKeyRecord, 'keyHash'> & { readonly status: 'active' | 'revoked' | 'expired' };
+
+const NO_SUCH_KEY = 'No such key';
 
 export function viewKey(k: ApiKeyRecord, now = Date.now()): KeyView {
   const { keyHash: _hidden, ...rest } = k;
@@ -22,10 +27,41 @@ export function viewKey(k: ApiKeyRecord, now = Date.now()): KeyView {
   return { ...rest, status };
 }
 
+/**
+ * A key can never carry more than whoever hands it out holds: a role within theirs, scopes within theirs, an expiry
+ * no later than theirs, and a user who is a member with at least the key's rights.
+ */
+async function assertGrantable(
+  ctx: Pick<ServiceContext, 'store'>,
+  actor: Actor,
+  orgId: string,
+  k: { role: KeyRole; scopes: readonly string[]; expiresAt: string | null; userId: string | null },
+): Promise<void> {
+  if (!roleWithin(k.role, actor.role)) throw new GatehouseError('forbidden', `A key cannot have more rights than yours: role ${k.role} is not within ${actor.role}`);
+  for (const s of k.scopes) {
+    if (!scopeCovers(actor.scopes, s)) throw new GatehouseError('forbidden', `A key cannot have more rights than yours: scope '${s}' is wider than your scopes`);
+  }
+  if (actor.expiresAt !== null && (k.expiresAt === null || Date.parse(k.expiresAt) > Date.parse(actor.expiresAt))) {
+    throw new GatehouseError('forbidden', 'A key cannot outlive yours: its expiry must be no later than your key’s');
+  }
+  if (k.userId !== null) {
+    const member = await ctx.store.getMember(orgId, k.userId);
+    if (member === undefined) throw new GatehouseError('bad_request', 'The key’s user is not a member of this organisation');
+    if (!roleWithin(k.role, member.role)) throw new GatehouseError('forbidden', `The key’s role ${k.role} is not within its user’s role ${member.role}`);
+  }
+}
+
+function checkName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0 || name.length > 64) throw new GatehouseError('bad_request', 'Key name must be 1 to 64 characters');
+  return name;
+}
+
 /** Creates a key and returns it once; only its keyed hash is stored. */
 export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey): Promise<{ key: string; record: KeyView }> {
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 64) throw new GatehouseError('bad_request', 'Key name must be 1 to 64 characters');
+  authorize(actor, 'key.create');
+  requireSameOrg(actor, input.orgId, NO_SUCH_KEY);
+  const name = checkName(input.name);
   if (input.scopes.length === 0) throw new GatehouseError('bad_request', 'A key needs at least one scope (use "*" for everything)');
   for (const s of input.scopes) {
     const problem = scopeProblem(s);
@@ -34,42 +70,109 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   if (input.expiresAt !== undefined && !(Date.parse(input.expiresAt) > Date.now())) {
     throw new GatehouseError('bad_request', 'Expiry must be a time in the future');
   }
+  let userId = input.userId ?? null;
+  if (!isAllowed(actor.role, 'key.manage_any')) {
+    // A member manages its own keys only: they act for the member's user, whatever was asked.
+    if (actor.userId === null) throw new GatehouseError('forbidden', 'Only a key that acts for a user can create keys of its own');
+    if (userId !== null && userId !== actor.userId) throw new GatehouseError('forbidden', 'You can create keys only for yourself');
+    userId = actor.userId;
+  }
+  const expiresAt = input.expiresAt === undefined ? actor.expiresAt : new Date(input.expiresAt).toISOString();
+  const role = input.role ?? 'member';
+  const scopes = [...new Set(input.scopes)];
+  await assertGrantable(ctx, actor, input.orgId, { role, scopes, expiresAt, userId });
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
     orgId: input.orgId,
-    userId: null,
+    userId,
     name,
     keyHash: hashApiKey(key, ctx.pepper),
     displayPrefix: displayPrefix(key),
-    role: input.role ?? 'member',
-    scopes: [...new Set(input.scopes)],
-    createdBy: actor.user,
+    role,
+    scopes,
+    createdBy: actor.userId ?? actor.keyId ?? actor.name,
     createdAt: new Date().toISOString(),
-    expiresAt: input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString(),
+    expiresAt,
     revokedAt: null,
   };
   await ctx.store.insertApiKey(record);
-  await ctx.audit.record(
-    changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role: record.role, scopes: record.scopes, expiresAt: record.expiresAt }),
-  );
+  await ctx.audit.record(changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role, scopes, expiresAt, userId }));
   return { key, record: viewKey(record) };
 }
 
-export async function listKeys(ctx: Pick<ServiceContext, 'store'>, orgId: string): Promise<KeyView[]> {
+/** Keys the actor may see: a member sees its own, readers every key of the organisation. */
+export async function listKeys(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string): Promise<KeyView[]> {
+  authorize(actor, 'key.read');
+  requireSameOrg(actor, orgId, NO_SUCH_KEY);
   const now = Date.now();
-  return (await ctx.store.listApiKeys(orgId)).map((k) => viewKey(k, now));
+  const all = await ctx.store.listApiKeys(orgId);
+  const visible = isAllowed(actor.role, 'key.read_any') ? all : all.filter((k) => actor.userId !== null && k.userId === actor.userId);
+  return visible.map((k) => viewKey(k, now));
 }
 
-export async function revokeKey(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<void> {
-  const revoked = await ctx.store.revokeApiKey(orgId, id, new Date().toISOString());
-  if (!revoked) {
-    const existing = await ctx.store.getApiKey(orgId, id);
-    throw existing === undefined
-      ? new GatehouseError('not_found', `No key '${id}'`)
-      : new GatehouseError('conflict', `Key '${id}' is already revoked`);
-  }
+/** A key the actor may see, or not_found (a member asking for another's key is told it does not exist). */
+async function visibleKey(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string, any: 'key.read_any' | 'key.manage_any') {
+  requireSameOrg(actor, orgId, NO_SUCH_KEY);
+  const key = await ctx.store.getApiKey(orgId, id);
+  const own = key !== undefined && actor.userId !== null && key.userId === actor.userId;
+  if (key === undefined || (!own && !isAllowed(actor.role, any))) throw new GatehouseError('not_found', NO_SUCH_KEY);
+  return key;
+}
+
+/** A key the actor may change: visible to it, and with no more rights than the actor's role. */
+async function manageableKey(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<ApiKeyRecord> {
+  const key = await visibleKey(ctx, actor, orgId, id, 'key.manage_any');
+  if (!roleWithin(key.role, actor.role)) throw new GatehouseError('forbidden', 'You cannot manage a key with more rights than yours');
+  return key;
+}
+
+export async function getKey(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<KeyView> {
+  authorize(actor, 'key.read');
+  return viewKey(await visibleKey(ctx, actor, orgId, id, 'key.read_any'));
+}
+
+export async function renameKey(ctx: ServiceContext, actor: Actor, orgId: string, id: string, newName: string): Promise<KeyView> {
+  authorize(actor, 'key.update');
+  const key = await manageableKey(ctx, actor, orgId, id);
+  const name = checkName(newName);
+  if (!(await ctx.store.renameApiKey(orgId, id, name))) throw new GatehouseError('not_found', NO_SUCH_KEY);
+  await ctx.audit.record(changeEvent(orgId, actor, 'key.update', { name: id }, { name }));
+  return viewKey({ ...key, name });
+}
+
+export async function revokeKey(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<KeyView> {
+  authorize(actor, 'key.revoke');
+  const key = await manageableKey(ctx, actor, orgId, id);
+  const at = new Date().toISOString();
+  if (!(await ctx.store.revokeApiKey(orgId, id, at))) throw new GatehouseError('conflict', 'The key is already revoked');
   await ctx.audit.record(changeEvent(orgId, actor, 'key.revoke', { name: id }, undefined));
+  return viewKey({ ...key, revokedAt: at });
+}
+
+/**
+ * Replaces a live key with a new one of the same name, role, scopes, user and expiry, and revokes the old one at
+ * once, in one transaction. The new key is returned this once. Rotating hands out the key's rights, so the actor
+ * must be allowed to create such a key.
+ */
+export async function rotateKey(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<{ key: string; record: KeyView }> {
+  authorize(actor, 'key.rotate');
+  const old = await manageableKey(ctx, actor, orgId, id);
+  if (old.revokedAt !== null) throw new GatehouseError('conflict', 'A revoked key cannot be rotated');
+  await assertGrantable(ctx, actor, orgId, old);
+  const key = generateApiKey();
+  const now = new Date().toISOString();
+  const record: ApiKeyRecord = {
+    ...old,
+    id: newId('key'),
+    keyHash: hashApiKey(key, ctx.pepper),
+    displayPrefix: displayPrefix(key),
+    createdBy: actor.userId ?? actor.keyId ?? actor.name,
+    createdAt: now,
+  };
+  if (!(await ctx.store.rotateApiKey(orgId, id, record, now))) throw new GatehouseError('conflict', 'The key is already revoked');
+  await ctx.audit.record(changeEvent(orgId, actor, 'key.rotate', { name: id }, { replacement: record.id }));
+  return { key, record: viewKey(record) };
 }
 
 /** Parses `30d`, `12h`, `90m` or an ISO date into an ISO timestamp. */

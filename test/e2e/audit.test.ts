@@ -11,6 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createKey } from '../../src/services/keys.ts';
+import { operatorActor } from '../../src/services/context.ts';
 import type { AuditRecord } from '../../src/store/types.ts';
 import { addAndConnect, connect, httpConnector, rawPost, runCli, startFixtureHttpProcess, startGateway, type Gateway, type UpstreamProcess } from './harness.ts';
 
@@ -72,7 +73,7 @@ describe('audit', () => {
     const echoed = (await client.callTool({ name: 'fx__echo', arguments: { text: 'x', password: 'hunter2', api_key: 'abc' } })) as CallToolResult;
     assert.deepEqual(echoed.content, [{ type: 'text', text: 'x' }]);
     assert.equal((await rejection(client.callTool({ name: 'fx__nope', arguments: { token: 'tok-secret-1' } }))).code, -32602);
-    const scoped = await createKey(gw.app.services, { user: 'test' }, { orgId: gw.org.id, name: 'scoped', scopes: ['fx/echo'] });
+    const scoped = await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'scoped', scopes: ['fx/echo'] });
     const scopedClient = await connect(gw.url, scoped.key, 'scoped-client');
     try {
       assert.equal((await rejection(scopedClient.callTool({ name: 'fx__add', arguments: { a: 1, b: 2, secret: 'zzz-secret' } }))).code, -32602);

@@ -9,6 +9,7 @@ import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.j
 import { SYSTEM_CHAIN } from '../../src/gateway/audit/audit-log.ts';
 import { generateApiKey } from '../../src/gateway/authn/api-key-format.ts';
 import { createKey, revokeKey } from '../../src/services/keys.ts';
+import { operatorActor } from '../../src/services/context.ts';
 import type { AuditRecord } from '../../src/store/types.ts';
 import { addAndConnect, connect, rawPost, runCli, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 
@@ -37,7 +38,7 @@ describe('authentication', () => {
 
   before(async () => {
     gw = await startGateway();
-    const actor = { user: 'test' };
+    const actor = operatorActor('test');
     expiresAt = Date.now() + EXPIRY_MS;
     const expiring = await createKey(gw.app.services, actor, { orgId: gw.org.id, name: 'expiring', scopes: ['*'], expiresAt: new Date(expiresAt).toISOString() });
     expiringKey = expiring.key;
@@ -106,7 +107,7 @@ describe('authentication', () => {
   });
 
   test('a key revoked with the CLI fails on its next request and loses its open streams', async () => {
-    const { key, record } = await createKey(gw.app.services, { user: 'test' }, { orgId: gw.org.id, name: 'live', scopes: ['*'] });
+    const { key, record } = await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'live', scopes: ['*'] });
     const client = await connect(gw.url, key, 'soon-revoked');
     clients.push(client);
     client.onerror = () => undefined; // its own GET stream is cut too; the SDK reports that here
@@ -162,7 +163,7 @@ describe('key scopes', () => {
   const clients: Client[] = [];
 
   async function clientWith(scopes: string[]): Promise<Client> {
-    const { key } = await createKey(gw.app.services, { user: 'test' }, { orgId: gw.org.id, name: `scoped-${scopes.join('-')}`, scopes });
+    const { key } = await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: `scoped-${scopes.join('-')}`, scopes });
     const client = await connect(gw.url, key, `scoped ${scopes.join(' ')}`);
     clients.push(client);
     return client;

@@ -14,6 +14,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { addConnector, type NewConnector, type ValueInput } from '../../src/services/connectors.ts';
+import { operatorActor } from '../../src/services/context.ts';
 import { bootstrap } from '../../src/services/organisations.ts';
 import type { Organisation } from '../../src/store/types.ts';
 
@@ -67,7 +68,7 @@ export async function startGateway(extraEnv: Record<string, string> = {}): Promi
 
 /** Adds a connector through the service layer and waits until the gateway has connected to it. */
 export async function addAndConnect(gw: Gateway, input: ConnectorInput, orgId = gw.org.id): Promise<void> {
-  await addConnector(gw.app.services, { user: 'test' }, { ...input, orgId });
+  await addConnector(gw.app.services, operatorActor('test'), { ...input, orgId });
   await gw.app.federation.sync();
   await gw.app.federation.settled();
 }

@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createKey } from '../../src/services/keys.ts';
+import { operatorActor } from '../../src/services/context.ts';
 import { connect, rawPost, startGateway, type Gateway } from './harness.ts';
 
 const INIT_PARAMS = { capabilities: {}, clientInfo: { name: 'raw-e2e', version: '1.0.0' } };
@@ -73,8 +74,8 @@ describe('MCP Streamable HTTP transport', () => {
 
   before(async () => {
     gw = await startGateway();
-    keyA = (await createKey(gw.app.services, { user: 'test' }, { orgId: gw.org.id, name: 'key-a', scopes: ['*'] })).key;
-    keyB = (await createKey(gw.app.services, { user: 'test' }, { orgId: gw.org.id, name: 'key-b', scopes: ['*'] })).key;
+    keyA = (await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'key-a', scopes: ['*'] })).key;
+    keyB = (await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'key-b', scopes: ['*'] })).key;
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));

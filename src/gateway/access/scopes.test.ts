@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileScopes, scopeProblem } from './scopes.ts';
+import { compileScopes, scopeCovers, scopeProblem } from './scopes.ts';
 
 test('a star grants everything', () => {
   const s = compileScopes(['*']);
@@ -41,4 +41,34 @@ test('malformed scopes are named', () => {
   assert.match(scopeProblem('a__b') ?? '', /not a valid connector name/);
   assert.match(scopeProblem('alpha/') ?? '', /invalid tool pattern/);
   assert.match(scopeProblem('alpha/x*y') ?? '', /invalid tool pattern/);
+});
+
+test('scopeCovers: a key may hand out only what it holds', () => {
+  const cases: [readonly string[], string, boolean][] = [
+    [['*'], '*', true],
+    [['*'], 'alpha/echo', true],
+    [['alpha'], '*', false],
+    [['alpha'], 'alpha', true],
+    [['alpha'], 'alpha/echo', true],
+    [['alpha'], 'alpha/read_*', true],
+    [['alpha'], 'beta', false],
+    [['alpha'], 'alphabet', false],
+    [['alpha/echo'], 'alpha', false],
+    [['alpha/echo'], 'alpha/echo', true],
+    [['alpha/echo'], 'alpha/echo2', false],
+    [['alpha/echo'], 'alpha/echo*', false],
+    [['alpha/read_*'], 'alpha/read_file', true],
+    [['alpha/read_*'], 'alpha/read_f*', true],
+    [['alpha/read_*'], 'alpha/read_*', true],
+    [['alpha/read_*'], 'alpha/rea*', false],
+    [['alpha/read_*'], 'alpha/*', false],
+    [['alpha/read_*'], 'alpha/write_file', false],
+    [['alpha/read_*'], 'alphabet/read_file', false],
+    [['alpha/*'], 'alpha/anything', true],
+    [['alpha/*'], 'alpha', false],
+    [[], 'alpha', false],
+  ];
+  for (const [granted, requested, expected] of cases) {
+    assert.equal(scopeCovers(granted, requested), expected, `${JSON.stringify(granted)} covers ${requested}`);
+  }
 });

@@ -59,3 +59,25 @@ export function compileScopes(scopes: readonly string[]): ScopeSet {
 }
 
 const ALL: ScopeSet = { allowsConnector: () => true, allowsTool: () => true, touchesConnector: () => true };
+
+/**
+ * Whether a key holding `granted` may hand out `requested`: everything the requested entry grants must already be
+ * granted. `*` covers everything; `c` covers `c` and `c/<anything>`; `c/p*` covers `c/p…` tools and prefixes that
+ * start with `p`; an exact tool covers only itself.
+ */
+export function scopeCovers(granted: readonly string[], requested: string): boolean {
+  if (granted.includes('*')) return true;
+  if (requested === '*') return false;
+  const slash = requested.indexOf('/');
+  const connector = slash === -1 ? requested : requested.slice(0, slash);
+  if (granted.includes(connector)) return true;
+  if (slash === -1) return false;
+  const pattern = requested.slice(slash + 1);
+  const requestedPrefix = pattern.endsWith('*') ? pattern.slice(0, -1) : undefined;
+  return granted.some((g) => {
+    if (!g.startsWith(connector + '/')) return false;
+    const held = g.slice(connector.length + 1);
+    if (held.endsWith('*')) return (requestedPrefix ?? pattern).startsWith(held.slice(0, -1));
+    return requestedPrefix === undefined && held === pattern;
+  });
+}

@@ -1,0 +1,90 @@
+import type { KeyRole } from '../../store/types.ts';
+
+/**
+ * Who may do what on the control plane: one row per action, listing the roles allowed. Anything not listed is
+ * denied, and an action not in the table is denied to everyone. Every admin-API route and every CLI command names
+ * one of these actions; finer rules (a member's own keys, role ceilings, scope subsets) are applied by the services
+ * on top of this table, never instead of it.
+ *
+ * `operator` is the person at the machine (the CLI): whoever can read the data directory or the database URL and
+ * master key holds every secret anyway, so it is allowed everything, and is the only role that can create
+ * organisations or run commands on the gateway host (stdio connectors).
+ */
+export const ORG_ROLES = ['owner', 'admin', 'member', 'viewer'] as const satisfies readonly KeyRole[];
+export type Role = KeyRole | 'operator';
+export const ROLES: readonly Role[] = [...ORG_ROLES, 'operator'];
+
+const ALL = ['owner', 'admin', 'member', 'viewer', 'operator'] as const;
+const READERS = ['owner', 'admin', 'viewer', 'operator'] as const;
+const MANAGERS = ['owner', 'admin', 'operator'] as const;
+const KEY_HOLDERS = ['owner', 'admin', 'member', 'operator'] as const;
+
+export const PERMISSIONS = {
+  /** The caller's own identity and the API description. */
+  'self.read': ALL,
+  'api.describe': ALL,
+
+  'org.read': ALL,
+  'org.update': ['owner', 'operator'],
+  'org.delete': ['owner', 'operator'],
+  /** Creating tenants is a platform act, not an organisation's: reserved to the operator. */
+  'org.create': ['operator'],
+  'org.list_all': ['operator'],
+
+  'member.read': READERS,
+  'member.add': MANAGERS,
+  'member.update': MANAGERS,
+  'member.remove': MANAGERS,
+
+  /** Reading keys: a member sees its own (the services filter); readers see every key's metadata. */
+  'key.read': ALL,
+  'key.read_any': READERS,
+  /** Creating, renaming, revoking and rotating keys: a member its own; managers any (within their role). */
+  'key.create': KEY_HOLDERS,
+  'key.update': KEY_HOLDERS,
+  'key.revoke': KEY_HOLDERS,
+  'key.rotate': KEY_HOLDERS,
+  'key.manage_any': MANAGERS,
+
+  'connector.read': ALL,
+  'connector.create': MANAGERS,
+  'connector.update': MANAGERS,
+  'connector.delete': MANAGERS,
+  /** A stdio connector runs a command on the gateway host: an organisation's admin must not be able to. */
+  'connector.manage_stdio': ['operator'],
+
+  'audit.read': READERS,
+  'audit.export': READERS,
+  'audit.verify': READERS,
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Action = keyof typeof PERMISSIONS;
+export const ACTIONS = Object.keys(PERMISSIONS) as Action[];
+
+/** Deny by default: an unknown action or role, or a role not listed for the action, is refused. */
+export function isAllowed(role: string, action: string): boolean {
+  if (!Object.hasOwn(PERMISSIONS, action)) return false;
+  return (PERMISSIONS[action as Action] as readonly string[]).includes(role);
+}
+
+export function isAction(value: string): value is Action {
+  return Object.hasOwn(PERMISSIONS, value);
+}
+
+/**
+ * Whether `role` can do nothing that `ceiling` cannot: its allowed actions are a subset of the ceiling's. Roles are
+ * not a ladder (a viewer reads the audit log, a member does not), so a member may not mint a viewer key.
+ */
+export function roleWithin(role: Role, ceiling: Role): boolean {
+  return ACTIONS.every((action) => !isAllowed(role, action) || isAllowed(ceiling, action));
+}
+
+/**
+ * The role a key acting for a user has: no more than either the key's or the user's membership role allows. When
+ * neither is within the other there is no such role, and the key is refused (undefined).
+ */
+export function boundedRole(keyRole: KeyRole, membershipRole: KeyRole): KeyRole | undefined {
+  if (roleWithin(keyRole, membershipRole)) return keyRole;
+  if (roleWithin(membershipRole, keyRole)) return membershipRole;
+  return undefined;
+}
