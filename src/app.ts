@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createAdminApi } from './admin/api.ts';
 import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
@@ -63,11 +64,13 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const authenticate = createAuthenticator({ store, pepper });
   const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
   const handleMcp = createMcpEndpoint({ config, authenticate, pipeline, sessions, audit, log });
+  const adminApi = createAdminApi({ services, authenticate, config, log, version: VERSION });
   const server: Server = createHttpServer({
     config,
     log,
     guard: createOriginGuard(config),
     handleMcp,
+    handleApi: adminApi.handle,
     ready: async () => {
       await store.connectorsRevision();
       return true;

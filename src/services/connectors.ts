@@ -126,31 +126,35 @@ export async function getConnector(ctx: Pick<ServiceContext, 'store'>, actor: Ac
 }
 
 /** What a change may set. Headers or environment, when given, replace the whole list: secrets are write-only. */
-export type ConnectorChange =
-  | { readonly type: 'http'; readonly name?: string | undefined; readonly url?: string | undefined; readonly headers?: readonly ValueInput[] | undefined }
-  | {
-      readonly type: 'stdio';
-      readonly name?: string | undefined;
-      readonly command?: string | undefined;
-      readonly args?: readonly string[] | undefined;
-      readonly env?: readonly ValueInput[] | undefined;
-      readonly cwd?: string | undefined;
-    };
+export interface ConnectorChange {
+  readonly name?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers?: readonly ValueInput[] | undefined;
+  readonly command?: string | undefined;
+  readonly args?: readonly string[] | undefined;
+  readonly env?: readonly ValueInput[] | undefined;
+  readonly cwd?: string | undefined;
+}
 
 export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string, change: ConnectorChange): Promise<ConnectorView> {
   authorize(actor, 'connector.update');
   const existing = await requireConnector(ctx, actor, orgId, id);
   const t = existing.transport;
-  if (t.type === 'stdio' || change.type === 'stdio') authorize(actor, 'connector.manage_stdio');
+  const stdioFields = change.command !== undefined || change.args !== undefined || change.env !== undefined || change.cwd !== undefined;
+  const httpFields = change.url !== undefined || change.headers !== undefined;
+  if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
+  if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
+    throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
+  }
   if (change.name !== undefined) checkConnectorName(change.name);
   let transport: ConnectorTransport;
-  if (change.type === 'http' && t.type === 'http') {
+  if (t.type === 'http') {
     transport = {
       type: 'http',
       url: change.url === undefined ? t.url : validateUrl(change.url),
       headers: change.headers === undefined ? t.headers : seal(ctx, orgId, id, 'header', change.headers),
     };
-  } else if (change.type === 'stdio' && t.type === 'stdio') {
+  } else {
     if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
     transport = {
       type: 'stdio',
@@ -159,8 +163,6 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       env: change.env === undefined ? t.env : seal(ctx, orgId, id, 'env', change.env),
       cwd: change.cwd ?? t.cwd,
     };
-  } else {
-    throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
   }
   const record: ConnectorRecord = { ...existing, name: change.name ?? existing.name, transport, updatedAt: new Date().toISOString() };
   try {

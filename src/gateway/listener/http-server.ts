@@ -1,20 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { once } from 'node:events';
+import type { ApiRequest, ApiResponse } from '../../admin/route.ts';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
+import { readBody } from './body.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
 import type { OriginGuard } from './origin.ts';
 import { SECURITY_HEADERS, sendHttpError, sendJson } from './respond.ts';
 
 export interface HttpServerDeps {
-  readonly config: Pick<Config, 'publicUrl'>;
+  readonly config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
   readonly log: Logger;
   readonly guard: OriginGuard;
   readonly handleMcp: (x: HttpExchange) => Promise<void>;
+  /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
+  readonly handleApi: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
 }
 
+const API_PREFIX = '/api/v1';
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
 
 /**
@@ -48,6 +54,30 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return;
       }
       await deps.handleMcp(x);
+      return;
+    }
+    if (path === API_PREFIX || path.startsWith(API_PREFIX + '/')) {
+      // No CORS for the admin API: a browser page on another origin gets nothing from it.
+      if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
+      const response = await deps.handleApi({
+        method: req.method ?? 'GET',
+        path: path.slice(API_PREFIX.length) || '/',
+        query: new URL(req.url ?? '/', 'http://localhost').searchParams,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        clientIp: x.clientIp,
+        correlationId: x.correlationId,
+        readBody: async () => {
+          try {
+            return await readBody(req, deps.config.maxBodyBytes);
+          } catch (err) {
+            // The rest of an oversized body is not read: answer, then drop the connection.
+            res.once('finish', () => req.destroy());
+            throw err;
+          }
+        },
+      });
+      await sendApiResponse(res, response, x.headers);
       return;
     }
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
@@ -105,6 +135,24 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   return server;
+}
+
+async function sendApiResponse(res: ServerResponse, r: ApiResponse, headers: Record<string, string>): Promise<void> {
+  if ('stream' in r) {
+    res.writeHead(r.status, { ...headers, 'content-type': r.contentType });
+    for await (const chunk of r.stream) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await once(res, 'drain');
+    }
+    res.end();
+    return;
+  }
+  if (r.body === undefined) {
+    res.writeHead(r.status, { ...headers, ...r.headers });
+    res.end();
+    return;
+  }
+  sendJson(res, r.status, r.body, { ...headers, ...r.headers });
 }
 
 function pathOf(url: string | undefined): string {

@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
+import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
+import type { Authenticate, Principal } from '../gateway/authn/authenticate.ts';
+import { exceedsDepth } from '../gateway/protocol.ts';
+import { authorize, type Actor, type ServiceContext } from '../services/context.ts';
+import type { AuditDecision } from '../store/types.ts';
+import { auditRoutes } from './audit.ts';
+import { connectorRoutes } from './connectors.ts';
+import { keyRoutes } from './keys.ts';
+import { memberRoutes } from './members.ts';
+import { buildOpenApi } from './openapi.ts';
+import { organisationRoutes } from './organisations.ts';
+import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
+import { selfRoutes } from './self.ts';
+
+export interface AdminApiDeps {
+  readonly services: ServiceContext;
+  readonly authenticate: Authenticate;
+  readonly config: Pick<Config, 'maxJsonDepth'>;
+  readonly log: Logger;
+  readonly version: string;
+}
+
+const openApiRoute = (document: () => unknown) =>
+  defineRoute({
+    method: 'GET',
+    path: '/openapi.json',
+    action: 'api.describe',
+    operationId: 'getOpenApi',
+    summary: 'This document',
+    tag: 'self',
+    response: { status: 200, description: 'The OpenAPI 3.1 document' },
+    handle: () => Promise.resolve(json(200, document())),
+  });
+
+/** Every route of /api/v1, each with the permission-table action it performs. */
+export function adminRoutes(document: () => unknown = () => ({})): Route[] {
+  return orderRoutes([
+    ...selfRoutes,
+    openApiRoute(document),
+    ...organisationRoutes,
+    ...memberRoutes,
+    ...keyRoutes,
+    ...connectorRoutes,
+    ...auditRoutes,
+  ]);
+}
+
+export function actorOf(p: Principal, req: Pick<ApiRequest, 'clientIp' | 'correlationId'>): Actor {
+  return {
+    via: 'api_key',
+    role: p.role,
+    orgId: p.orgId,
+    userId: p.userId,
+    keyId: p.keyId,
+    scopes: p.scopeList,
+    expiresAt: p.expiresAt,
+    name: p.userId ?? p.keyId,
+    clientIp: req.clientIp,
+    correlationId: req.correlationId,
+  };
+}
+
+const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
+
+/**
+ * The admin API, framework-neutral: authenticate (401) -> route (404/405) -> the route's permission-table action
+ * (403) -> validate path, query and body (400) -> the service, which scopes everything to the caller's organisation
+ * (404 for another's). Every request leaves one audit record: the service writes it for a change it made, this
+ * function for everything else (reads, and every refusal).
+ */
+export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) => Promise<ApiResponse>; routes: readonly Route[] } {
+  let document: unknown;
+  const routes = adminRoutes(() => (document ??= buildOpenApi(routes, deps.version)));
+  const { services } = deps;
+
+  async function audit(req: ApiRequest, who: { orgId: string; keyId?: string | null; userId?: string | null }, action: string, decision: AuditDecision, reason: string | null, target: string | null) {
+    await services.audit.record({
+      ts: new Date().toISOString(),
+      orgId: who.orgId,
+      actorKeyId: who.keyId ?? null,
+      actorUser: who.userId ?? null,
+      clientIp: req.clientIp,
+      action,
+      targetConnector: null,
+      targetName: target,
+      decision,
+      reason,
+      latencyMs: null,
+      correlationId: req.correlationId,
+      args: null,
+    });
+  }
+
+  async function readJson(req: ApiRequest): Promise<unknown> {
+    const text = await req.readBody();
+    if (text.trim() === '') return {};
+    if (!(req.contentType ?? '').toLowerCase().startsWith('application/json')) {
+      throw new GatehouseError('unsupported_media_type', 'Content-Type must be application/json');
+    }
+    if (exceedsDepth(text, deps.config.maxJsonDepth)) throw new GatehouseError('bad_request', 'JSON nested too deeply');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new GatehouseError('parse_error', 'The body is not valid JSON');
+    }
+  }
+
+  async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const auth = await deps.authenticate(req.authorization, Date.now());
+    if (!auth.ok) {
+      await audit(req, { orgId: auth.orgId ?? SYSTEM_CHAIN, keyId: auth.keyId }, 'auth.failed', 'deny', auth.reason, `${req.method} /api/v1${req.path}`.slice(0, 256));
+      return errorResponse(UNAUTHENTICATED, { 'www-authenticate': 'Bearer realm="gatehouse"' });
+    }
+    const actor = actorOf(auth.principal, req);
+    const who = { orgId: auth.principal.orgId, keyId: actor.keyId, userId: actor.userId };
+    const { route, params, allowed } = matchRoute(routes, req.method, req.path);
+    if (route === undefined) {
+      const err = allowed.length > 0 ? new GatehouseError('method_not_allowed', 'Method not allowed') : new GatehouseError('not_found', 'Not found');
+      await audit(req, who, 'api.route', 'deny', err.code, `${req.method} ${req.path}`.slice(0, 256));
+      return errorResponse(err, allowed.length > 0 ? { allow: allowed.join(', ') } : {});
+    }
+    const target = params.id ?? params.userId ?? params.orgId ?? params.hash ?? null;
+    let response: ApiResponse;
+    try {
+      authorize(actor, route.action);
+      const body = route.body === undefined ? {} : await readJson(req);
+      response = await route.run(
+        { actor, orgId: auth.principal.orgId, services },
+        { params, query: Object.fromEntries(req.query), body },
+      );
+    } catch (err) {
+      const e = toGatehouseError(err);
+      if (e.code === 'internal' || e.code === 'audit_unavailable' || e.code === 'store_unavailable') {
+        deps.log.error({ correlationId: req.correlationId, err: e.cause ?? e }, 'admin request failed');
+      }
+      const status = describeError(e.code).httpStatus;
+      await audit(req, who, route.action, status >= 500 ? 'error' : 'deny', e.code, target);
+      return errorResponse(e);
+    }
+    // Changes are audited by the service that made them, with what changed; reads are audited here.
+    if (route.method === 'GET') await audit(req, who, route.action, 'allow', null, target);
+    return response;
+  }
+
+  return { handle, routes };
+}
+
+/** The one error body of the admin API. No correlation id in it: two refusals for the same reason read the same. */
+export function errorResponse(e: GatehouseError, headers: Record<string, string> = {}): ApiResponse {
+  return { status: describeError(e.code).httpStatus, body: { error: { code: e.code, message: e.message } }, headers };
+}
