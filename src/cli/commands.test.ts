@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isAction, isAllowed } from '../gateway/access/permissions.ts';
+import { AUDIT_USAGE } from './audit.ts';
+import { CLI_COMMANDS, cliAction } from './commands.ts';
+import { CONNECTORS_USAGE } from './connectors.ts';
+import { KEYS_USAGE } from './keys.ts';
+import { MEMBERS_USAGE } from './members.ts';
+import { ORGS_USAGE } from './orgs.ts';
+
+test('every CLI command names an action of the permission table that the operator holds', () => {
+  for (const [command, action] of Object.entries(CLI_COMMANDS)) {
+    assert.ok(isAction(action), `${command}: ${action}`);
+    assert.ok(isAllowed('operator', action), `${command}: ${action}`);
+  }
+});
+
+test('the commands the usage text offers are exactly the commands in the table', () => {
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, KEYS_USAGE, CONNECTORS_USAGE, AUDIT_USAGE].join('\n');
+  const offered = new Set([...usage.matchAll(/^gatehouse (\S+) (\S+)/gm)].map((m) => `${m[1] ?? ''} ${m[2] ?? ''}`));
+  assert.deepEqual([...offered].sort(), Object.keys(CLI_COMMANDS).sort());
+});
+
+test('a command not in the table has no action, so it does not run', () => {
+  assert.equal(cliAction('keys', 'create'), 'key.create');
+  assert.equal(cliAction('keys', 'destroy'), undefined);
+  assert.equal(cliAction('keys', undefined), undefined);
+  assert.equal(cliAction('orgs', 'toString'), undefined);
+  assert.equal(cliAction('serve', undefined), undefined);
+});
