@@ -53,10 +53,11 @@ test('request bodies are the zod schemas that validate them, strict (no extra fi
 test('path parameters match the path template, query parameters the query schema', () => {
   for (const r of routes) {
     const op = doc.paths[r.path]?.[r.method.toLowerCase()];
+    assert.ok(op !== undefined, r.path);
     const inPath = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-    assert.deepEqual(op?.parameters.filter((p) => p.in === 'path').map((p) => p.name), inPath, r.path);
+    assert.deepEqual(op.parameters.filter((p) => p.in === 'path').map((p) => p.name), inPath, r.path);
     const queryNames = Object.keys(r.query?.shape ?? {});
-    assert.deepEqual(op?.parameters.filter((p) => p.in === 'query').map((p) => p.name), queryNames, r.path);
+    assert.deepEqual(op.parameters.filter((p) => p.in === 'query').map((p) => p.name), queryNames, r.path);
   }
 });
 
