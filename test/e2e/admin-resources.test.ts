@@ -143,7 +143,7 @@ describe('admin API: connectors, audit, organisations', () => {
     const chain = await gw.app.services.store.listAudit(doomed.id, 0, 10_000);
     const deletion = chain.find((r) => r.action === 'org.delete');
     assert.equal(deletion?.actorUser, doomed.people.owner.userId);
-    assert.ok(chain.slice(chain.indexOf(deletion!) + 1).every((r) => r.action === 'auth.failed'), 'after it, only refused keys');
+    assert.ok(chain.slice(chain.indexOf(deletion) + 1).every((r) => r.action === 'auth.failed'), 'after it, only refused keys');
     assert.equal((await api(gw, org.ownerKey, 'GET', '/me')).status, 200, 'other organisations carry on');
   });
 
