@@ -11,6 +11,8 @@ export interface NewKey {
   readonly role?: KeyRole;
   readonly scopes: readonly string[];
   readonly expiresAt?: string | undefined;
+  /** Restricts the key to these virtual servers' endpoints (never `/mcp`); absent: unrestricted. */
+  readonly servers?: readonly string[] | undefined;
 }
 
 /** A key as it may be shown: never its hash, never the key. */
@@ -34,6 +36,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   if (input.expiresAt !== undefined && !(Date.parse(input.expiresAt) > Date.now())) {
     throw new GatehouseError('bad_request', 'Expiry must be a time in the future');
   }
+  const servers = input.servers === undefined ? null : await requireServers(ctx, input.orgId, input.servers);
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
@@ -43,6 +46,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
     displayPrefix: displayPrefix(key),
     role: input.role ?? 'member',
     scopes: [...new Set(input.scopes)],
+    servers,
     createdBy: actor.user,
     createdAt: new Date().toISOString(),
     expiresAt: input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString(),
@@ -50,9 +54,21 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   };
   await ctx.store.insertApiKey(record);
   await ctx.audit.record(
-    changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role: record.role, scopes: record.scopes, expiresAt: record.expiresAt }),
+    changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role: record.role, scopes: record.scopes, servers, expiresAt: record.expiresAt }),
   );
   return { key, record: viewKey(record) };
+}
+
+/** The servers a key is restricted to must exist now; a key restricted to nothing would be a key for nothing. */
+async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) throw new GatehouseError('bad_request', 'A key restricted to virtual servers needs at least one server name');
+  const unique = [...new Set(names)];
+  for (const name of unique) {
+    if ((await ctx.store.getVirtualServer(orgId, name)) === undefined) {
+      throw new GatehouseError('not_found', `No virtual server '${name.slice(0, 64)}' in this organisation (see: gatehouse servers list)`);
+    }
+  }
+  return unique;
 }
 
 export async function listKeys(ctx: Pick<ServiceContext, 'store'>, orgId: string): Promise<KeyView[]> {

@@ -1,112 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
-import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
-import {
-  DuplicateError,
-  type ApiKeyRecord,
-  type AuditEvent,
-  type AuditRecord,
-  type AuditSealer,
-  type ConnectorRecord,
-  type Organisation,
-  type Store,
-} from './types.ts';
-
-/** One database under test: stores opened on it, and a connection of its own that bypasses the store. */
-interface Fixture {
-  readonly migrations: number;
-  /** Statements the database must refuse on a chain that has records, run outside the store. */
-  readonly refusedAuditStatements: readonly string[];
-  open(): Store;
-  raw(sql: string): Promise<Record<string, unknown>[]>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteFixture(): Fixture {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
-  return {
-    migrations: SQLITE_MIGRATIONS.length,
-    refusedAuditStatements: ["UPDATE audit_events SET reason = 'edited'", 'DELETE FROM audit_events'],
-    open: () => SqliteStore.openInDataDir(dir),
-    raw: (sql) => {
-      const db = new DatabaseSync(join(dir, 'gatehouse.db'));
-      return new Promise<Record<string, unknown>[]>((resolve) => {
-        resolve(db.prepare(sql).all());
-      }).finally(() => {
-        db.close();
-      });
-    },
-    cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
-    },
-  };
-}
-
-// CI has PostgreSQL: an unreachable server fails this suite rather than skipping it.
-const DATABASE_URL = process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function postgresFixture(): Fixture {
-  const schema = `gatehouse_test_${randomBytes(6).toString('hex')}`;
-  const withClient = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
-  return {
-    migrations: POSTGRES_MIGRATIONS.length,
-    refusedAuditStatements: [
-      "UPDATE audit_events SET reason = 'edited'",
-      'DELETE FROM audit_events',
-      'TRUNCATE audit_events',
-      "UPDATE audit_events SET reason = 'edited' WHERE org_id = 'no-such-org'",
-    ],
-    open: () => new PostgresStore(DATABASE_URL, { schema, poolSize: 4 }),
-    raw: (sql) => withClient(async (client) => (await client.query<Record<string, unknown>>(sql)).rows),
-    cleanup: () =>
-      withClient(async (client) => {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      }),
-  };
-}
-
-const T0 = '2026-11-21T10:00:00.000Z';
-const T1 = '2026-11-21T10:00:01.000Z';
-const T2 = '2026-11-21T10:00:02.500Z';
-
-const orgA: Organisation = { id: 'org_a', slug: 'acme', name: 'Acme', createdAt: T0 };
-const orgB: Organisation = { id: 'org_b', slug: 'globex', name: 'Globex', createdAt: T1 };
-
-function apiKey(id: string, orgId: string, createdAt: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  return {
-    id, orgId, name: `key ${id}`, keyHash: createHash('sha256').update(id).digest('hex'), displayPrefix: `gh_${id.slice(0, 4)}`,
-    role: 'member', scopes: ['github:*', 'files:read'], createdBy: 'alice@example.com', createdAt, expiresAt: null, revokedAt: null,
-    ...overrides,
-  };
-}
-
-function connector(id: string, orgId: string, name: string): ConnectorRecord {
-  return {
-    id, orgId, name, createdAt: T0, updatedAt: T1,
-    transport: {
-      type: 'http', url: `https://${name}.example.com/mcp`,
-      headers: [{ name: 'X-Plain', secret: false, value: 'v' }, { name: 'Authorization', secret: true, ciphertext: 'v1.abc' }],
-    },
-  };
-}
+import { apiKey, connector, orgA, orgB, postgresFixture, sqliteFixture, T0, T1, T2, virtualServer, type Fixture } from './contract-fixtures.ts';
+import { DuplicateError, type AuditEvent, type AuditRecord, type AuditSealer, type ConnectorRecord, type Store } from './types.ts';
 
 type Head = Parameters<AuditSealer>[0];
 
@@ -162,6 +58,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       const rows = await fixture.raw('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(rows.map((r) => Number(r.version)), Array.from({ length: fixture.migrations }, (_, i) => i + 1));
       assert.equal(await store.connectorsRevision(), 0);
+      assert.equal(await store.virtualServersRevision(), 0);
     });
 
     void it('creates, gets and lists organisations; a taken slug or id is a DuplicateError', async () => {
@@ -179,7 +76,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
     void it('stores API keys, scoped by organisation, and revokes each once', async () => {
       const k1 = apiKey('key_1', orgA.id, T1, { role: 'admin', expiresAt: T2, scopes: [] });
       const k2 = apiKey('key_2', orgA.id, T0);
-      const k3 = apiKey('key_3', orgB.id, T0, { role: 'viewer' });
+      const k3 = apiKey('key_3', orgB.id, T0, { role: 'viewer', servers: ['docs', 'ops'] });
       for (const k of [k1, k2, k3]) await store.insertApiKey(k);
       await assert.rejects(store.insertApiKey({ ...k1, id: 'key_4' }), DuplicateError, 'same key hash');
       await assert.rejects(store.insertApiKey({ ...k1, keyHash: 'f'.repeat(64) }), DuplicateError, 'same id');
@@ -200,6 +97,73 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.equal(await other.revokeApiKey(orgA.id, k1.id, T0), false, 'already revoked');
       assert.equal(await store.revokeApiKey(orgA.id, 'key_missing', T2), false);
       assert.deepEqual(await store.findApiKeyByHash(k1.keyHash), { ...k1, revokedAt: T2 });
+    });
+
+    void it('keeps the servers a key is restricted to: null (unrestricted) and an empty list stay apart', async () => {
+      const none = apiKey('key_srv_1', orgA.id, T0, { servers: [] });
+      const some = apiKey('key_srv_2', orgA.id, T0, { servers: ['ops', 'docs'] });
+      await store.insertApiKey(none);
+      await store.insertApiKey(some);
+      assert.deepEqual(await other.getApiKey(orgA.id, none.id), none);
+      assert.deepEqual(await other.findApiKeyByHash(some.keyHash), some);
+      assert.deepEqual((await store.getApiKey(orgA.id, 'key_2'))?.servers, null);
+      const rows = await fixture.raw("SELECT id FROM api_keys WHERE servers IS NULL ORDER BY id");
+      assert.deepEqual(rows.map((r) => r.id), ['key_1', 'key_2'], 'unrestricted is SQL NULL, not the JSON text null');
+    });
+
+    void it('stores virtual servers, scoped by organisation, and bumps their revision alone', async () => {
+      const docs = virtualServer('vs_1', orgA.id, 'docs', { tools: ['files/read_*', 'files/list'], resources: ['files'], unprefixed: true });
+      const all = virtualServer('vs_2', orgA.id, 'all', { description: '', tools: ['*'], prompts: ['*'], resources: ['*'] });
+      const docsB = virtualServer('vs_3', orgB.id, 'docs', { tools: [], prompts: [], resources: ['github'] });
+      const connectors = await store.connectorsRevision();
+      const rev0 = await store.virtualServersRevision();
+      await store.createVirtualServer(docs);
+      const rev1 = await other.virtualServersRevision();
+      assert.notEqual(rev1, rev0);
+      await store.createVirtualServer(all);
+      await other.createVirtualServer(docsB);
+      const rev2 = await store.virtualServersRevision();
+      assert.notEqual(rev2, rev1);
+
+      await assert.rejects(store.createVirtualServer({ ...docs, id: 'vs_4' }), DuplicateError, 'same name, same organisation');
+      await assert.rejects(store.createVirtualServer({ ...docsB, name: 'other' }), DuplicateError, 'same id');
+      assert.equal(await store.virtualServersRevision(), rev2, 'a refused insert leaves the revision');
+
+      assert.deepEqual(await store.getVirtualServer(orgA.id, 'docs'), docs);
+      assert.deepEqual(await other.getVirtualServer(orgA.id, 'all'), all);
+      assert.deepEqual(await store.getVirtualServer(orgB.id, 'docs'), docsB);
+      assert.equal(await store.getVirtualServer(orgB.id, 'all'), undefined, "another organisation's server");
+      assert.equal(await store.getVirtualServer(orgA.id, 'vs_2'), undefined, 'looked up by name, not id');
+      assert.deepEqual(await store.listVirtualServers(orgA.id), [all, docs]);
+      assert.deepEqual(await store.listVirtualServers(orgB.id), [docsB]);
+      assert.deepEqual(await store.listVirtualServers('org_none'), []);
+      assert.deepEqual(await store.listAllVirtualServers(), [all, docs, docsB]);
+
+      assert.equal(await store.updateVirtualServer(orgB.id, docs.id, { tools: ['*'] }), undefined, "another organisation's server");
+      assert.equal(await store.deleteVirtualServer(orgB.id, docs.id), false, "another organisation's server");
+      assert.deepEqual(await store.getVirtualServer(orgA.id, 'docs'), docs);
+      assert.equal(await store.virtualServersRevision(), rev2);
+
+      const beforeUpdate = new Date().toISOString();
+      const updated = await store.updateVirtualServer(orgA.id, docs.id, { description: '', prompts: [], tools: ['github/*'], unprefixed: false });
+      assert.ok(updated !== undefined);
+      assert.ok(updated.updatedAt >= beforeUpdate, 'updatedAt is the time of the update');
+      assert.deepEqual(updated, { ...docs, description: '', prompts: [], tools: ['github/*'], unprefixed: false, updatedAt: updated.updatedAt });
+      assert.deepEqual(await other.getVirtualServer(orgA.id, 'docs'), updated);
+      const rev3 = await store.virtualServersRevision();
+      assert.notEqual(rev3, rev2);
+      const touched = await store.updateVirtualServer(orgA.id, all.id, {});
+      assert.deepEqual(touched, { ...all, updatedAt: touched?.updatedAt }, 'an empty patch changes nothing but the time');
+      assert.notEqual(await store.virtualServersRevision(), rev3);
+
+      assert.equal(await store.deleteVirtualServer(orgA.id, docs.id), true);
+      const rev4 = await other.virtualServersRevision();
+      assert.notEqual(rev4, rev3);
+      assert.equal(await store.deleteVirtualServer(orgA.id, docs.id), false);
+      assert.equal(await store.updateVirtualServer(orgA.id, docs.id, { tools: ['*'] }), undefined);
+      assert.equal(await store.virtualServersRevision(), rev4);
+      assert.deepEqual((await store.listAllVirtualServers()).map((v) => v.id), [all.id, docsB.id]);
+      assert.equal(await store.connectorsRevision(), connectors, 'connectors are not reloaded for a virtual server change');
     });
 
     void it('stores connectors, scoped by organisation, and bumps the revision', async () => {
@@ -292,6 +256,30 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.equal(stored.length, 50);
       assertLinked(stored);
       assert.deepEqual(stored, [...results].sort((a, b) => a.seq - b.seq));
+    });
+
+    void it('upgrades a version-1 database: its keys become unrestricted and it has no virtual servers', async () => {
+      const old = makeFixture();
+      try {
+        await old.exec(`${old.versionOne};
+          INSERT INTO organisations (id, slug, name, created_at) VALUES ('${orgA.id}', '${orgA.slug}', '${orgA.name}', '${T0}');
+          INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, created_by, created_at)
+          VALUES ('key_old', '${orgA.id}', 'old', '${'a'.repeat(64)}', 'gth_old', 'admin', '["*"]', 'alice', '${T1}');`);
+        const upgraded = old.open();
+        try {
+          await upgraded.migrate();
+          assert.deepEqual(await upgraded.getApiKey(orgA.id, 'key_old'), {
+            id: 'key_old', orgId: orgA.id, name: 'old', keyHash: 'a'.repeat(64), displayPrefix: 'gth_old', role: 'admin', scopes: ['*'],
+            servers: null, createdBy: 'alice', createdAt: T1, expiresAt: null, revokedAt: null,
+          });
+          assert.deepEqual(await upgraded.listAllVirtualServers(), []);
+          assert.equal(await upgraded.virtualServersRevision(), 0);
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await old.cleanup();
+      }
     });
 
     void it('refuses to change or remove audit records, even outside the store', async () => {

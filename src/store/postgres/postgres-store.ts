@@ -1,6 +1,6 @@
 import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryResult } from 'pg';
 import { GatehouseError } from '../../errors.ts';
-import { AUDIT_COLUMNS, auditValues, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
+import { AUDIT_COLUMNS, auditValues, jsonOrNull, toApiKey, toAuditRecord, toConnector, toOrganisation, toVirtualServer, type Row } from '../rows.ts';
 import {
   DuplicateError,
   type ApiKeyRecord,
@@ -9,6 +9,8 @@ import {
   type ConnectorRecord,
   type Organisation,
   type Store,
+  type VirtualServerPatch,
+  type VirtualServerRecord,
 } from '../types.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
@@ -108,9 +110,12 @@ export class PostgresStore implements Store {
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
     await query(
       this.#pool,
-      `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt],
+      `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy, k.createdAt,
+        k.expiresAt, k.revokedAt,
+      ],
     );
   }
 
@@ -162,6 +167,58 @@ export class PostgresStore implements Store {
 
   async connectorsRevision(): Promise<number> {
     const { rows } = await query(this.#pool, "SELECT value FROM counters WHERE name = 'connectors_revision'");
+    return Number(rows[0]?.value);
+  }
+
+  async createVirtualServer(v: VirtualServerRecord): Promise<void> {
+    await query(
+      this.#pool,
+      `INSERT INTO virtual_servers (id, org_id, name, description, tools, prompts, resources, unprefixed, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        v.id, v.orgId, v.name, v.description, JSON.stringify(v.tools), JSON.stringify(v.prompts), JSON.stringify(v.resources), v.unprefixed,
+        v.createdAt, v.updatedAt,
+      ],
+    );
+  }
+
+  async updateVirtualServer(orgId: string, id: string, p: VirtualServerPatch): Promise<VirtualServerRecord | undefined> {
+    const { rows } = await query(
+      this.#pool,
+      `UPDATE virtual_servers SET description = COALESCE($1, description), tools = COALESCE($2::jsonb, tools),
+         prompts = COALESCE($3::jsonb, prompts), resources = COALESCE($4::jsonb, resources), unprefixed = COALESCE($5, unprefixed),
+         updated_at = $6
+       WHERE org_id = $7 AND id = $8 RETURNING *`,
+      [
+        p.description ?? null, jsonOrNull(p.tools), jsonOrNull(p.prompts), jsonOrNull(p.resources), p.unprefixed ?? null,
+        new Date().toISOString(), orgId, id,
+      ],
+    );
+    return rows[0] && toVirtualServer(rows[0]);
+  }
+
+  async getVirtualServer(orgId: string, name: string): Promise<VirtualServerRecord | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM virtual_servers WHERE org_id = $1 AND name = $2', [orgId, name]);
+    return rows[0] && toVirtualServer(rows[0]);
+  }
+
+  async listVirtualServers(orgId: string): Promise<VirtualServerRecord[]> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM virtual_servers WHERE org_id = $1 ORDER BY name', [orgId]);
+    return rows.map(toVirtualServer);
+  }
+
+  async listAllVirtualServers(): Promise<VirtualServerRecord[]> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM virtual_servers ORDER BY org_id, name');
+    return rows.map(toVirtualServer);
+  }
+
+  async deleteVirtualServer(orgId: string, id: string): Promise<boolean> {
+    const r = await query(this.#pool, 'DELETE FROM virtual_servers WHERE org_id = $1 AND id = $2', [orgId, id]);
+    return r.rowCount === 1;
+  }
+
+  async virtualServersRevision(): Promise<number> {
+    const { rows } = await query(this.#pool, "SELECT value FROM counters WHERE name = 'virtual_servers_revision'");
     return Number(rows[0]?.value);
   }
 

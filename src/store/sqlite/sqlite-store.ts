@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { AUDIT_COLUMNS, auditValues, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
+import { AUDIT_COLUMNS, auditValues, jsonOrNull, toApiKey, toAuditRecord, toConnector, toOrganisation, toVirtualServer, type Row } from '../rows.ts';
 import {
   DuplicateError,
   type ApiKeyRecord,
@@ -10,6 +10,8 @@ import {
   type ConnectorRecord,
   type Organisation,
   type Store,
+  type VirtualServerPatch,
+  type VirtualServerRecord,
 } from '../types.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
@@ -103,9 +105,12 @@ export class SqliteStore implements Store {
   insertApiKey(k: ApiKeyRecord): Promise<void> {
     return this.#write(() =>
       this.#stmt(
-        `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt),
+        `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy, k.createdAt,
+        k.expiresAt, k.revokedAt,
+      ),
     );
   }
 
@@ -156,6 +161,53 @@ export class SqliteStore implements Store {
 
   connectorsRevision(): Promise<number> {
     const row = this.#stmt("SELECT value FROM counters WHERE name = 'connectors_revision'").get() as Row;
+    return Promise.resolve(Number(row.value));
+  }
+
+  createVirtualServer(v: VirtualServerRecord): Promise<void> {
+    return this.#write(() =>
+      this.#stmt(
+        `INSERT INTO virtual_servers (id, org_id, name, description, tools, prompts, resources, unprefixed, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        v.id, v.orgId, v.name, v.description, JSON.stringify(v.tools), JSON.stringify(v.prompts), JSON.stringify(v.resources),
+        v.unprefixed ? 1 : 0, v.createdAt, v.updatedAt,
+      ),
+    );
+  }
+
+  updateVirtualServer(orgId: string, id: string, p: VirtualServerPatch): Promise<VirtualServerRecord | undefined> {
+    const row = this.#stmt(
+      `UPDATE virtual_servers SET description = COALESCE(?, description), tools = COALESCE(?, tools), prompts = COALESCE(?, prompts),
+         resources = COALESCE(?, resources), unprefixed = COALESCE(?, unprefixed), updated_at = ?
+       WHERE org_id = ? AND id = ? RETURNING *`,
+    ).get(
+      p.description ?? null, jsonOrNull(p.tools), jsonOrNull(p.prompts), jsonOrNull(p.resources),
+      p.unprefixed === undefined ? null : p.unprefixed ? 1 : 0, new Date().toISOString(), orgId, id,
+    ) as Row | undefined;
+    return Promise.resolve(row && toVirtualServer(row));
+  }
+
+  getVirtualServer(orgId: string, name: string): Promise<VirtualServerRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM virtual_servers WHERE org_id = ? AND name = ?').get(orgId, name) as Row | undefined;
+    return Promise.resolve(row && toVirtualServer(row));
+  }
+
+  listVirtualServers(orgId: string): Promise<VirtualServerRecord[]> {
+    return Promise.resolve((this.#stmt('SELECT * FROM virtual_servers WHERE org_id = ? ORDER BY name').all(orgId) as Row[]).map(toVirtualServer));
+  }
+
+  listAllVirtualServers(): Promise<VirtualServerRecord[]> {
+    return Promise.resolve((this.#stmt('SELECT * FROM virtual_servers ORDER BY org_id, name').all() as Row[]).map(toVirtualServer));
+  }
+
+  deleteVirtualServer(orgId: string, id: string): Promise<boolean> {
+    const r = this.#stmt('DELETE FROM virtual_servers WHERE org_id = ? AND id = ?').run(orgId, id);
+    return Promise.resolve(Number(r.changes) === 1);
+  }
+
+  virtualServersRevision(): Promise<number> {
+    const row = this.#stmt("SELECT value FROM counters WHERE name = 'virtual_servers_revision'").get() as Row;
     return Promise.resolve(Number(row.value));
   }
 
