@@ -11,7 +11,8 @@ export interface HttpServerDeps {
   readonly config: Pick<Config, 'publicUrl'>;
   readonly log: Logger;
   readonly guard: OriginGuard;
-  readonly handleMcp: (x: HttpExchange) => Promise<void>;
+  /** The MCP endpoint: `server` is null at /mcp and the virtual server's name at /servers/{name}/mcp. */
+  readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   readonly ready: () => Promise<boolean>;
 }
 
@@ -29,7 +30,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   async function route(req: IncomingMessage, res: ServerResponse, x: HttpExchange): Promise<void> {
     const path = pathOf(req.url);
     if (!guard.hostAllowed(req.headers.host)) throw new GatehouseError('origin_forbidden', 'Host not allowed');
-    if (path === '/mcp') {
+    const server = path === '/mcp' ? null : virtualServerOf(path);
+    if (server !== undefined) {
       const origin = req.headers.origin;
       if (!guard.originAllowed(origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       if (origin !== undefined) {
@@ -47,7 +49,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         res.end();
         return;
       }
-      await deps.handleMcp(x);
+      await deps.handleMcp(x, server);
       return;
     }
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
@@ -105,6 +107,12 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   return server;
+}
+
+/** The virtual server name in `/servers/{name}/mcp`; undefined for any other path. */
+function virtualServerOf(path: string): string | undefined {
+  const m = /^\/servers\/([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)\/mcp$/.exec(path);
+  return m?.[1];
 }
 
 function pathOf(url: string | undefined): string {

@@ -1,0 +1,71 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatehouseError } from '../../errors.ts';
+import type { AuditDecision, AuditEvent } from '../../store/types.ts';
+import type { Principal } from '../authn/authenticate.ts';
+
+/** Per-request facts the listener gathered before an endpoint runs. */
+export interface HttpExchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly correlationId: string;
+  readonly clientIp: string | null;
+  /** Security, CORS and correlation headers for the response. */
+  readonly headers: Record<string, string>;
+  principal?: Principal;
+  rpcMethod?: string;
+}
+
+/** An audit event for something the endpoint decided itself (authentication, sessions, malformed input). */
+export function httpEvent(
+  x: HttpExchange,
+  who: { orgId: string; keyId?: string | undefined },
+  action: string,
+  decision: AuditDecision,
+  reason: string | null,
+  targetName: string | null = null,
+): AuditEvent {
+  return {
+    ts: new Date().toISOString(),
+    orgId: who.orgId,
+    actorKeyId: who.keyId ?? null,
+    actorUser: null,
+    clientIp: x.clientIp,
+    action,
+    targetConnector: null,
+    targetName,
+    decision,
+    reason,
+    latencyMs: null,
+    correlationId: x.correlationId,
+    args: null,
+  };
+}
+
+export function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > max) {
+      reject(new GatehouseError('payload_too_large', 'Request body too large'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        // Stop collecting but leave the socket open: the listener answers 413 and then closes the connection.
+        // Destroying it here would cut the client off before it sees the answer.
+        req.off('data', onData);
+        chunks.length = 0;
+        reject(new GatehouseError('payload_too_large', 'Request body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      resolve(chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
