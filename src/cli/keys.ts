@@ -1,16 +1,17 @@
 import { parseArgs } from 'node:util';
 import { createKey, listKeys, parseExpiry, revokeKey } from '../services/keys.ts';
 import type { KeyRole } from '../store/types.ts';
-import { clientConfig, mcpUrlOf } from './client-config.ts';
+import { clientConfig, endpointOf, entryNameOf, mcpUrlOf, publicBaseOf } from './client-config.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
 
-export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--expires 30d|ISO-DATE] [--role member] [--org SLUG]
+export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--server NAME]... [--expires 30d|ISO-DATE] [--role member] [--org SLUG]
 gatehouse keys list [--org SLUG] [--json]
 gatehouse keys revoke KEY_ID [--org SLUG]
-  SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *`;
+  SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *
+  --server restricts the key to that virtual server's endpoint (/servers/NAME/mcp, never /mcp). Default: unrestricted`;
 
 export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -20,6 +21,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
     options: {
       name: { type: 'string' },
       scope: { type: 'string', multiple: true },
+      server: { type: 'string', multiple: true },
       expires: { type: 'string' },
       role: { type: 'string' },
       org: { type: 'string' },
@@ -35,6 +37,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
         orgId: org.id,
         name: values.name,
         scopes: values.scope ?? ['*'],
+        servers: values.server,
         role: (values.role ?? 'member') as KeyRole,
         expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
       });
@@ -42,12 +45,15 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
         out(JSON.stringify({ key, ...record }));
         return;
       }
-      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}, expires: ${record.expiresAt ?? 'never'}`);
+      const servers = record.servers === null ? '' : `, servers: ${record.servers.join(' ')}`;
+      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}${servers}, expires: ${record.expiresAt ?? 'never'}`);
       out('');
       out(`  ${key}`);
       out('');
       out('The key is shown this once. Client configuration:');
-      out(clientConfig(mcpUrlOf(ctx.config), key));
+      // A key restricted to virtual servers is refused at /mcp: configure the first of its servers.
+      const server = record.servers?.[0];
+      out(server === undefined ? clientConfig(mcpUrlOf(ctx.config), key) : clientConfig(endpointOf(publicBaseOf(ctx.config), server), key, entryNameOf(server)));
       return;
     }
     case 'list': {
@@ -63,10 +69,11 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
           prefix: k.displayPrefix,
           role: k.role,
           scopes: k.scopes.join(' '),
+          servers: k.servers === null ? '*' : k.servers.join(' '),
           status: k.status,
           expires: k.expiresAt ?? '-',
         })),
-        ['id', 'name', 'prefix', 'role', 'scopes', 'status', 'expires'],
+        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'status', 'expires'],
       );
       return;
     }

@@ -1,16 +1,20 @@
 import { GatehouseError } from '../errors.ts';
 import { AUDIT_USAGE, auditCommand } from './audit.ts';
+import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { openCli } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
+import { SERVERS_USAGE, serversCommand } from './servers.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
 gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL)
 ${CONNECTORS_USAGE}
+${SERVERS_USAGE}
 ${KEYS_USAGE}
+${CONNECT_USAGE}
 ${AUDIT_USAGE}`;
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -18,7 +22,9 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (command === 'serve') return serve(env);
   const handlers: Record<string, ((ctx: Awaited<ReturnType<typeof openCli>>) => Promise<void>) | undefined> = {
     connectors: (ctx) => connectorsCommand(ctx, rest, env),
+    servers: (ctx) => serversCommand(ctx, rest),
     keys: (ctx) => keysCommand(ctx, rest),
+    connect: (ctx) => connectCommand(ctx, rest),
     audit: (ctx) => auditCommand(ctx, rest),
   };
   const handler = command === undefined ? undefined : handlers[command];
