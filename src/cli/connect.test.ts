@@ -61,7 +61,7 @@ test('a virtual server gets its own endpoint and a camelCase entry name in every
 });
 
 test('no configuration carries a key, whatever key it is printed for', () => {
-  const key = { id: 'key_abc', name: 'ci', role: 'member' as const, scopes: ['fx'], expiresAt: null };
+  const key = { id: 'key_abc', name: 'ci', role: 'member' as const, scopes: ['fx'], expiresAt: null, servers: null };
   const text = JSON.stringify(planConnect({ base: BASE, key, clients: parseClients('all') }));
   assert.doesNotMatch(text, /gth_/);
 });

@@ -12,7 +12,7 @@ export const CONNECT_USAGE = `gatehouse connect [--client claude|cursor|vscode|a
   a prompt or the environment. --key-id checks that the key is active; --server points at a virtual server.`;
 
 /** The key a configuration is printed for, as much of it as may be shown. */
-export type ConnectKey = Pick<KeyView, 'id' | 'name' | 'role' | 'scopes' | 'expiresAt'>;
+export type ConnectKey = Pick<KeyView, 'id' | 'name' | 'role' | 'scopes' | 'expiresAt'> & { readonly servers: readonly string[] | null };
 
 export interface ConnectPlan {
   readonly url: string;
@@ -41,7 +41,15 @@ export async function connectCommand(ctx: CliContext, argv: string[]): Promise<v
   const org = await ctx.org(values.org);
   const key = values['key-id'] === undefined ? null : await requireActiveKey(ctx, org, values['key-id']);
   if (values.server !== undefined) await requireVirtualServer(ctx, org, values.server);
-  const plan = planConnect({ base, server: values.server, key, clients });
+  // A key restricted to virtual servers is refused anywhere else: configure one of its servers or say why not.
+  let server = values.server;
+  if (key !== null && key.servers !== null) {
+    if (server === undefined && key.servers.length === 1) server = key.servers[0];
+    if (server === undefined || !key.servers.includes(server)) {
+      throw new GatehouseError('conflict', `Key '${key.id}' may only be used on the virtual servers ${key.servers.join(', ')}: pass --server with one of them`);
+    }
+  }
+  const plan = planConnect({ base, server, key, clients });
   if (values.json === true) out(JSON.stringify(plan, null, 2));
   else printPlan(plan);
 }
@@ -89,7 +97,7 @@ async function requireActiveKey(ctx: CliContext, org: Organisation, id: string):
   const key = viewKey(record);
   if (key.status === 'revoked') throw new GatehouseError('conflict', `Key '${id}' is revoked; create a new one with: gatehouse keys create`);
   if (key.status === 'expired') throw new GatehouseError('conflict', `Key '${id}' expired at ${key.expiresAt ?? '?'}; create a new one with: gatehouse keys create`);
-  return { id: key.id, name: key.name, role: key.role, scopes: key.scopes, expiresAt: key.expiresAt };
+  return { id: key.id, name: key.name, role: key.role, scopes: key.scopes, servers: record.servers, expiresAt: key.expiresAt };
 }
 
 /** The virtual server must exist in the organisation; another organisation's server of that name does not count. */

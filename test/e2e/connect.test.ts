@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createKey, revokeKey } from '../../src/services/keys.ts';
+import { createVirtualServer } from '../../src/services/virtual-servers.ts';
 import { addAndConnect, runCli, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 
 const KEY_PATTERN = /gth_[0-9A-Za-z]{49}/;
@@ -105,6 +106,23 @@ describe('gatehouse connect', () => {
       assert.match(run.stderr, message);
       assert.equal(run.stdout, '', `${args.join(' ')} printed a configuration`);
       assertNoKeyMaterial(run.stdout + run.stderr);
+    }
+  });
+
+  test('a key restricted to virtual servers is configured for its server, never for /mcp or another server', async () => {
+    const actor = { user: 'test' };
+    for (const name of ['tools-a', 'tools-b']) {
+      await createVirtualServer(gw.app.services, actor, { orgId: gw.org.id, name, tools: ['fx/echo'] });
+    }
+    const { record } = await createKey(gw.app.services, actor, { orgId: gw.org.id, name: 'only-a', scopes: ['*'], servers: ['tools-a'] });
+    const run = await runCli(gw, ['connect', '--key-id', record.id, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as Plan).url, gw.url.replace(/\/mcp$/, '/servers/tools-a/mcp'));
+    for (const args of [['--server', 'tools-b'], []]) {
+      const { record: two } = await createKey(gw.app.services, actor, { orgId: gw.org.id, name: 'a-and-b', scopes: ['*'], servers: ['tools-a', 'tools-b'] });
+      const refused = await runCli(gw, ['connect', '--key-id', args.length === 0 ? two.id : record.id, ...args]);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.match(refused.stderr, /may only be used on the virtual servers/);
     }
   });
 
