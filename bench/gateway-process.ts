@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     GATEHOUSE_HOST: '127.0.0.1',
     GATEHOUSE_PORT: '0',
     GATEHOUSE_LOG_LEVEL: values['log-level'],
+    // The idle-session phase opens hundreds of sessions on one key: lift the per-key cap above it.
+    GATEHOUSE_MAX_SESSIONS_PER_KEY: '100000',
   });
   // The same asynchronous sonic-boom pino uses by default on stdout, on stderr: stdout is the control channel.
   const app: App = await createApp(config, createLogger(config, pino.destination({ dest: 2, sync: false })));

@@ -12,6 +12,7 @@ import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
 import { SessionRegistry } from './gateway/listener/sessions.ts';
 import { createPipeline } from './gateway/pipeline.ts';
+import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
 import { openStore } from './store/open-store.ts';
@@ -49,7 +50,7 @@ export interface App {
 export async function createApp(config: Config, log: Logger = createLogger(config)): Promise<App> {
   const services = await openServices(config, log);
   const { store, audit, pepper, box } = services;
-  const sessions = new SessionRegistry();
+  const sessions = new SessionRegistry({ maxPerKey: config.maxSessionsPerKey });
   const federation = new Federation({
     store,
     box,
@@ -57,13 +58,23 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     config,
     onListChanged: (orgId, kinds) => {
       for (const s of sessions.ofOrg(orgId)) {
-        for (const kind of kinds) s.stream?.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
+        for (const kind of kinds) s.deliver({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
       }
     },
   });
   const authenticate = createAuthenticator({ store, pepper });
   const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
-  const handleMcp = createMcpEndpoint({ config, authenticate, pipeline, sessions, audit, log });
+  const bridges = createSessionBridges({ federation, box, log, audit, config });
+  const handleMcp = createMcpEndpoint({
+    config,
+    authenticate,
+    pipeline,
+    sessions,
+    audit,
+    log,
+    view: (orgId, server) => federation.view(orgId, server),
+    bridge: bridges.bridge,
+  });
   const adminApi = createAdminApi({ services, authenticate, config, log, version: VERSION });
   const server: Server = createHttpServer({
     config,
@@ -77,6 +88,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
   });
 
+  let reaper: NodeJS.Timeout | undefined;
   return {
     services,
     federation,
@@ -87,6 +99,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         const key = await store.getApiKey(orgId, keyId);
         return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
       });
+      reaper = setInterval(() => void bridges.closeIdle(Date.now()), 5000);
+      reaper.unref();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -99,6 +113,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       return `http://${host}:${port}/mcp`;
     },
     async close() {
+      clearInterval(reaper);
       sessions.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => {

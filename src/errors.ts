@@ -18,11 +18,17 @@ export type ErrorCode =
   | 'method_not_found'
   | 'invalid_params'
   | 'unsupported_protocol_version'
+  // MCP 2026-07-28 (stateless requests): the refusals that revision defines its own codes and statuses for.
+  | 'unsupported_revision'
+  | 'header_mismatch'
+  | 'invalid_envelope'
+  | 'unknown_method'
   | 'not_acceptable'
   | 'unsupported_media_type'
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'conflict'
+  | 'too_many_sessions'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -78,6 +84,14 @@ export function describeError(code: ErrorCode): { httpStatus: number; rpcCode: n
       return { httpStatus: 400, rpcCode: JSONRPC_PARSE_ERROR };
     case 'method_not_found':
       return { httpStatus: 200, rpcCode: JSONRPC_METHOD_NOT_FOUND };
+    case 'unknown_method':
+      return { httpStatus: 404, rpcCode: JSONRPC_METHOD_NOT_FOUND };
+    case 'unsupported_revision':
+      return { httpStatus: 400, rpcCode: -32022 };
+    case 'header_mismatch':
+      return { httpStatus: 400, rpcCode: -32020 };
+    case 'invalid_envelope':
+      return { httpStatus: 400, rpcCode: JSONRPC_INVALID_PARAMS };
     case 'invalid_params':
       return { httpStatus: 200, rpcCode: JSONRPC_INVALID_PARAMS };
     case 'not_acceptable':
@@ -90,6 +104,8 @@ export function describeError(code: ErrorCode): { httpStatus: number; rpcCode: n
       return { httpStatus: 413, rpcCode: JSONRPC_INVALID_REQUEST };
     case 'conflict':
       return { httpStatus: 409, rpcCode: JSONRPC_INVALID_REQUEST };
+    case 'too_many_sessions':
+      return { httpStatus: 429, rpcCode: JSONRPC_INVALID_REQUEST };
     case 'upstream_unavailable':
       return { httpStatus: 502, rpcCode: -32010 };
     case 'upstream_timeout':

@@ -14,6 +14,7 @@ import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
 import { selfRoutes } from './self.ts';
+import { virtualServerRoutes } from './servers.ts';
 
 export interface AdminApiDeps {
   readonly services: ServiceContext;
@@ -44,6 +45,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...memberRoutes,
     ...keyRoutes,
     ...connectorRoutes,
+    ...virtualServerRoutes,
     ...auditRoutes,
   ]);
 }
@@ -56,6 +58,7 @@ export function actorOf(p: Principal, req: Pick<ApiRequest, 'clientIp' | 'correl
     userId: p.userId,
     keyId: p.keyId,
     scopes: p.scopeList,
+    servers: p.servers,
     expiresAt: p.expiresAt,
     name: p.userId ?? p.keyId,
     clientIp: req.clientIp,
@@ -122,7 +125,7 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
       await audit(req, who, 'api.route', 'deny', err.code, `${req.method} ${req.path}`.slice(0, 256));
       return errorResponse(err, allowed.length > 0 ? { allow: allowed.join(', ') } : {});
     }
-    const target = params.id ?? params.userId ?? params.orgId ?? params.hash ?? null;
+    const target = params.id ?? params.userId ?? params.orgId ?? params.hash ?? params.name ?? null;
     let response: ApiResponse;
     try {
       authorize(actor, route.action);

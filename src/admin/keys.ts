@@ -11,6 +11,7 @@ export const keyView = z.object({
   displayPrefix: z.string(),
   role: roleSchema,
   scopes: z.array(z.string()),
+  servers: z.array(z.string()).nullable().describe('The virtual servers the key is restricted to; null: unrestricted'),
   createdBy: z.string(),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
@@ -48,6 +49,12 @@ export const keyRoutes = [
       scopes: z.array(z.string().min(1).max(200)).min(1).max(100).describe('Never wider than your own key'),
       expiresAt: isoTime.optional().describe('Never later than your own key'),
       userId: z.string().min(1).max(128).optional().describe('The member the key acts for; a member may name only itself'),
+      servers: z
+        .array(z.string().min(1).max(64))
+        .min(1)
+        .max(100)
+        .optional()
+        .describe('Restricts the key to these virtual servers (never /mcp); default: as your own key is restricted'),
     }),
     response: { status: 201, description: 'The key, shown once, and its record', schema: createdKey },
     handle: async ({ services, actor, orgId, body }) => json(201, await createKey(services, actor, { ...body, orgId })),

@@ -67,8 +67,8 @@ export function buildOpenApi(routes: readonly Route[], version: string): JsonSch
       title: 'Gatehouse admin API',
       version,
       description:
-        'Organisations, members, API keys, connectors and the audit log. Every request is scoped to the organisation of ' +
-        'the calling key, checked against the permission table, and audited. Unknown fields are refused.',
+        'Organisations, members, API keys, connectors, virtual servers and the audit log. Every request is scoped to ' +
+        'the organisation of the calling key, checked against the permission table, and audited. Unknown fields are refused.',
     },
     servers: [{ url: '/api/v1' }],
     security: [{ apiKey: [] }],

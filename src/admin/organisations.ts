@@ -64,7 +64,7 @@ export const organisationRoutes = [
     path: '/organisations/{orgId}',
     action: 'org.delete',
     operationId: 'deleteOrganisation',
-    summary: 'Delete the organisation: its keys stop working, connectors and members go, the audit chain stays',
+    summary: 'Delete the organisation: its keys stop working, connectors, virtual servers and members go, the audit chain stays',
     tag: 'organisations',
     params: orgId,
     response: { status: 204, description: 'Deleted' },

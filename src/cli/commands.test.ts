@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { isAction, isAllowed } from '../gateway/access/permissions.ts';
 import { AUDIT_USAGE } from './audit.ts';
 import { CLI_COMMANDS, cliAction } from './commands.ts';
+import { CONNECT_USAGE } from './connect.ts';
 import { CONNECTORS_USAGE } from './connectors.ts';
 import { KEYS_USAGE } from './keys.ts';
 import { MEMBERS_USAGE } from './members.ts';
 import { ORGS_USAGE } from './orgs.ts';
+import { SERVERS_USAGE } from './servers.ts';
 
 test('every CLI command names an action of the permission table that the operator holds', () => {
   for (const [command, action] of Object.entries(CLI_COMMANDS)) {
@@ -16,8 +18,9 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, KEYS_USAGE, CONNECTORS_USAGE, AUDIT_USAGE].join('\n');
-  const offered = new Set([...usage.matchAll(/^gatehouse (\S+) (\S+)/gm)].map((m) => `${m[1] ?? ''} ${m[2] ?? ''}`));
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, CONNECT_USAGE, AUDIT_USAGE].join('\n');
+  // `gatehouse keys create ...`, or `gatehouse connect [--options]` for a command without subcommands.
+  const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => (m[2] === undefined ? m[1] ?? '' : `${m[1] ?? ''} ${m[2]}`)));
   assert.deepEqual([...offered].sort(), Object.keys(CLI_COMMANDS).sort());
 });
 
@@ -25,6 +28,9 @@ test('a command not in the table has no action, so it does not run', () => {
   assert.equal(cliAction('keys', 'create'), 'key.create');
   assert.equal(cliAction('keys', 'destroy'), undefined);
   assert.equal(cliAction('keys', undefined), undefined);
+  assert.equal(cliAction('servers', 'add'), 'virtual_server.create');
+  assert.equal(cliAction('connect', undefined), 'key.read');
+  assert.equal(cliAction('connect', 'now'), undefined);
   assert.equal(cliAction('orgs', 'toString'), undefined);
   assert.equal(cliAction('serve', undefined), undefined);
 });

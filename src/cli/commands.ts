@@ -21,13 +21,21 @@ export const CLI_COMMANDS = {
   'connectors add': 'connector.create',
   'connectors list': 'connector.read',
   'connectors remove': 'connector.delete',
+  'servers add': 'virtual_server.create',
+  'servers list': 'virtual_server.read',
+  'servers show': 'virtual_server.read',
+  'servers update': 'virtual_server.update',
+  'servers remove': 'virtual_server.delete',
+  /** Prints client configuration; with --key-id it reads the key, with --server the virtual server (each checked too). */
+  connect: 'key.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;
 
+/** The action of `group sub`, or of `group` alone for a command without subcommands (sub undefined). */
 export function cliAction(group: string, sub: string | undefined): Action | undefined {
-  const name = `${group} ${sub ?? ''}`;
+  const name = sub === undefined ? group : `${group} ${sub}`;
   return Object.hasOwn(CLI_COMMANDS, name) ? CLI_COMMANDS[name as CliCommand] : undefined;
 }

@@ -2,17 +2,19 @@ import { parseArgs } from 'node:util';
 import { createKey, listKeys, parseExpiry, revokeKey, rotateKey } from '../services/keys.ts';
 import { memberIdByEmail } from '../services/members.ts';
 import type { KeyRole } from '../store/types.ts';
-import { clientConfig, mcpUrlOf } from './client-config.ts';
+import { clientConfig, endpointOf, entryNameOf, mcpUrlOf, publicBaseOf } from './client-config.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
 
-export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--expires 30d|ISO-DATE] [--role member] [--user EMAIL] [--org SLUG]
+export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--server NAME]... [--expires 30d|ISO-DATE] [--role member] [--user EMAIL]
+                         [--org SLUG]
 gatehouse keys list [--org SLUG] [--json]
 gatehouse keys revoke KEY_ID [--org SLUG]
 gatehouse keys rotate KEY_ID [--org SLUG] [--json]   (a new key with the same rights; the old one stops working at once)
-  SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *`;
+  SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *
+  --server restricts the key to that virtual server's endpoint (/servers/NAME/mcp, never /mcp). Default: unrestricted`;
 
 export async function keysCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -21,6 +23,7 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
     options: {
       name: { type: 'string' },
       scope: { type: 'string', multiple: true },
+      server: { type: 'string', multiple: true },
       expires: { type: 'string' },
       role: { type: 'string' },
       user: { type: 'string' },
@@ -37,6 +40,7 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
         orgId: org.id,
         name: values.name,
         scopes: values.scope ?? ['*'],
+        servers: values.server,
         role: (values.role ?? 'member') as KeyRole,
         expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
         userId: values.user === undefined ? undefined : await memberIdByEmail(ctx, org.id, values.user),
@@ -45,12 +49,15 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
         out(JSON.stringify({ key, ...record }));
         return;
       }
-      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}, expires: ${record.expiresAt ?? 'never'}`);
+      const servers = record.servers === null ? '' : `, servers: ${record.servers.join(' ')}`;
+      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}${servers}, expires: ${record.expiresAt ?? 'never'}`);
       out('');
       out(`  ${key}`);
       out('');
       out('The key is shown this once. Client configuration:');
-      out(clientConfig(mcpUrlOf(ctx.config), key));
+      // A key restricted to virtual servers is refused at /mcp: configure the first of its servers.
+      const server = record.servers?.[0];
+      out(server === undefined ? clientConfig(mcpUrlOf(ctx.config), key) : clientConfig(endpointOf(publicBaseOf(ctx.config), server), key, entryNameOf(server)));
       return;
     }
     case 'list': {
@@ -66,10 +73,11 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
           prefix: k.displayPrefix,
           role: k.role,
           scopes: k.scopes.join(' '),
+          servers: k.servers === null ? '*' : k.servers.join(' '),
           status: k.status,
           expires: k.expiresAt ?? '-',
         })),
-        ['id', 'name', 'prefix', 'role', 'scopes', 'status', 'expires'],
+        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'status', 'expires'],
       );
       return;
     }

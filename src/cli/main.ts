@@ -2,6 +2,7 @@ import { GatehouseError } from '../errors.ts';
 import { authorize } from '../services/context.ts';
 import { AUDIT_USAGE, auditCommand } from './audit.ts';
 import { cliAction } from './commands.ts';
+import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { openCli, type CliContext } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
@@ -9,6 +10,7 @@ import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
+import { SERVERS_USAGE, serversCommand } from './servers.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -16,29 +18,36 @@ gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_POR
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${CONNECTORS_USAGE}
+${SERVERS_USAGE}
 ${KEYS_USAGE}
+${CONNECT_USAGE}
 ${AUDIT_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
+/** A group of subcommands (`keys create`), or with `single` a command that takes options directly (`connect`). */
+type Group = { readonly handler: Handler; readonly usage: string; readonly single?: true };
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const [command, sub, ...rest] = argv;
+  const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
-  const handlers: Record<string, { handler: Handler; usage: string } | undefined> = {
+  const handlers: Record<string, Group | undefined> = {
     orgs: { handler: orgsCommand, usage: ORGS_USAGE },
     members: { handler: membersCommand, usage: MEMBERS_USAGE },
     connectors: { handler: (ctx, s, r) => connectorsCommand(ctx, s, r, env), usage: CONNECTORS_USAGE },
+    servers: { handler: serversCommand, usage: SERVERS_USAGE },
     keys: { handler: keysCommand, usage: KEYS_USAGE },
+    connect: { handler: (ctx, _s, r) => connectCommand(ctx, r), usage: CONNECT_USAGE, single: true },
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);
+  const [sub, rest] = group.single === true ? [undefined, args] : [args[0], args.slice(1)];
   const action = cliAction(command, sub);
-  if (action === undefined || sub === undefined) throw new UsageError(group.usage);
+  if (action === undefined) throw new UsageError(group.usage);
   const ctx = await openCli(env);
   try {
     authorize(ctx.actor, action);
-    await group.handler(ctx, sub, rest);
+    await group.handler(ctx, sub ?? '', rest);
   } finally {
     await ctx.close();
   }

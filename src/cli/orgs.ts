@@ -7,7 +7,7 @@ import { out, table, UsageError } from './output.ts';
 export const ORGS_USAGE = `gatehouse orgs create SLUG --name NAME [--json]   (prints the new organisation's owner key once)
 gatehouse orgs list [--json]
 gatehouse orgs rename SLUG --name NAME
-gatehouse orgs delete SLUG --yes   (keys stop working, connectors and members go; the audit chain stays)`;
+gatehouse orgs delete SLUG --yes   (keys stop working, connectors, virtual servers and members go; the audit chain stays)`;
 
 /** Organisations are created by the operator at the machine; an organisation's own owner cannot create others. */
 export async function orgsCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {

@@ -31,6 +31,10 @@ export const configSchema = z.strictObject({
   maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   maxJsonDepth: z.coerce.number().int().min(8).max(1024).default(64),
   sessionIdleSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(1800),
+  /** Open MCP sessions one key may hold on one replica. */
+  maxSessionsPerKey: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** A session's own upstream connections (opened for sampling, elicitation, roots, logging, subscriptions) close after this long unused. */
+  sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   /** How often a running server looks for connector changes made by the CLI or another replica. */

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { ConnectorRecord, Store } from '../store/types.ts';
+import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
-import { OrgCatalog } from './catalog/catalog.ts';
+import { OrgCatalog, type CatalogView } from './catalog/catalog.ts';
+import { VirtualView } from './catalog/virtual-view.ts';
 import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
 
 export interface FederationDeps {
-  readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors'>;
+  readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers'>;
   readonly box: SecretBox;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
@@ -24,7 +25,10 @@ export class Federation {
   /** The same connections keyed by `orgId/name`, for routing a call in one lookup. */
   readonly #byName = new Map<string, UpstreamConnection>();
   readonly #catalogs = new Map<string, OrgCatalog>();
+  /** Virtual servers by `orgId/name`: the stored selection and the view built from the org's catalog. */
+  readonly #servers = new Map<string, { record: VirtualServerRecord; view: VirtualView }>();
   #revision = -1;
+  #serversRevision = -1;
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
 
@@ -51,6 +55,26 @@ export class Federation {
   }
 
   async #sync(): Promise<void> {
+    await this.#syncConnectors();
+    await this.#syncServers();
+  }
+
+  async #syncServers(): Promise<void> {
+    const revision = await this.#deps.store.virtualServersRevision();
+    if (revision === this.#serversRevision) return;
+    const records = await this.#deps.store.listAllVirtualServers();
+    this.#serversRevision = revision;
+    const touched = new Set<string>();
+    for (const s of this.#servers.values()) touched.add(s.record.orgId);
+    this.#servers.clear();
+    for (const r of records) {
+      touched.add(r.orgId);
+      this.#servers.set(`${r.orgId}/${r.name}`, { record: r, view: new VirtualView(this.catalog(r.orgId), r) });
+    }
+    for (const orgId of touched) this.#deps.onListChanged(orgId, ['tools', 'resources', 'prompts']);
+  }
+
+  async #syncConnectors(): Promise<void> {
     const revision = await this.#deps.store.connectorsRevision();
     if (revision === this.#revision) return;
     const connectors = await this.#deps.store.listAllConnectors();
@@ -97,7 +121,16 @@ export class Federation {
       this.#catalogs.set(orgId, catalog);
     }
     catalog.rebuild(sources);
+    for (const [key, s] of this.#servers) {
+      if (s.record.orgId === orgId) this.#servers.set(key, { record: s.record, view: new VirtualView(catalog, s.record) });
+    }
     this.#deps.onListChanged(orgId, kinds);
+  }
+
+  /** What an endpoint serves: the organisation's whole catalog (server null) or one of its virtual servers. */
+  view(orgId: string, server: string | null): CatalogView | undefined {
+    if (server === null) return this.catalog(orgId);
+    return this.#servers.get(`${orgId}/${server}`)?.view;
   }
 
   catalog(orgId: string): OrgCatalog {

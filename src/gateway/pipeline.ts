@@ -5,10 +5,10 @@ import { authorizePrompt, authorizeResource, authorizeTool } from './access/auth
 import type { AuditLog } from './audit/audit-log.ts';
 import { auditArgs } from './audit/redact.ts';
 import type { Principal } from './authn/authenticate.ts';
-import { exposedUri, splitUri } from './catalog/names.ts';
+import type { CatalogView } from './catalog/catalog.ts';
 import type { Federation } from './federation.ts';
 import { negotiateVersion, type JsonRpcRequest } from './protocol.ts';
-import type { ForwardOptions } from './upstream/connection.ts';
+import type { ForwardOptions, Forwarder } from './upstream/connection.ts';
 
 /**
  * THE DATA PATH. One MCP request, after the listener has authenticated the caller (authn) and found its session:
@@ -27,7 +27,24 @@ export interface McpExchange {
   readonly correlationId: string;
   readonly signal: AbortSignal;
   readonly onProgress?: ForwardOptions['onProgress'];
+  /** The catalog this endpoint serves: the organisation's whole catalog, or a virtual server's part of it. */
+  readonly view: CatalogView;
+  /** The session's own state, absent for requests outside a session. */
+  readonly session?: SessionOps;
+  /** Told which connector the request resolved to, before it is forwarded (messages of that call travel with it). */
+  readonly onTarget?: (connector: string) => void;
 }
+
+/** What the pipeline may ask of the session a request belongs to. */
+export interface SessionOps {
+  /** The connection to forward on: the session's own where it needs one, the shared one otherwise. */
+  upstream(connector: string): Promise<Forwarder | undefined>;
+  setLogLevel(level: string): Promise<void>;
+  /** Forwards a resources/(un)subscribe on the session's own connection and remembers it. */
+  subscribe(connector: string, uri: string, on: boolean): Promise<void>;
+}
+
+const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
 
 export interface PipelineDeps {
   readonly federation: Pick<Federation, 'catalog' | 'connection'>;
@@ -47,20 +64,41 @@ export function createPipeline(deps: PipelineDeps) {
   const { federation, audit } = deps;
 
   async function forward(p: Principal, connector: string, method: string, params: Record<string, unknown>, x: McpExchange) {
-    const conn = federation.connection(p.orgId, connector);
+    x.onTarget?.(connector);
+    const conn = x.session === undefined ? federation.connection(p.orgId, connector) : await x.session.upstream(connector);
     if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${connector}' is unavailable`);
     return conn.request(method, params, { signal: x.signal, onProgress: x.onProgress });
+  }
+
+  function session(x: McpExchange): SessionOps {
+    if (x.session === undefined) throw new GatehouseError('method_not_found', 'Method not found');
+    return x.session;
+  }
+
+  function resolveResource(x: McpExchange, o: Outcome, uri: string): { connector: string; uri: string } {
+    o.name = uri.slice(0, 512);
+    const target = x.view.resolveUri(uri);
+    authorizeResource(x.principal, target);
+    o.connector = target.connector;
+    o.name = target.uri.slice(0, 512);
+    return target;
   }
 
   async function dispatch(x: McpExchange, o: Outcome): Promise<unknown> {
     const p = x.principal;
     const params = x.request.params ?? {};
-    const catalog = federation.catalog(p.orgId);
+    const catalog = x.view;
     switch (x.request.method) {
       case 'initialize':
         return {
           protocolVersion: negotiateVersion(params.protocolVersion),
-          capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
+          capabilities: {
+            tools: { listChanged: true },
+            resources: { listChanged: true, subscribe: true },
+            prompts: { listChanged: true },
+            logging: {},
+            completions: {},
+          },
           serverInfo: { name: 'gatehouse', version: deps.serverVersion },
         };
       case 'ping':
@@ -95,18 +133,50 @@ export function createPipeline(deps: PipelineDeps) {
         return forward(p, target.connector, 'prompts/get', { ...params, name: target.original }, x);
       }
       case 'resources/read': {
-        const uri = requireString(params, 'uri');
-        const target = splitUri(uri);
-        o.name = uri.slice(0, 512);
-        authorizeResource(p, target);
-        o.connector = target.connector;
-        o.name = target.uri.slice(0, 512);
+        const target = resolveResource(x, o, requireString(params, 'uri'));
         const result = await forward(p, target.connector, 'resources/read', { ...params, uri: target.uri }, x);
-        return namespaceContents(target.connector, result);
+        return exposeContents(x.view, target.connector, result);
+      }
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        const ops = session(x);
+        const target = resolveResource(x, o, requireString(params, 'uri'));
+        await ops.subscribe(target.connector, target.uri, x.request.method === 'resources/subscribe');
+        return {};
+      }
+      case 'completion/complete':
+        return complete(x, o, params);
+      case 'logging/setLevel': {
+        const level = requireString(params, 'level');
+        if (!LOG_LEVELS.has(level)) throw new GatehouseError('invalid_params', 'params.level is not a log level');
+        o.name = level;
+        await session(x).setLogLevel(level);
+        return {};
       }
       default:
         throw new GatehouseError('method_not_found', 'Method not found');
     }
+  }
+
+  /** completion/complete names a prompt or a resource template; both resolve like the request they complete. */
+  async function complete(x: McpExchange, o: Outcome, params: Record<string, unknown>): Promise<unknown> {
+    const ref = params.ref;
+    if (typeof ref !== 'object' || ref === null) throw new GatehouseError('invalid_params', 'params.ref must be an object');
+    const r = ref as Record<string, unknown>;
+    if (r.type === 'ref/prompt') {
+      const name = requireString(r, 'name');
+      o.name = name;
+      const target = x.view.prompt(name);
+      authorizePrompt(x.principal, target, name);
+      o.connector = target.connector;
+      o.name = target.original;
+      return forward(x.principal, target.connector, 'completion/complete', { ...params, ref: { ...r, name: target.original } }, x);
+    }
+    if (r.type === 'ref/resource') {
+      const target = resolveResource(x, o, requireString(r, 'uri'));
+      return forward(x.principal, target.connector, 'completion/complete', { ...params, ref: { ...r, uri: target.uri } }, x);
+    }
+    throw new GatehouseError('invalid_params', 'params.ref.type must be ref/prompt or ref/resource');
   }
 
   function failIfConnectorDown(p: Principal, name: string): void {
@@ -176,15 +246,15 @@ function isToolError(result: unknown): boolean {
   return typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true;
 }
 
-/** resources/read answers carry the upstream's URIs; give them back in the namespaced form the client asked with. */
-function namespaceContents(connector: string, result: Record<string, unknown>): Record<string, unknown> {
+/** resources/read answers carry the upstream's URIs; give them back in the form the client asked with. */
+function exposeContents(view: CatalogView, connector: string, result: Record<string, unknown>): Record<string, unknown> {
   const contents = result.contents;
   if (!Array.isArray(contents)) return result;
   return {
     ...result,
     contents: contents.map((c: unknown) =>
       typeof c === 'object' && c !== null && typeof (c as { uri?: unknown }).uri === 'string'
-        ? { ...c, uri: exposedUri(connector, (c as { uri: string }).uri) }
+        ? { ...c, uri: view.exposeUri(connector, (c as { uri: string }).uri) }
         : c,
     ),
   };

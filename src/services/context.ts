@@ -27,6 +27,8 @@ export interface Actor {
   readonly keyId: string | null;
   /** The key scopes the actor holds, and so the widest it may hand out. */
   readonly scopes: readonly string[];
+  /** The virtual servers the actor's key is restricted to (null: unrestricted): keys it creates reach no further. */
+  readonly servers: readonly string[] | null;
   /** When the actor's own credential expires: keys it creates may not outlive it. */
   readonly expiresAt: string | null;
   /** How the actor is named in audit records (`cli:alice`, a user id). */
@@ -44,6 +46,7 @@ export function operatorActor(name: string): Actor {
     userId: null,
     keyId: null,
     scopes: ['*'],
+    servers: null,
     expiresAt: null,
     name,
     clientIp: null,

@@ -14,6 +14,8 @@ export interface NewKey {
   readonly expiresAt?: string | undefined;
   /** The user the key acts for. A member's keys are always its own; a manager may name any member, or none. */
   readonly userId?: string | undefined;
+  /** Restricts the key to these virtual servers' endpoints (never `/mcp`); absent: as the creator's key is restricted. */
+  readonly servers?: readonly string[] | undefined;
 }
 
 /** A key as it may be shown: never its hash, never the key. */
@@ -28,18 +30,24 @@ export function viewKey(k: ApiKeyRecord, now = Date.now()): KeyView {
 }
 
 /**
- * A key can never carry more than whoever hands it out holds: a role within theirs, scopes within theirs, an expiry
- * no later than theirs, and a user who is a member with at least the key's rights.
+ * A key can never carry more than whoever hands it out holds: a role within theirs, scopes within theirs, no server
+ * beyond theirs (a key restricted to virtual servers hands out keys restricted to some of them), an expiry no later
+ * than theirs, and a user who is a member with at least the key's rights.
  */
 async function assertGrantable(
   ctx: Pick<ServiceContext, 'store'>,
   actor: Actor,
   orgId: string,
-  k: { role: KeyRole; scopes: readonly string[]; expiresAt: string | null; userId: string | null },
+  k: { role: KeyRole; scopes: readonly string[]; servers: readonly string[] | null; expiresAt: string | null; userId: string | null },
 ): Promise<void> {
   if (!roleWithin(k.role, actor.role)) throw new GatehouseError('forbidden', `A key cannot have more rights than yours: role ${k.role} is not within ${actor.role}`);
   for (const s of k.scopes) {
     if (!scopeCovers(actor.scopes, s)) throw new GatehouseError('forbidden', `A key cannot have more rights than yours: scope '${s}' is wider than your scopes`);
+  }
+  const ceiling = actor.servers;
+  if (ceiling !== null) {
+    const beyond = k.servers === null ? '/mcp and every virtual server' : k.servers.filter((s) => !ceiling.includes(s)).map((s) => `'${s}'`).join(', ');
+    if (beyond !== '') throw new GatehouseError('forbidden', `A key cannot reach more than yours: ${beyond} is beyond the virtual servers your key may use`);
   }
   if (actor.expiresAt !== null && (k.expiresAt === null || Date.parse(k.expiresAt) > Date.parse(actor.expiresAt))) {
     throw new GatehouseError('forbidden', 'A key cannot outlive yours: its expiry must be no later than your key’s');
@@ -80,7 +88,8 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   const expiresAt = input.expiresAt === undefined ? actor.expiresAt : new Date(input.expiresAt).toISOString();
   const role = input.role ?? 'member';
   const scopes = [...new Set(input.scopes)];
-  await assertGrantable(ctx, actor, input.orgId, { role, scopes, expiresAt, userId });
+  const servers = input.servers === undefined ? actor.servers && [...actor.servers] : await requireServers(ctx, input.orgId, input.servers);
+  await assertGrantable(ctx, actor, input.orgId, { role, scopes, servers, expiresAt, userId });
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
@@ -91,14 +100,27 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
     displayPrefix: displayPrefix(key),
     role,
     scopes,
+    servers,
     createdBy: actor.userId ?? actor.keyId ?? actor.name,
     createdAt: new Date().toISOString(),
     expiresAt,
     revokedAt: null,
   };
   await ctx.store.insertApiKey(record);
-  await ctx.audit.record(changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role, scopes, expiresAt, userId }));
+  await ctx.audit.record(changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role, scopes, servers, expiresAt, userId }));
   return { key, record: viewKey(record) };
+}
+
+/** The servers a key is restricted to must exist now; a key restricted to nothing would be a key for nothing. */
+async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) throw new GatehouseError('bad_request', 'A key restricted to virtual servers needs at least one server name');
+  const unique = [...new Set(names)];
+  for (const name of unique) {
+    if ((await ctx.store.getVirtualServer(orgId, name)) === undefined) {
+      throw new GatehouseError('not_found', `No virtual server '${name.slice(0, 64)}' in this organisation (see: gatehouse servers list)`);
+    }
+  }
+  return unique;
 }
 
 /** Keys the actor may see: a member sees its own, readers every key of the organisation. */

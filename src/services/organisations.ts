@@ -84,8 +84,8 @@ export async function renameOrganisation(ctx: ServiceContext, actor: Actor, id: 
 }
 
 /**
- * Deletes an organisation: its keys stop working, its connectors and memberships go, its audit chain stays (and its
- * slug stays taken, so old audit records never point at a newcomer).
+ * Deletes an organisation: its keys stop working, its connectors, virtual servers and memberships go, its audit chain
+ * stays (and its slug stays taken, so old audit records never point at a newcomer).
  */
 export async function deleteOrganisation(ctx: ServiceContext, actor: Actor, id: string): Promise<void> {
   authorize(actor, 'org.delete');

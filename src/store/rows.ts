@@ -1,4 +1,7 @@
-import type { ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, Organisation, UserRecord } from './types.ts';
+import type {
+  ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, Organisation, UserRecord,
+  VirtualServerRecord,
+} from './types.ts';
 
 /** Row <-> record mapping shared by both dialects; column names are the same in SQLite and PostgreSQL. */
 export type Row = Record<string, unknown>;
@@ -7,6 +10,9 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 const time = (v: unknown): string => (v instanceof Date ? v.toISOString() : str(v));
 const timeOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : time(v));
+const strings = (v: unknown): string[] => JSON.parse(str(v)) as string[];
+/** SQLite stores booleans as 0/1, PostgreSQL as BOOLEAN. */
+const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n;
 
 export function toOrganisation(r: Row): Organisation {
   return { id: str(r.id), slug: str(r.slug), name: str(r.name), createdAt: time(r.created_at), deletedAt: timeOrNull(r.deleted_at) };
@@ -42,7 +48,8 @@ export function toApiKey(r: Row): ApiKeyRecord {
     keyHash: str(r.key_hash),
     displayPrefix: str(r.display_prefix),
     role: str(r.role) as KeyRole,
-    scopes: JSON.parse(str(r.scopes)) as string[],
+    scopes: strings(r.scopes),
+    servers: r.servers === null || r.servers === undefined ? null : strings(r.servers),
     createdBy: str(r.created_by),
     createdAt: time(r.created_at),
     expiresAt: timeOrNull(r.expires_at),
@@ -59,6 +66,26 @@ export function toConnector(r: Row): ConnectorRecord {
     createdAt: time(r.created_at),
     updatedAt: time(r.updated_at),
   };
+}
+
+export function toVirtualServer(r: Row): VirtualServerRecord {
+  return {
+    id: str(r.id),
+    orgId: str(r.org_id),
+    name: str(r.name),
+    description: str(r.description),
+    tools: strings(r.tools),
+    prompts: strings(r.prompts),
+    resources: strings(r.resources),
+    unprefixed: bool(r.unprefixed),
+    createdAt: time(r.created_at),
+    updatedAt: time(r.updated_at),
+  };
+}
+
+/** A JSON column value, or NULL for an absent one (never the JSON text `null`). */
+export function jsonOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : JSON.stringify(v);
 }
 
 export function toAuditRecord(r: Row): AuditRecord {

@@ -1,144 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
-import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
 import {
-  DuplicateError,
-  type ApiKeyRecord,
-  type AuditEvent,
-  type AuditRecord,
-  type AuditSealer,
-  type ConnectorRecord,
-  type MembershipRecord,
-  type Organisation,
-  type Store,
-  type UserRecord,
-} from './types.ts';
-
-/** One database under test: stores opened on it, and a connection of its own that bypasses the store. */
-interface Fixture {
-  readonly migrations: number;
-  /** Statements the database must refuse on a chain that has records, run outside the store. */
-  readonly refusedAuditStatements: readonly string[];
-  open(): Store;
-  raw(sql: string): Promise<Record<string, unknown>[]>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteFixture(): Fixture {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
-  return {
-    migrations: SQLITE_MIGRATIONS.length,
-    refusedAuditStatements: ["UPDATE audit_events SET reason = 'edited'", 'DELETE FROM audit_events'],
-    open: () => SqliteStore.openInDataDir(dir),
-    raw: (sql) => {
-      const db = new DatabaseSync(join(dir, 'gatehouse.db'));
-      return new Promise<Record<string, unknown>[]>((resolve) => {
-        resolve(db.prepare(sql).all());
-      }).finally(() => {
-        db.close();
-      });
-    },
-    cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
-    },
-  };
-}
-
-// CI has PostgreSQL: an unreachable server fails this suite rather than skipping it.
-const DATABASE_URL = process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function postgresFixture(): Fixture {
-  const schema = `gatehouse_test_${randomBytes(6).toString('hex')}`;
-  const withClient = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
-  return {
-    migrations: POSTGRES_MIGRATIONS.length,
-    refusedAuditStatements: [
-      "UPDATE audit_events SET reason = 'edited'",
-      'DELETE FROM audit_events',
-      'TRUNCATE audit_events',
-      "UPDATE audit_events SET reason = 'edited' WHERE org_id = 'no-such-org'",
-    ],
-    open: () => new PostgresStore(DATABASE_URL, { schema, poolSize: 4 }),
-    raw: (sql) => withClient(async (client) => (await client.query<Record<string, unknown>>(sql)).rows),
-    cleanup: () =>
-      withClient(async (client) => {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      }),
-  };
-}
-
-const T0 = '2026-11-21T10:00:00.000Z';
-const T1 = '2026-11-21T10:00:01.000Z';
-const T2 = '2026-11-21T10:00:02.500Z';
-
-const orgA: Organisation = { id: 'org_a', slug: 'acme', name: 'Acme', createdAt: T0, deletedAt: null };
-const orgB: Organisation = { id: 'org_b', slug: 'globex', name: 'Globex', createdAt: T1, deletedAt: null };
-
-function apiKey(id: string, orgId: string, createdAt: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  return {
-    id, orgId, userId: null, name: `key ${id}`, keyHash: createHash('sha256').update(id).digest('hex'), displayPrefix: `gh_${id.slice(0, 4)}`,
-    role: 'member', scopes: ['github:*', 'files:read'], createdBy: 'alice@example.com', createdAt, expiresAt: null, revokedAt: null,
-    ...overrides,
-  };
-}
-
-function connector(id: string, orgId: string, name: string): ConnectorRecord {
-  return {
-    id, orgId, name, createdAt: T0, updatedAt: T1,
-    transport: {
-      type: 'http', url: `https://${name}.example.com/mcp`,
-      headers: [{ name: 'X-Plain', secret: false, value: 'v' }, { name: 'Authorization', secret: true, ciphertext: 'v1.abc' }],
-    },
-  };
-}
-
-type Head = Parameters<AuditSealer>[0];
-
-function auditEvent(orgId: string, n: number): AuditEvent {
-  return {
-    ts: new Date(Date.UTC(2026, 10, 21, 10, 0, n)).toISOString(), orgId, actorKeyId: n % 2 ? `key_${n}` : null,
-    actorUser: n % 2 ? null : 'bob@example.com', clientIp: n % 2 ? '192.0.2.7' : null, action: 'tools/call',
-    targetConnector: n % 2 ? 'github' : null, targetName: n % 2 ? 'create_issue' : null, decision: n % 3 ? 'allow' : 'deny',
-    reason: n % 3 ? null : 'scope', latencyMs: n % 2 ? 12.345 + n : null, correlationId: `corr-${n}`,
-    args: n % 2 ? JSON.stringify({ title: `issue ${n}`, token: '[REDACTED]' }) : null,
-  };
-}
-
-/** A stand-in for the real chain in gateway/audit: enough to tell heads and links apart. */
-function sealer(event: AuditEvent, heads?: Head[]): AuditSealer {
-  return (head) => {
-    heads?.push(head);
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? '0'.repeat(64);
-    const hash = createHash('sha256').update(`${prevHash}\n${String(seq)}\n${JSON.stringify(event)}`).digest('hex');
-    return { ...event, seq, prevHash, hash };
-  };
-}
-
-function assertLinked(records: readonly AuditRecord[]): void {
-  records.forEach((r, i) => {
-    assert.equal(r.seq, i + 1);
-    assert.equal(r.prevHash, i === 0 ? '0'.repeat(64) : records[i - 1]?.hash);
-  });
-}
+  apiKey, assertLinked, auditEvent, connector, orgA, orgB, postgresFixture, sealer, sqliteFixture, T0, T1, T2, virtualServer, type Fixture, type Head,
+} from './contract-fixtures.ts';
+import { DuplicateError, type AuditRecord, type ConnectorRecord, type Store } from './types.ts';
 
 for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresStore', postgresFixture]] as const) {
   void describe(name, () => {
@@ -164,6 +29,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       const rows = await fixture.raw('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(rows.map((r) => Number(r.version)), Array.from({ length: fixture.migrations }, (_, i) => i + 1));
       assert.equal(await store.connectorsRevision(), 0);
+      assert.equal(await store.virtualServersRevision(), 0);
     });
 
     void it('creates, gets and lists organisations; a taken slug or id is a DuplicateError', async () => {
@@ -181,7 +47,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
     void it('stores API keys, scoped by organisation, and revokes each once', async () => {
       const k1 = apiKey('key_1', orgA.id, T1, { role: 'admin', expiresAt: T2, scopes: [] });
       const k2 = apiKey('key_2', orgA.id, T0);
-      const k3 = apiKey('key_3', orgB.id, T0, { role: 'viewer' });
+      const k3 = apiKey('key_3', orgB.id, T0, { role: 'viewer', servers: ['docs', 'ops'] });
       for (const k of [k1, k2, k3]) await store.insertApiKey(k);
       await assert.rejects(store.insertApiKey({ ...k1, id: 'key_4' }), DuplicateError, 'same key hash');
       await assert.rejects(store.insertApiKey({ ...k1, keyHash: 'f'.repeat(64) }), DuplicateError, 'same id');
@@ -202,6 +68,73 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.equal(await other.revokeApiKey(orgA.id, k1.id, T0), false, 'already revoked');
       assert.equal(await store.revokeApiKey(orgA.id, 'key_missing', T2), false);
       assert.deepEqual(await store.findApiKeyByHash(k1.keyHash), { ...k1, revokedAt: T2 });
+    });
+
+    void it('keeps the servers a key is restricted to: null (unrestricted) and an empty list stay apart', async () => {
+      const none = apiKey('key_srv_1', orgA.id, T0, { servers: [] });
+      const some = apiKey('key_srv_2', orgA.id, T0, { servers: ['ops', 'docs'] });
+      await store.insertApiKey(none);
+      await store.insertApiKey(some);
+      assert.deepEqual(await other.getApiKey(orgA.id, none.id), none);
+      assert.deepEqual(await other.findApiKeyByHash(some.keyHash), some);
+      assert.deepEqual((await store.getApiKey(orgA.id, 'key_2'))?.servers, null);
+      const rows = await fixture.raw("SELECT id FROM api_keys WHERE servers IS NULL ORDER BY id");
+      assert.deepEqual(rows.map((r) => r.id), ['key_1', 'key_2'], 'unrestricted is SQL NULL, not the JSON text null');
+    });
+
+    void it('stores virtual servers, scoped by organisation, and bumps their revision alone', async () => {
+      const docs = virtualServer('vs_1', orgA.id, 'docs', { tools: ['files/read_*', 'files/list'], resources: ['files'], unprefixed: true });
+      const all = virtualServer('vs_2', orgA.id, 'all', { description: '', tools: ['*'], prompts: ['*'], resources: ['*'] });
+      const docsB = virtualServer('vs_3', orgB.id, 'docs', { tools: [], prompts: [], resources: ['github'] });
+      const connectors = await store.connectorsRevision();
+      const rev0 = await store.virtualServersRevision();
+      await store.createVirtualServer(docs);
+      const rev1 = await other.virtualServersRevision();
+      assert.notEqual(rev1, rev0);
+      await store.createVirtualServer(all);
+      await other.createVirtualServer(docsB);
+      const rev2 = await store.virtualServersRevision();
+      assert.notEqual(rev2, rev1);
+
+      await assert.rejects(store.createVirtualServer({ ...docs, id: 'vs_4' }), DuplicateError, 'same name, same organisation');
+      await assert.rejects(store.createVirtualServer({ ...docsB, name: 'other' }), DuplicateError, 'same id');
+      assert.equal(await store.virtualServersRevision(), rev2, 'a refused insert leaves the revision');
+
+      assert.deepEqual(await store.getVirtualServer(orgA.id, 'docs'), docs);
+      assert.deepEqual(await other.getVirtualServer(orgA.id, 'all'), all);
+      assert.deepEqual(await store.getVirtualServer(orgB.id, 'docs'), docsB);
+      assert.equal(await store.getVirtualServer(orgB.id, 'all'), undefined, "another organisation's server");
+      assert.equal(await store.getVirtualServer(orgA.id, 'vs_2'), undefined, 'looked up by name, not id');
+      assert.deepEqual(await store.listVirtualServers(orgA.id), [all, docs]);
+      assert.deepEqual(await store.listVirtualServers(orgB.id), [docsB]);
+      assert.deepEqual(await store.listVirtualServers('org_none'), []);
+      assert.deepEqual(await store.listAllVirtualServers(), [all, docs, docsB]);
+
+      assert.equal(await store.updateVirtualServer(orgB.id, docs.id, { tools: ['*'] }), undefined, "another organisation's server");
+      assert.equal(await store.deleteVirtualServer(orgB.id, docs.id), false, "another organisation's server");
+      assert.deepEqual(await store.getVirtualServer(orgA.id, 'docs'), docs);
+      assert.equal(await store.virtualServersRevision(), rev2);
+
+      const beforeUpdate = new Date().toISOString();
+      const updated = await store.updateVirtualServer(orgA.id, docs.id, { description: '', prompts: [], tools: ['github/*'], unprefixed: false });
+      assert.ok(updated !== undefined);
+      assert.ok(updated.updatedAt >= beforeUpdate, 'updatedAt is the time of the update');
+      assert.deepEqual(updated, { ...docs, description: '', prompts: [], tools: ['github/*'], unprefixed: false, updatedAt: updated.updatedAt });
+      assert.deepEqual(await other.getVirtualServer(orgA.id, 'docs'), updated);
+      const rev3 = await store.virtualServersRevision();
+      assert.notEqual(rev3, rev2);
+      const touched = await store.updateVirtualServer(orgA.id, all.id, {});
+      assert.deepEqual(touched, { ...all, updatedAt: touched?.updatedAt }, 'an empty patch changes nothing but the time');
+      assert.notEqual(await store.virtualServersRevision(), rev3);
+
+      assert.equal(await store.deleteVirtualServer(orgA.id, docs.id), true);
+      const rev4 = await other.virtualServersRevision();
+      assert.notEqual(rev4, rev3);
+      assert.equal(await store.deleteVirtualServer(orgA.id, docs.id), false);
+      assert.equal(await store.updateVirtualServer(orgA.id, docs.id, { tools: ['*'] }), undefined);
+      assert.equal(await store.virtualServersRevision(), rev4);
+      assert.deepEqual((await store.listAllVirtualServers()).map((v) => v.id), [all.id, docsB.id]);
+      assert.equal(await store.connectorsRevision(), connectors, 'connectors are not reloaded for a virtual server change');
     });
 
     void it('stores connectors, scoped by organisation, and bumps the revision', async () => {
@@ -296,134 +229,31 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.deepEqual(stored, [...results].sort((a, b) => a.seq - b.seq));
     });
 
-    void it('stores users and memberships, scoped by organisation; removing a member revokes their keys there', async () => {
-      const alice: UserRecord = { id: 'usr_alice', email: 'alice@example.com', createdAt: T0 };
-      const bob: UserRecord = { id: 'usr_bob', email: 'bob@example.com', createdAt: T1 };
-      await store.insertUser(alice);
-      await other.insertUser(bob);
-      await assert.rejects(store.insertUser({ ...alice, id: 'usr_other' }), DuplicateError, 'same email');
-      assert.deepEqual(await store.getUser(alice.id), alice);
-      assert.deepEqual(await other.getUserByEmail('bob@example.com'), bob);
-      assert.equal(await store.getUserByEmail('carol@example.com'), undefined);
-
-      const m = (orgId: string, userId: string, role: MembershipRecord['role'], at = T0): MembershipRecord => ({ orgId, userId, role, createdAt: at, updatedAt: at });
-      await store.insertMembership(m(orgA.id, alice.id, 'owner'));
-      await store.insertMembership(m(orgA.id, bob.id, 'member', T1));
-      await store.insertMembership(m(orgB.id, alice.id, 'viewer'));
-      await assert.rejects(store.insertMembership(m(orgA.id, alice.id, 'admin')), DuplicateError, 'one membership per organisation');
-
-      assert.deepEqual(await store.getMember(orgA.id, alice.id), { ...m(orgA.id, alice.id, 'owner'), email: alice.email });
-      assert.deepEqual(await store.getMember(orgB.id, alice.id), { ...m(orgB.id, alice.id, 'viewer'), email: alice.email });
-      assert.equal(await store.getMember(orgB.id, bob.id), undefined, "another organisation's member");
-      assert.deepEqual((await store.listMembers(orgA.id)).map((x) => [x.userId, x.role]), [[alice.id, 'owner'], [bob.id, 'member']]);
-      assert.deepEqual((await other.listMembers(orgB.id)).map((x) => x.userId), [alice.id]);
-
-      assert.equal(await store.setMemberRole(orgB.id, bob.id, 'admin', T2), false, "another organisation's member");
-      assert.equal(await store.setMemberRole(orgA.id, bob.id, 'admin', T2), true);
-      assert.deepEqual(await other.getMember(orgA.id, bob.id), { ...m(orgA.id, bob.id, 'admin', T1), updatedAt: T2, email: bob.email });
-
-      const bobKeyA = apiKey('key_bob_a', orgA.id, T1, { userId: bob.id });
-      const aliceKeyA = apiKey('key_alice_a', orgA.id, T1, { userId: alice.id });
-      const aliceKeyB = apiKey('key_alice_b', orgB.id, T1, { userId: alice.id });
-      for (const k of [bobKeyA, aliceKeyA, aliceKeyB]) await store.insertApiKey(k);
-      assert.deepEqual(await store.getApiKey(orgA.id, bobKeyA.id), bobKeyA);
-
-      assert.equal(await store.deleteMembership(orgB.id, bob.id, T2), false, "another organisation's member");
-      assert.equal(await store.deleteMembership(orgB.id, alice.id, T2), true);
-      assert.equal(await store.getMember(orgB.id, alice.id), undefined);
-      assert.equal((await store.getApiKey(orgB.id, aliceKeyB.id))?.revokedAt, T2, "the removed member's key in that organisation");
-      assert.equal((await store.getApiKey(orgA.id, aliceKeyA.id))?.revokedAt, null, 'their key in another organisation stays');
-      assert.equal((await store.getApiKey(orgA.id, bobKeyA.id))?.revokedAt, null);
-      assert.equal(await store.deleteMembership(orgB.id, alice.id, T2), false, 'already removed');
-    });
-
-    void it('renames and rotates keys within their organisation only', async () => {
-      const old = apiKey('key_rot', orgA.id, T0);
-      await store.insertApiKey(old);
-      assert.equal(await store.renameApiKey(orgB.id, old.id, 'stolen'), false, "another organisation's key");
-      assert.equal(await store.renameApiKey(orgA.id, old.id, 'renamed'), true);
-      assert.equal((await other.getApiKey(orgA.id, old.id))?.name, 'renamed');
-
-      const next = apiKey('key_rot2', orgA.id, T1);
-      assert.equal(await store.rotateApiKey(orgB.id, old.id, { ...next, orgId: orgB.id }, T1), false, "another organisation's key");
-      assert.equal(await store.getApiKey(orgB.id, next.id), undefined, 'a refused rotation writes nothing');
-      assert.equal(await store.rotateApiKey(orgA.id, old.id, next, T1), true);
-      assert.equal((await store.getApiKey(orgA.id, old.id))?.revokedAt, T1);
-      assert.deepEqual(await store.findApiKeyByHash(next.keyHash), next);
-      const again = apiKey('key_rot3', orgA.id, T2);
-      assert.equal(await other.rotateApiKey(orgA.id, old.id, again, T2), false, 'a revoked key cannot be rotated');
-      assert.equal(await store.getApiKey(orgA.id, again.id), undefined);
-      await assert.rejects(store.rotateApiKey(orgA.id, next.id, { ...again, keyHash: next.keyHash }, T2), DuplicateError);
-      assert.equal((await store.getApiKey(orgA.id, next.id))?.revokedAt, null, 'a failed rotation leaves the old key live');
-    });
-
-    void it('gets and updates connectors by id within their organisation only', async () => {
-      const c = connector('con_upd', orgA.id, 'updatable');
-      await store.insertConnector(c);
-      assert.deepEqual(await store.getConnector(orgA.id, c.id), c);
-      assert.equal(await store.getConnector(orgB.id, c.id), undefined, "another organisation's connector");
-      const rev = await store.connectorsRevision();
-      const changed: ConnectorRecord = { ...c, name: 'updated', updatedAt: T2, transport: { type: 'http', url: 'https://new.example.com/mcp', headers: [] } };
-      assert.equal(await store.updateConnector({ ...changed, orgId: orgB.id }), false, "another organisation's connector");
-      assert.equal(await store.connectorsRevision(), rev);
-      assert.equal(await store.updateConnector(changed), true);
-      assert.notEqual(await other.connectorsRevision(), rev);
-      assert.deepEqual(await other.getConnector(orgA.id, c.id), changed);
-      await store.insertConnector(connector('con_taken', orgA.id, 'taken'));
-      await assert.rejects(store.updateConnector({ ...changed, name: 'taken' }), DuplicateError);
-    });
-
-    void it('searches one chain by action, decision, actor and time, and finds a record by its hash', async () => {
-      const org = 'org_search';
-      const base = auditEvent(org, 1);
-      const events = [
-        { ...base, ts: T0, action: 'key.create', decision: 'allow' as const, actorKeyId: 'key_x' },
-        { ...base, ts: T1, action: 'key.revoke', decision: 'deny' as const, actorKeyId: 'key_y' },
-        { ...base, ts: T2, action: 'Key.create', decision: 'allow' as const, actorKeyId: 'key_x' },
-        { ...base, ts: T2, action: 'connector.add', decision: 'allow' as const, actorKeyId: null, actorUser: 'cli:ops' },
-      ];
-      const records: AuditRecord[] = [];
-      for (const e of events) records.push(await store.appendAudit(org, sealer(e)));
-      const seqs = async (filter: Partial<Parameters<Store['searchAudit']>[1]>) =>
-        (await other.searchAudit(org, { afterSeq: 0, limit: 100, ...filter })).map((r) => r.seq);
-      assert.deepEqual(await seqs({}), [1, 2, 3, 4]);
-      assert.deepEqual(await seqs({ action: 'key.create' }), [1]);
-      assert.deepEqual(await seqs({ action: 'key.*' }), [1, 2], 'a prefix, compared case-sensitively');
-      assert.deepEqual(await seqs({ action: 'key_*' }), [], 'no wildcard inside the prefix');
-      assert.deepEqual(await seqs({ decision: 'deny' }), [2]);
-      assert.deepEqual(await seqs({ actorKeyId: 'key_x' }), [1, 3]);
-      assert.deepEqual(await seqs({ actorUser: 'cli:ops' }), [4]);
-      assert.deepEqual(await seqs({ since: T1 }), [2, 3, 4]);
-      assert.deepEqual(await seqs({ since: T1, until: T2 }), [2]);
-      assert.deepEqual(await seqs({ afterSeq: 1, limit: 2 }), [2, 3]);
-      assert.deepEqual(await store.searchAudit(orgA.id, { afterSeq: 0, limit: 100, action: 'connector.add' }), [], 'another chain');
-
-      assert.deepEqual(await store.getAuditByHash(org, records[1]!.hash), records[1]);
-      assert.equal(await store.getAuditByHash(orgA.id, records[1]!.hash), undefined, "another organisation's record");
-    });
-
-    void it('deletes an organisation: revokes its keys, removes its connectors and members, keeps its audit chain', async () => {
-      const doomed: Organisation = { id: 'org_doomed', slug: 'doomed', name: 'Doomed', createdAt: T0, deletedAt: null };
-      await store.createOrganisation(doomed);
-      assert.equal(await store.renameOrganisation(doomed.id, 'Doomed Inc'), true);
-      assert.equal(await store.renameOrganisation('org_none', 'x'), false);
-      await store.insertApiKey(apiKey('key_doomed', doomed.id, T0));
-      await store.insertConnector(connector('con_doomed', doomed.id, 'doomed'));
-      await store.insertMembership({ orgId: doomed.id, userId: 'usr_alice', role: 'owner', createdAt: T0, updatedAt: T0 });
-      await store.appendAudit(doomed.id, sealer(auditEvent(doomed.id, 1)));
-      const rev = await store.connectorsRevision();
-
-      assert.equal(await store.deleteOrganisation(doomed.id, T2), true);
-      assert.equal(await other.deleteOrganisation(doomed.id, T2), false, 'already deleted');
-      assert.deepEqual(await store.getOrganisation(doomed.id), { ...doomed, name: 'Doomed Inc', deletedAt: T2 });
-      assert.equal(await store.renameOrganisation(doomed.id, 'Back'), false, 'a deleted organisation cannot be renamed');
-      assert.equal((await store.getApiKey(doomed.id, 'key_doomed'))?.revokedAt, T2);
-      assert.deepEqual(await store.listConnectors(doomed.id), []);
-      assert.notEqual(await store.connectorsRevision(), rev);
-      assert.deepEqual(await store.listMembers(doomed.id), []);
-      assert.equal((await store.listAudit(doomed.id, 0, 10)).length, 1);
-      assert.deepEqual(await store.getOrganisation(orgA.id), orgA, 'others untouched');
-      assert.ok((await store.listMembers(orgA.id)).length > 0);
+    void it('upgrades a version-1 database: its keys become unrestricted service keys and it has no virtual servers', async () => {
+      const old = makeFixture();
+      try {
+        await old.exec(`${old.schemaAt(1)}
+          INSERT INTO organisations (id, slug, name, created_at) VALUES ('${orgA.id}', '${orgA.slug}', '${orgA.name}', '${T0}');
+          INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, created_by, created_at)
+          VALUES ('key_old', '${orgA.id}', 'old', '${'a'.repeat(64)}', 'gth_old', 'admin', '["*"]', 'alice', '${T1}');`);
+        const upgraded = old.open();
+        try {
+          await upgraded.migrate();
+          const versions = await old.raw('SELECT version FROM schema_migrations ORDER BY version');
+          assert.deepEqual(versions.map((r) => Number(r.version)), Array.from({ length: old.migrations }, (_, i) => i + 1));
+          assert.deepEqual(await upgraded.getOrganisation(orgA.id), orgA);
+          assert.deepEqual(await upgraded.getApiKey(orgA.id, 'key_old'), {
+            id: 'key_old', orgId: orgA.id, userId: null, name: 'old', keyHash: 'a'.repeat(64), displayPrefix: 'gth_old', role: 'admin', scopes: ['*'],
+            servers: null, createdBy: 'alice', createdAt: T1, expiresAt: null, revokedAt: null,
+          });
+          assert.deepEqual(await upgraded.listAllVirtualServers(), []);
+          assert.equal(await upgraded.virtualServersRevision(), 0);
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await old.cleanup();
+      }
     });
 
     void it('refuses to change or remove audit records, even outside the store', async () => {

@@ -63,6 +63,11 @@ export interface ApiKeyRecord {
   readonly displayPrefix: string;
   readonly role: KeyRole;
   readonly scopes: readonly string[];
+  /**
+   * The virtual servers (by name) whose endpoints the key may use; never `/mcp`. null: unrestricted, `/mcp` and
+   * every virtual server of its organisation.
+   */
+  readonly servers: readonly string[] | null;
   readonly createdBy: string;
   readonly createdAt: string;
   readonly expiresAt: string | null;
@@ -92,6 +97,31 @@ export interface ConnectorRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+/**
+ * A named subset of an organisation's catalog, served at `/servers/<name>/mcp`. Patterns use the key-scope syntax
+ * (gateway/access/scopes.ts): `*`, `<connector>`, `<connector>/<name>` (a trailing `*` matches a prefix).
+ */
+export interface VirtualServerRecord {
+  readonly id: string;
+  readonly orgId: string;
+  /** Same rule as connector names (CONNECTOR_NAME). */
+  readonly name: string;
+  readonly description: string;
+  /** Tool patterns. */
+  readonly tools: readonly string[];
+  /** Prompt patterns, matched on prompt names. */
+  readonly prompts: readonly string[];
+  /** `<connector>` or `*`: the resources and resource templates of those connectors. */
+  readonly resources: readonly string[];
+  /** Expose upstream names and URIs without the connector prefix where they do not collide. */
+  readonly unprefixed: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The fields of a virtual server that can change; the name cannot (keys refer to servers by name). */
+export type VirtualServerPatch = Partial<Pick<VirtualServerRecord, 'description' | 'tools' | 'prompts' | 'resources' | 'unprefixed'>>;
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
@@ -136,8 +166,8 @@ export interface Store {
   /** Renames a live organisation; false when there is none. */
   renameOrganisation(id: string, name: string): Promise<boolean>;
   /**
-   * Marks a live organisation deleted and, in the same transaction, revokes its keys, removes its connectors and
-   * memberships. Its audit chain stays. False when there is no live organisation with that id.
+   * Marks a live organisation deleted and, in the same transaction, revokes its keys, removes its connectors, virtual
+   * servers and memberships. Its audit chain stays. False when there is no live organisation with that id.
    */
   deleteOrganisation(id: string, at: string): Promise<boolean>;
 
@@ -174,6 +204,17 @@ export interface Store {
   deleteConnector(orgId: string, id: string): Promise<boolean>;
   /** A number that changes whenever any connector is added, changed or removed. */
   connectorsRevision(): Promise<number>;
+
+  createVirtualServer(server: VirtualServerRecord): Promise<void>;
+  /** Applies the patch and sets updatedAt to now; undefined when the organisation has no such server. */
+  updateVirtualServer(orgId: string, id: string, patch: VirtualServerPatch): Promise<VirtualServerRecord | undefined>;
+  getVirtualServer(orgId: string, name: string): Promise<VirtualServerRecord | undefined>;
+  listVirtualServers(orgId: string): Promise<VirtualServerRecord[]>;
+  /** Every organisation's virtual servers, for the gateway. */
+  listAllVirtualServers(): Promise<VirtualServerRecord[]>;
+  deleteVirtualServer(orgId: string, id: string): Promise<boolean>;
+  /** A number that changes whenever any virtual server is created, changed or deleted. */
+  virtualServersRevision(): Promise<number>;
 
   /** Appends one record to the organisation's chain atomically, even with other writers (CLI, replicas). */
   appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord>;

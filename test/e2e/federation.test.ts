@@ -168,7 +168,7 @@ describe('federation', () => {
         changed++;
       });
       const sessionId = (listener.transport as StreamableHTTPClientTransport).sessionId;
-      await waitFor(() => [...gw.app.sessions.ofOrg(gw.org.id)].some((s) => s.id === sessionId && s.stream?.closed === false), 5000, 'the GET stream');
+      await waitFor(() => [...gw.app.sessions.ofOrg(gw.org.id)].some((s) => s.id === sessionId && s.standalone?.attached === true), 5000, 'the GET stream');
       assert.ok(!(await listener.listTools()).tools.some((t) => t.name === 'fx__dyn'));
 
       assert.equal(textOf(await call(listener, 'fx__add_tool', { name: 'dyn' })), 'added dyn');

@@ -53,6 +53,12 @@ export const PERMISSIONS = {
   /** A stdio connector runs a command on the gateway host: an organisation's admin must not be able to. */
   'connector.manage_stdio': ['operator'],
 
+  /** Virtual servers select from the connectors' catalog: whoever reads connectors reads them, managers change them. */
+  'virtual_server.read': ALL,
+  'virtual_server.create': MANAGERS,
+  'virtual_server.update': MANAGERS,
+  'virtual_server.delete': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

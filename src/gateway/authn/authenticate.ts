@@ -16,6 +16,8 @@ export interface Principal {
   /** The scopes as written, for deciding what this key may hand out. */
   readonly scopeList: readonly string[];
   readonly expiresAt: string | null;
+  /** The virtual servers the key is restricted to; null when it may use /mcp and every virtual server. */
+  readonly servers: readonly string[] | null;
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'not_a_member';
@@ -56,6 +58,7 @@ export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash
         userId: key.userId,
         scopes: compileScopes(key.scopes),
         scopeList: key.scopes,
+        servers: key.servers,
         expiresAt: key.expiresAt,
       },
     };

@@ -1,6 +1,6 @@
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../../errors.ts';
-import { exposedName, exposedUri } from './names.ts';
+import { exposedName, exposedUri, splitUri } from './names.ts';
 
 /** What the catalog needs of an upstream connection (structural: the catalog does not import the upstream). */
 export interface CatalogSource {
@@ -28,12 +28,35 @@ export interface Visibility {
 
 export const DEFAULT_PAGE_SIZE = 100;
 
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/**
+ * What an MCP endpoint serves: the organisation's whole catalog at /mcp, or a virtual server's chosen part of it.
+ * Lists are filtered by what the caller may see; lookups map the name or URI the client uses back to exactly one
+ * (connector, original), and undefined means "no such thing here".
+ */
+export interface CatalogView {
+  listTools(v: Visibility, cursor: unknown): Page<Tool>;
+  listPrompts(v: Visibility, cursor: unknown): Page<Prompt>;
+  listResources(v: Visibility, cursor: unknown): Page<Resource>;
+  listResourceTemplates(v: Visibility, cursor: unknown): Page<ResourceTemplate>;
+  tool(name: string): Entry<Tool> | undefined;
+  prompt(name: string): Entry<Prompt> | undefined;
+  /** The connector and upstream URI behind a URI as the client sees it. */
+  resolveUri(uri: string): { connector: string; uri: string } | undefined;
+  /** The URI the client sees for a connector's upstream URI. */
+  exposeUri(connector: string, uri: string): string;
+}
+
 /**
  * One organisation's federated catalog: every connector's tools, resources, templates and prompts under
  * namespaced names, rebuilt whenever a connector's listing changes. Lists are filtered by what the caller may see
  * and paginated with an opaque cursor; lookups map a namespaced name back to exactly one (connector, original).
  */
-export class OrgCatalog {
+export class OrgCatalog implements CatalogView {
   readonly #pageSize: number;
   #tools: Entry<Tool>[] = [];
   #toolIndex = new Map<string, Entry<Tool>>();
@@ -78,6 +101,24 @@ export class OrgCatalog {
     }
   }
 
+  /** Every entry, namespaced, for views built on this catalog. */
+  get entries(): {
+    tools: readonly Entry<Tool>[];
+    prompts: readonly Entry<Prompt>[];
+    resources: readonly Entry<Resource>[];
+    templates: readonly Entry<ResourceTemplate>[];
+  } {
+    return { tools: this.#tools, prompts: this.#prompts, resources: this.#resources, templates: this.#templates };
+  }
+
+  resolveUri(uri: string): { connector: string; uri: string } | undefined {
+    return splitUri(uri);
+  }
+
+  exposeUri(connector: string, uri: string): string {
+    return exposedUri(connector, uri);
+  }
+
   tool(name: string): Entry<Tool> | undefined {
     return this.#toolIndex.get(name);
   }
@@ -102,12 +143,17 @@ export class OrgCatalog {
     return this.#page(this.#templates.filter((e) => v.allowsConnector(e.connector)), cursor);
   }
 
-  #page<T>(entries: readonly Entry<T>[], cursor: unknown): { items: T[]; nextCursor?: string } {
-    const start = decodeCursor(cursor);
-    const end = start + this.#pageSize;
-    const items = entries.slice(start, end).map((e) => e.item);
-    return end < entries.length ? { items, nextCursor: encodeCursor(end) } : { items };
+  #page<T>(entries: readonly Entry<T>[], cursor: unknown): Page<T> {
+    return paginate(entries, cursor, this.#pageSize);
   }
+}
+
+/** One page of entries' items from an opaque cursor. */
+export function paginate<T>(entries: readonly Entry<T>[], cursor: unknown, pageSize = DEFAULT_PAGE_SIZE): Page<T> {
+  const start = decodeCursor(cursor);
+  const end = start + pageSize;
+  const items = entries.slice(start, end).map((e) => e.item);
+  return end < entries.length ? { items, nextCursor: encodeCursor(end) } : { items };
 }
 
 function encodeCursor(offset: number): string {

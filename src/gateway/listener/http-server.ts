@@ -14,7 +14,8 @@ export interface HttpServerDeps {
   readonly config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
   readonly log: Logger;
   readonly guard: OriginGuard;
-  readonly handleMcp: (x: HttpExchange) => Promise<void>;
+  /** The MCP endpoint: `server` is null at /mcp and the virtual server's name at /servers/{name}/mcp. */
+  readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
   readonly handleApi: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
@@ -35,7 +36,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   async function route(req: IncomingMessage, res: ServerResponse, x: HttpExchange): Promise<void> {
     const path = pathOf(req.url);
     if (!guard.hostAllowed(req.headers.host)) throw new GatehouseError('origin_forbidden', 'Host not allowed');
-    if (path === '/mcp') {
+    const server = path === '/mcp' ? null : virtualServerOf(path);
+    if (server !== undefined) {
       const origin = req.headers.origin;
       if (!guard.originAllowed(origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       if (origin !== undefined) {
@@ -53,7 +55,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         res.end();
         return;
       }
-      await deps.handleMcp(x);
+      await deps.handleMcp(x, server);
       return;
     }
     if (path === API_PREFIX || path.startsWith(API_PREFIX + '/')) {
@@ -153,6 +155,12 @@ async function sendApiResponse(res: ServerResponse, r: ApiResponse, headers: Rec
     return;
   }
   sendJson(res, r.status, r.body, { ...headers, ...r.headers });
+}
+
+/** The virtual server name in `/servers/{name}/mcp`; undefined for any other path. */
+function virtualServerOf(path: string): string | undefined {
+  const m = /^\/servers\/([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)\/mcp$/.exec(path);
+  return m?.[1];
 }
 
 function pathOf(url: string | undefined): string {

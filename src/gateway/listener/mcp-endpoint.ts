@@ -1,16 +1,25 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
-import type { AuditDecision, AuditEvent } from '../../store/types.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { SYSTEM_CHAIN, type AuditLog } from '../audit/audit-log.ts';
 import type { Authenticate, Principal } from '../authn/authenticate.ts';
-import type { Pipeline } from '../pipeline.ts';
+import type { CatalogView } from '../catalog/catalog.ts';
+import type { Pipeline, SessionOps } from '../pipeline.ts';
 import { classifyMessage, exceedsDepth, isSupportedVersion, type JsonRpcNotification, type JsonRpcRequest } from '../protocol.ts';
 import { readBody } from './body.ts';
+import { httpEvent, type HttpExchange } from './exchange.ts';
 import { rpcError, sendHttpError, sendJson } from './respond.ts';
-import type { Session, SessionRegistry } from './sessions.ts';
-import { SseStream } from './sse.ts';
+import { ResponseChannel, type ClientFeatures, type Session } from './session.ts';
+import type { SessionRegistry } from './sessions.ts';
+import { parseEventId } from './streams.ts';
+
+export type { HttpExchange } from './exchange.ts';
+
+/** A session's bridge to its upstreams: what the pipeline asks of it, and what the endpoint tells it. */
+export interface SessionBridge extends SessionOps {
+  rootsChanged(): void;
+  close(): Promise<void>;
+}
 
 export interface McpEndpointDeps {
   readonly config: Pick<Config, 'maxBodyBytes' | 'maxJsonDepth'>;
@@ -19,30 +28,23 @@ export interface McpEndpointDeps {
   readonly sessions: SessionRegistry;
   readonly audit: AuditLog;
   readonly log: Logger;
-}
-
-/** Per-request facts the listener gathered before the endpoint runs. */
-export interface HttpExchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly correlationId: string;
-  readonly clientIp: string | null;
-  /** Security, CORS and correlation headers for the response. */
-  readonly headers: Record<string, string>;
-  principal?: Principal;
-  rpcMethod?: string;
+  /** The catalog an endpoint serves: the organisation's (server null) or a virtual server's; undefined if none. */
+  readonly view: (orgId: string, server: string | null) => CatalogView | undefined;
+  readonly bridge: (session: Session) => SessionBridge;
 }
 
 const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
 const KEEP_ALIVE_MS = 25_000;
 
 /**
- * MCP Streamable HTTP (2025-03-26 .. 2025-11-25): POST carries one JSON-RPC message and is answered with JSON or,
- * when the request asked for progress, an SSE stream; GET opens the session's server stream; DELETE ends the
+ * MCP Streamable HTTP (2025-03-26 .. 2025-11-25) at /mcp and /servers/{name}/mcp. POST carries one JSON-RPC
+ * message and is answered with JSON, or with an SSE stream when something has to reach the client before the
+ * result; GET opens the session's standalone stream or resumes a broken one from Last-Event-ID; DELETE ends the
  * session. Each body is parsed once; results are serialised once.
  */
 export function createMcpEndpoint(deps: McpEndpointDeps) {
   const { sessions, pipeline, audit } = deps;
+  const bridges = new WeakMap<Session, SessionBridge>();
 
   async function authenticateOrRefuse(x: HttpExchange): Promise<Principal | undefined> {
     const result = await deps.authenticate(x.req.headers.authorization, Date.now());
@@ -51,32 +53,47 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       return result.principal;
     }
     await audit.record(
-      httpEvent(x, { orgId: result.orgId ?? SYSTEM_CHAIN, keyId: result.keyId }, 'auth.failed', 'deny', result.reason, `${x.req.method ?? ''} /mcp`),
+      httpEvent(x, { orgId: result.orgId ?? SYSTEM_CHAIN, keyId: result.keyId }, 'auth.failed', 'deny', result.reason, `${x.req.method ?? ''} ${pathOf(x)}`),
     );
     // The same status, header and body for every failure: no hint whether a key exists, expired or was revoked.
     sendHttpError(x.res, UNAUTHENTICATED, { ...x.headers, 'www-authenticate': 'Bearer realm="gatehouse"' });
     return undefined;
   }
 
-  async function deny(x: HttpExchange, p: Principal, err: GatehouseError, action: string): Promise<void> {
-    await audit.record(httpEvent(x, p, action, 'deny', err.code));
+  async function deny(x: HttpExchange, p: Principal, err: GatehouseError, action: string, reason: string = err.code): Promise<void> {
+    await audit.record(httpEvent(x, p, action, 'deny', reason));
     sendHttpError(x.res, err, x.headers, x.correlationId);
   }
 
+  /**
+   * The endpoint's catalog for this key. A key restricted to virtual servers may use only those; a virtual server
+   * that does not exist and one the key may not use answer alike.
+   */
+  async function viewFor(x: HttpExchange, p: Principal, server: string | null): Promise<CatalogView | undefined> {
+    const allowed = p.servers === null || (server !== null && p.servers.includes(server));
+    const view = allowed ? deps.view(p.orgId, server) : undefined;
+    if (view !== undefined) return view;
+    if (server === null) await deny(x, p, new GatehouseError('forbidden', 'This key may only be used on its virtual servers'), 'mcp.endpoint', 'server_scope');
+    else await deny(x, p, new GatehouseError('not_found', 'Not found'), 'mcp.endpoint', allowed ? 'unknown_server' : 'server_scope');
+    return undefined;
+  }
+
   /** Finds the request's session; answers 400/404 itself and returns undefined when there is none to use. */
-  async function sessionOf(x: HttpExchange, p: Principal, action: string): Promise<Session | undefined> {
+  async function sessionOf(x: HttpExchange, p: Principal, server: string | null, action: string): Promise<Session | undefined> {
     const id = x.req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       await deny(x, p, new GatehouseError('session_required', 'Mcp-Session-Id header is required'), action);
       return undefined;
     }
-    const found = sessions.find(id, p);
+    const found = sessions.find(id, p, server);
     if (found.session === undefined) {
       await deny(x, p, new GatehouseError('session_not_found', 'Session not found'), found.mismatch ? `${action}.foreign_session` : action);
       return undefined;
     }
+    // Any revision the gateway serves is accepted on a request of a session (as the SDK's server does); the
+    // checks that follow are the same whichever it names.
     const version = x.req.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && (!isSupportedVersion(version) || version !== found.session.protocolVersion)) {
+    if (typeof version === 'string' && !isSupportedVersion(version)) {
       await deny(x, p, new GatehouseError('unsupported_protocol_version', `Unsupported MCP-Protocol-Version: ${version.slice(0, 32)}`), action);
       return undefined;
     }
@@ -84,7 +101,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   }
 
   // Authentication comes first so that every refusal after it is audited under the caller's organisation.
-  async function post(x: HttpExchange): Promise<void> {
+  async function post(x: HttpExchange, server: string | null): Promise<void> {
     const { req } = x;
     const p = await authenticateOrRefuse(x);
     if (p === undefined) return;
@@ -116,16 +133,22 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     } catch (err) {
       return deny(x, p, toGatehouseError(err), 'mcp.invalid');
     }
-    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(x, p, message.message);
-    const session = await sessionOf(x, p, message.kind === 'request' ? `mcp.${message.message.method.slice(0, 64)}` : 'mcp.message');
+    const view = await viewFor(x, p, server);
+    if (view === undefined) return;
+    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(x, p, server, view, message.message);
+    const action = message.kind === 'request' ? `mcp.${message.message.method.slice(0, 64)}` : 'mcp.message';
+    const session = await sessionOf(x, p, server, action);
     if (session === undefined) return;
-    if (message.kind === 'request') return request(x, p, session, message.message);
+    if (message.kind === 'request') return request(x, p, session, view, message.message);
     if (message.kind === 'notification') notification(session, message.message);
+    else if (!session.answer(message.message.id, message.message.result, message.message.error)) {
+      return deny(x, p, new GatehouseError('invalid_request', 'No request of this session has that id'), 'mcp.response');
+    }
     x.res.writeHead(202, x.headers);
     x.res.end();
   }
 
-  async function initialize(x: HttpExchange, p: Principal, request: JsonRpcRequest): Promise<void> {
+  async function initialize(x: HttpExchange, p: Principal, server: string | null, view: CatalogView, request: JsonRpcRequest): Promise<void> {
     x.rpcMethod = 'initialize';
     if (x.req.headers['mcp-session-id'] !== undefined) {
       return deny(x, p, new GatehouseError('invalid_request', 'initialize must not carry a session id'), 'mcp.initialize');
@@ -133,23 +156,30 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     const controller = new AbortController();
     let result: unknown;
     try {
-      result = await pipeline({ principal: p, request, clientIp: x.clientIp, correlationId: x.correlationId, signal: controller.signal });
+      result = await pipeline({ principal: p, request, clientIp: x.clientIp, correlationId: x.correlationId, signal: controller.signal, view });
     } catch (err) {
       sendJson(x.res, 200, rpcError(request.id, toGatehouseError(err), x.correlationId), x.headers);
       return;
     }
-    const session = sessions.create(p, (result as { protocolVersion: string }).protocolVersion);
+    let session: Session;
+    try {
+      session = sessions.create(p, (result as { protocolVersion: string }).protocolVersion, server, clientFeatures(request.params?.capabilities));
+    } catch (err) {
+      return deny(x, p, toGatehouseError(err), 'mcp.initialize');
+    }
+    const bridge = deps.bridge(session);
+    bridges.set(session, bridge);
+    session.onEnd = () => void bridge.close();
     sendJson(x.res, 200, { jsonrpc: '2.0', id: request.id, result }, { ...x.headers, 'mcp-session-id': session.id });
   }
 
-  async function request(x: HttpExchange, p: Principal, session: Session, request: JsonRpcRequest): Promise<void> {
+  async function request(x: HttpExchange, p: Principal, session: Session, view: CatalogView, request: JsonRpcRequest): Promise<void> {
     x.rpcMethod = request.method;
     const controller = new AbortController();
-    session.inflight.set(request.id, controller);
+    const channel = new ResponseChannel(session, x.res, { ...x.headers, 'mcp-session-id': session.id });
+    session.inflight.set(request.id, { controller, channel });
     const progressToken = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const wantsProgress = typeof progressToken === 'string' || typeof progressToken === 'number';
-    // Progress needs a stream to travel on: answer such a request with SSE, everything else with plain JSON.
-    const stream = wantsProgress ? new SseStream(x.res, { ...x.headers, 'mcp-session-id': session.id }) : undefined;
     let response: unknown;
     try {
       const result = await pipeline({
@@ -158,9 +188,16 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
         clientIp: x.clientIp,
         correlationId: x.correlationId,
         signal: controller.signal,
-        onProgress: stream && ((progress) => {
-          stream.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
-        }),
+        view,
+        session: bridges.get(session),
+        onTarget: (connector) => {
+          channel.connector = connector;
+        },
+        onProgress: wantsProgress
+          ? (progress) => {
+              channel.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
+            }
+          : undefined,
       });
       response = { jsonrpc: '2.0', id: request.id, result };
     } catch (err) {
@@ -168,43 +205,47 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     } finally {
       session.inflight.delete(request.id);
     }
-    if (stream !== undefined) {
-      stream.send(response);
-      stream.end();
-    } else {
-      sendJson(x.res, 200, response, { ...x.headers, 'mcp-session-id': session.id });
-    }
+    channel.finish(response);
   }
 
   function notification(session: Session, n: JsonRpcNotification): void {
     if (n.method === 'notifications/cancelled') {
       const id = n.params?.requestId;
-      if (typeof id === 'string' || typeof id === 'number') session.inflight.get(id)?.abort();
+      if (typeof id === 'string' || typeof id === 'number') session.inflight.get(id)?.controller.abort();
+    } else if (n.method === 'notifications/roots/list_changed') {
+      bridges.get(session)?.rootsChanged();
     }
   }
 
-  async function get(x: HttpExchange): Promise<void> {
+  async function get(x: HttpExchange, server: string | null): Promise<void> {
     const p = await authenticateOrRefuse(x);
     if (p === undefined) return;
     if (!(x.req.headers.accept ?? '').includes('text/event-stream')) {
       return deny(x, p, new GatehouseError('not_acceptable', 'Accept must include text/event-stream'), 'mcp.stream');
     }
-    const session = await sessionOf(x, p, 'mcp.stream');
+    if ((await viewFor(x, p, server)) === undefined) return;
+    const session = await sessionOf(x, p, server, 'mcp.stream');
     if (session === undefined) return;
-    if (session.stream !== undefined && !session.stream.closed) {
+    const headers = { ...x.headers, 'mcp-session-id': session.id };
+    const last = parseEventId(headerOf(x, 'last-event-id'));
+    const resumed = last === undefined ? undefined : session.streams.get(last.stream);
+    if (last !== undefined && resumed !== undefined) {
+      // A client resuming a stream it lost: what it missed, then the rest of that stream as it comes.
+      resumed.attach(x.res, headers, { afterSeq: last.seq, keepAliveMs: KEEP_ALIVE_MS });
+      await audit.record(httpEvent(x, p, 'mcp.stream.resume', 'allow', null));
+      return;
+    }
+    if (session.standalone?.attached === true) {
       return deny(x, p, new GatehouseError('conflict', 'This session already has an open stream'), 'mcp.stream');
     }
-    const stream = new SseStream(x.res, { ...x.headers, 'mcp-session-id': session.id }, KEEP_ALIVE_MS);
-    session.stream = stream;
-    x.res.on('close', () => {
-      if (session.stream === stream) session.stream = undefined;
-    });
+    session.standalone ??= session.streams.open();
+    session.standalone.attach(x.res, headers, { keepAliveMs: KEEP_ALIVE_MS, priming: session.primesStreams });
   }
 
-  async function del(x: HttpExchange): Promise<void> {
+  async function del(x: HttpExchange, server: string | null): Promise<void> {
     const p = await authenticateOrRefuse(x);
     if (p === undefined) return;
-    const session = await sessionOf(x, p, 'mcp.session.delete');
+    const session = await sessionOf(x, p, server, 'mcp.session.delete');
     if (session === undefined) return;
     await audit.record(httpEvent(x, p, 'mcp.session.delete', 'allow', null));
     sessions.end(session.id);
@@ -212,42 +253,40 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     x.res.end();
   }
 
-  return async function handleMcp(x: HttpExchange): Promise<void> {
+  return async function handleMcp(x: HttpExchange, server: string | null = null): Promise<void> {
     switch (x.req.method) {
       case 'POST':
-        return post(x);
+        return post(x, server);
       case 'GET':
-        return get(x);
+        return get(x, server);
       case 'DELETE':
-        return del(x);
+        return del(x, server);
       default:
         throw new GatehouseError('method_not_allowed', 'Method not allowed');
     }
   };
 }
 
-/** An audit event for something the endpoint decided itself (authentication, sessions, malformed input). */
-function httpEvent(
-  x: HttpExchange,
-  who: { orgId: string; keyId?: string | undefined },
-  action: string,
-  decision: AuditDecision,
-  reason: string | null,
-  targetName: string | null = null,
-): AuditEvent {
+/** The client features the gateway can route back to this client, from its initialize capabilities. */
+function clientFeatures(capabilities: unknown): ClientFeatures {
+  if (typeof capabilities !== 'object' || capabilities === null) return {};
+  const c = capabilities as Record<string, unknown>;
+  const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const roots = obj(c.roots);
   return {
-    ts: new Date().toISOString(),
-    orgId: who.orgId,
-    actorKeyId: who.keyId ?? null,
-    actorUser: null,
-    clientIp: x.clientIp,
-    action,
-    targetConnector: null,
-    targetName,
-    decision,
-    reason,
-    latencyMs: null,
-    correlationId: x.correlationId,
-    args: null,
+    ...(obj(c.sampling) === undefined ? {} : { sampling: obj(c.sampling) }),
+    ...(obj(c.elicitation) === undefined ? {} : { elicitation: obj(c.elicitation) }),
+    ...(roots === undefined ? {} : { roots: { listChanged: roots.listChanged === true } }),
   };
+}
+
+function headerOf(x: HttpExchange, name: string): string | undefined {
+  const v = x.req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function pathOf(x: HttpExchange): string {
+  const url = x.req.url ?? '/';
+  const q = url.indexOf('?');
+  return (q === -1 ? url : url.slice(0, q)).slice(0, 200);
 }

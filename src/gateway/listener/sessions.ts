@@ -1,46 +1,44 @@
-import { randomBytes } from 'node:crypto';
+import { GatehouseError } from '../../errors.ts';
 import type { Principal } from '../authn/authenticate.ts';
-import type { SseStream } from './sse.ts';
+import { Session, type ClientFeatures } from './session.ts';
 
-export interface Session {
-  readonly id: string;
-  readonly orgId: string;
-  readonly keyId: string;
-  readonly protocolVersion: string;
-  lastSeen: number;
-  /** The GET stream for server-initiated messages, when the client has one open. */
-  stream: SseStream | undefined;
-  /** Requests in flight, by JSON-RPC id, so a notifications/cancelled can abort them. */
-  readonly inflight: Map<string | number, AbortController>;
+export { Session } from './session.ts';
+
+export interface SessionLimits {
+  /** Open sessions one key may hold on this replica; initialize beyond it is refused. */
+  readonly maxPerKey: number;
 }
 
 /**
- * Open MCP sessions of this replica. A session id is 256 random bits and belongs to the key that created it: any
- * other key presenting it is told the session does not exist.
+ * Open MCP sessions of this replica. A session id is 256 random bits and belongs to the key and endpoint that
+ * created it: any other key (or the same key on another endpoint) presenting it is told the session does not exist.
  */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
+  readonly #perKey = new Map<string, number>();
+  readonly #limits: SessionLimits;
   #reaper: NodeJS.Timeout | undefined;
 
-  create(principal: Principal, protocolVersion: string): Session {
-    const session: Session = {
-      id: randomBytes(32).toString('base64url'),
-      orgId: principal.orgId,
-      keyId: principal.keyId,
-      protocolVersion,
-      lastSeen: Date.now(),
-      stream: undefined,
-      inflight: new Map(),
-    };
+  constructor(limits: SessionLimits = { maxPerKey: 100 }) {
+    this.#limits = limits;
+  }
+
+  create(principal: Principal, protocolVersion: string, server: string | null, client: ClientFeatures): Session {
+    const open = this.#perKey.get(principal.keyId) ?? 0;
+    if (open >= this.#limits.maxPerKey) {
+      throw new GatehouseError('too_many_sessions', `This key already has ${String(open)} open sessions; end one (DELETE) or let it expire`);
+    }
+    const session = new Session({ orgId: principal.orgId, keyId: principal.keyId, server, protocolVersion, client });
     this.#sessions.set(session.id, session);
+    this.#perKey.set(principal.keyId, open + 1);
     return session;
   }
 
-  /** The session if it exists and belongs to this key; undefined otherwise (both answer 404). */
-  find(id: string, principal: Principal): { session?: Session; mismatch: boolean } {
+  /** The session if it exists and belongs to this key and endpoint; undefined otherwise (both answer 404). */
+  find(id: string, principal: Principal, server: string | null): { session?: Session; mismatch: boolean } {
     const session = this.#sessions.get(id);
     if (session === undefined) return { mismatch: false };
-    if (session.keyId !== principal.keyId || session.orgId !== principal.orgId) return { mismatch: true };
+    if (session.keyId !== principal.keyId || session.orgId !== principal.orgId || session.server !== server) return { mismatch: true };
     session.lastSeen = Date.now();
     return { session, mismatch: false };
   }
@@ -49,8 +47,10 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (session === undefined) return false;
     this.#sessions.delete(id);
-    session.stream?.end();
-    for (const c of session.inflight.values()) c.abort();
+    const left = (this.#perKey.get(session.keyId) ?? 1) - 1;
+    if (left <= 0) this.#perKey.delete(session.keyId);
+    else this.#perKey.set(session.keyId, left);
+    session.end();
     return true;
   }
 
@@ -63,25 +63,29 @@ export class SessionRegistry {
   }
 
   /**
-   * Periodically ends sessions idle longer than `idleMs`, and sessions whose key is no longer active (revoked or
-   * expired while a stream was open: without this a GET stream would outlive its key).
+   * Periodically ends sessions idle longer than `idleMs` (no request and no connected stream), and sessions whose
+   * key is no longer active (revoked or expired while a stream was open: without this a GET stream would outlive
+   * its key).
    */
   startReaper(idleMs: number, intervalMs: number, isKeyActive: (orgId: string, keyId: string) => Promise<boolean>): void {
     this.#reaper = setInterval(() => {
-      void this.#reap(idleMs, isKeyActive);
+      void this.reap(idleMs, isKeyActive);
     }, intervalMs);
     this.#reaper.unref();
   }
 
-  async #reap(idleMs: number, isKeyActive: (orgId: string, keyId: string) => Promise<boolean>): Promise<void> {
+  async reap(idleMs: number, isKeyActive: (orgId: string, keyId: string) => Promise<boolean>): Promise<void> {
     const now = Date.now();
     const verdicts = new Map<string, Promise<boolean>>();
     for (const s of [...this.#sessions.values()]) {
+      s.streams.prune(now);
+      const connected = s.standalone?.attached === true;
+      if (connected) s.lastSeen = now;
       if (now - s.lastSeen > idleMs && s.inflight.size === 0) {
         this.end(s.id);
         continue;
       }
-      if (s.stream === undefined) continue;
+      if (!connected && s.inflight.size === 0) continue;
       let verdict = verdicts.get(s.keyId);
       if (verdict === undefined) {
         verdict = isKeyActive(s.orgId, s.keyId).catch(() => false);

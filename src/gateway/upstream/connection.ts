@@ -14,7 +14,7 @@ import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
 import { translateUpstreamError, unavailable } from './errors.ts';
-import { createUpstreamTransport } from './transport.ts';
+import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 export type ListingKind = 'tools' | 'resources' | 'prompts';
 
@@ -34,6 +34,11 @@ export interface ConnectionDeps {
   readonly onChange: (connection: UpstreamConnection, kinds: readonly ListingKind[]) => void;
 }
 
+/** Something a request can be forwarded on: the shared connection of a connector, or a session's own. */
+export interface Forwarder {
+  request(method: string, params: Record<string, unknown>, options: ForwardOptions): Promise<Record<string, unknown>>;
+}
+
 export interface ForwardOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
@@ -43,7 +48,7 @@ export interface ForwardOptions {
  * The result as the upstream sent it, passed on without re-validation or copying: the client validates results
  * against the tool's own schemas, and a zod object schema here would copy every result for nothing.
  */
-const AnyResult = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+export const AnyResult = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
 const MAX_LIST_PAGES = 100;
 const MAX_BACKOFF_MS = 30_000;
 const HEALTH_TIMEOUT_MS = 2000;
@@ -53,7 +58,7 @@ const HEALTH_TIMEOUT_MS = 2000;
  * upstream goes away; while it is down its calls fail fast with `upstream_unavailable` and the last known listing
  * stays in the catalog.
  */
-export class UpstreamConnection {
+export class UpstreamConnection implements Forwarder {
   readonly connector: ConnectorRecord;
   #deps: ConnectionDeps;
   #client: Client | undefined;
@@ -103,6 +108,7 @@ export class UpstreamConnection {
         this.#onTransportError(current, err);
       };
       await client.connect(transport, { timeout: this.#deps.connectTimeoutMs });
+      deferResponses(transport);
       if (this.#isClosed()) {
         await client.close();
         return;

@@ -31,3 +31,18 @@ export function createUpstreamTransport(connector: ConnectorRecord, box: SecretB
   const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
   return { transport: stdio, stdio };
 }
+
+/**
+ * Hands responses to the SDK client one macrotask after they arrive, notifications at once. The SDK dispatches a
+ * notification a microtask later than a response read in the same chunk, so without this the last progress or log
+ * notification of a call is dropped (its handler is already gone) or sent after the answer (typescript-sdk#2580).
+ * Call after `client.connect()`, which installs the handler this wraps.
+ */
+export function deferResponses(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (deliver === undefined) return;
+  transport.onmessage = (message, extra) => {
+    if ('method' in message) deliver(message, extra);
+    else setImmediate(() => { deliver(message, extra); });
+  };
+}

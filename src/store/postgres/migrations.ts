@@ -80,7 +80,34 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change();
   `,
-  // 2: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
+  `
+  ALTER TABLE api_keys ADD COLUMN servers JSONB;
+
+  CREATE TABLE virtual_servers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    tools JSONB NOT NULL,
+    prompts JSONB NOT NULL,
+    resources JSONB NOT NULL,
+    unprefixed BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (org_id, name)
+  );
+
+  INSERT INTO counters (name, value) VALUES ('virtual_servers_revision', 0);
+
+  CREATE FUNCTION virtual_servers_bump_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'virtual_servers_revision';
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER virtual_servers_revision AFTER INSERT OR UPDATE OR DELETE ON virtual_servers
+    FOR EACH ROW EXECUTE FUNCTION virtual_servers_bump_revision();
+  `,
+  // 3: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
   `
   CREATE TABLE users (
     id TEXT PRIMARY KEY,

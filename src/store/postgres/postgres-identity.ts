@@ -26,6 +26,7 @@ export class PostgresIdentity {
       if (r.rowCount !== 1) return false;
       await query(c, 'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND revoked_at IS NULL', [at, id]);
       await query(c, 'DELETE FROM connectors WHERE org_id = $1', [id]);
+      await query(c, 'DELETE FROM virtual_servers WHERE org_id = $1', [id]);
       await query(c, 'DELETE FROM memberships WHERE org_id = $1', [id]);
       return true;
     });

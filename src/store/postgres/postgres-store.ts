@@ -1,6 +1,6 @@
-import { Pool, TypeOverrides, types, type PoolClient, type QueryResult } from 'pg';
+import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { GatehouseError } from '../../errors.ts';
-import { AUDIT_COLUMNS, auditValues, auditWhere, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
+import { toConnector, toOrganisation } from '../rows.ts';
 import type {
   ApiKeyRecord,
   AuditFilter,
@@ -13,10 +13,15 @@ import type {
   Organisation,
   Store,
   UserRecord,
+  VirtualServerPatch,
+  VirtualServerRecord,
 } from '../types.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
-import { query, translate, type Queryable } from './query.ts';
+import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
+import { query, translate } from './query.ts';
 
 export interface PostgresStoreOptions {
   /** A schema of its own (created by migrate() if missing), e.g. one per test run or per deployment. */
@@ -28,9 +33,6 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
-  VALUES (${AUDIT_COLUMNS.map((_, i) => `$${String(i + 1)}`).join(', ')})`;
-
 /**
  * The production store, shared by every replica and the CLI. Anything several writers must agree on is serialised
  * inside PostgreSQL (advisory transaction locks), never in this process, so replicas need no coordination of their own.
@@ -40,6 +42,9 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #schema: string | undefined;
   readonly #identity: PostgresIdentity;
+  readonly #virtualServers: PostgresVirtualServers;
+  readonly #keys: PostgresKeys;
+  readonly #audit: PostgresAudit;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -65,6 +70,9 @@ export class PostgresStore implements Store {
     // without a listener the 'error' event would end the process.
     this.#pool.on('error', () => undefined);
     this.#identity = new PostgresIdentity(this.#pool, (fn) => this.#transaction(fn));
+    this.#virtualServers = new PostgresVirtualServers(this.#pool);
+    this.#keys = new PostgresKeys(this.#pool, (fn) => this.#transaction(fn));
+    this.#audit = new PostgresAudit(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {
@@ -156,42 +164,32 @@ export class PostgresStore implements Store {
     return this.#identity.deleteMembership(orgId, userId, at);
   }
 
-  async insertApiKey(k: ApiKeyRecord): Promise<void> {
-    await insertApiKey(this.#pool, k);
+  insertApiKey(k: ApiKeyRecord): Promise<void> {
+    return this.#keys.insert(k);
   }
 
-  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE key_hash = $1', [keyHash]);
-    return rows[0] && toApiKey(rows[0]);
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    return this.#keys.findByHash(keyHash);
   }
 
-  async getApiKey(orgId: string, id: string): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE org_id = $1 AND id = $2', [orgId, id]);
-    return rows[0] && toApiKey(rows[0]);
+  getApiKey(orgId: string, id: string): Promise<ApiKeyRecord | undefined> {
+    return this.#keys.get(orgId, id);
   }
 
-  async listApiKeys(orgId: string): Promise<ApiKeyRecord[]> {
-    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at, id', [orgId]);
-    return rows.map(toApiKey);
+  listApiKeys(orgId: string): Promise<ApiKeyRecord[]> {
+    return this.#keys.list(orgId);
   }
 
-  async revokeApiKey(orgId: string, id: string, at: string): Promise<boolean> {
-    const r = await query(this.#pool, 'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL', [at, orgId, id]);
-    return r.rowCount === 1;
+  revokeApiKey(orgId: string, id: string, at: string): Promise<boolean> {
+    return this.#keys.revoke(orgId, id, at);
   }
 
-  async renameApiKey(orgId: string, id: string, name: string): Promise<boolean> {
-    const r = await query(this.#pool, 'UPDATE api_keys SET name = $1 WHERE org_id = $2 AND id = $3', [name, orgId, id]);
-    return r.rowCount === 1;
+  renameApiKey(orgId: string, id: string, name: string): Promise<boolean> {
+    return this.#keys.rename(orgId, id, name);
   }
 
-  async rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
-    return this.#transaction(async (c) => {
-      const r = await query(c, 'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL', [at, orgId, oldId]);
-      if (r.rowCount !== 1) return false;
-      await insertApiKey(c, replacement);
-      return true;
-    });
+  rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
+    return this.#keys.rotate(orgId, oldId, replacement, at);
   }
 
   async insertConnector(c: ConnectorRecord): Promise<void> {
@@ -237,50 +235,52 @@ export class PostgresStore implements Store {
     return Number(rows[0]?.value);
   }
 
-  /**
-   * The advisory lock serialises appenders of one organisation across every process, so the head read below is the
-   * head the insert extends. READ COMMITTED is stated, not inherited: each statement takes a fresh snapshot, so the head
-   * read after the lock sees the previous holder's commit (under REPEATABLE READ the snapshot would predate the lock).
-   */
-  async appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord> {
-    return this.#transaction(async (c) => {
-      await query(c, 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`gatehouse:audit:${orgId}`]);
-      const { rows } = await query(c, 'SELECT seq, hash FROM audit_events WHERE org_id = $1 ORDER BY seq DESC LIMIT 1', [orgId]);
-      const head = rows[0];
-      const record = seal(head === undefined ? undefined : { seq: Number(head.seq), hash: String(head.hash) });
-      if (record.orgId !== orgId) throw new GatehouseError('internal', 'an audit record was sealed for another chain');
-      // The hash covers ts as written; TIMESTAMPTZ gives back the toISOString() form, so only that form round-trips.
-      if (Number.isNaN(Date.parse(record.ts)) || new Date(record.ts).toISOString() !== record.ts) {
-        throw new GatehouseError('internal', 'an audit record time must be in the form Date.toISOString() produces');
-      }
-      await query(c, INSERT_AUDIT, auditValues(record));
-      return record;
-    });
+  createVirtualServer(v: VirtualServerRecord): Promise<void> {
+    return this.#virtualServers.create(v);
   }
 
-  async listAudit(orgId: string, afterSeq: number, limit: number): Promise<AuditRecord[]> {
-    const { rows } = await query(this.#pool, 'SELECT * FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [
-      orgId, afterSeq, limit,
-    ]);
-    return rows.map(toAuditRecord);
+  updateVirtualServer(orgId: string, id: string, p: VirtualServerPatch): Promise<VirtualServerRecord | undefined> {
+    return this.#virtualServers.update(orgId, id, p);
   }
 
-  async searchAudit(orgId: string, filter: AuditFilter): Promise<AuditRecord[]> {
-    const { where, values } = auditWhere(orgId, filter, (n) => `$${String(n)}`);
-    const { rows } = await query(this.#pool, `SELECT * FROM audit_events WHERE ${where} ORDER BY seq LIMIT $${String(values.length + 1)}`, [
-      ...values, filter.limit,
-    ]);
-    return rows.map(toAuditRecord);
+  getVirtualServer(orgId: string, name: string): Promise<VirtualServerRecord | undefined> {
+    return this.#virtualServers.get(orgId, name);
   }
 
-  async getAuditByHash(orgId: string, hash: string): Promise<AuditRecord | undefined> {
-    const { rows } = await query(this.#pool, 'SELECT * FROM audit_events WHERE org_id = $1 AND hash = $2', [orgId, hash]);
-    return rows[0] && toAuditRecord(rows[0]);
+  listVirtualServers(orgId: string): Promise<VirtualServerRecord[]> {
+    return this.#virtualServers.list(orgId);
   }
 
-  async listAuditChains(): Promise<string[]> {
-    const { rows } = await query(this.#pool, 'SELECT DISTINCT org_id FROM audit_events ORDER BY org_id');
-    return rows.map((r) => String(r.org_id));
+  listAllVirtualServers(): Promise<VirtualServerRecord[]> {
+    return this.#virtualServers.listAll();
+  }
+
+  deleteVirtualServer(orgId: string, id: string): Promise<boolean> {
+    return this.#virtualServers.delete(orgId, id);
+  }
+
+  virtualServersRevision(): Promise<number> {
+    return this.#virtualServers.revision();
+  }
+
+  appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord> {
+    return this.#audit.append(orgId, seal);
+  }
+
+  listAudit(orgId: string, afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    return this.#audit.list(orgId, afterSeq, limit);
+  }
+
+  searchAudit(orgId: string, filter: AuditFilter): Promise<AuditRecord[]> {
+    return this.#audit.search(orgId, filter);
+  }
+
+  getAuditByHash(orgId: string, hash: string): Promise<AuditRecord | undefined> {
+    return this.#audit.getByHash(orgId, hash);
+  }
+
+  listAuditChains(): Promise<string[]> {
+    return this.#audit.chains();
   }
 
   async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -306,13 +306,4 @@ export class PostgresStore implements Store {
       client.release(broken);
     }
   }
-}
-
-function insertApiKey(on: Queryable, k: ApiKeyRecord): Promise<QueryResult<Row>> {
-  return query(
-    on,
-    `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt],
-  );
 }

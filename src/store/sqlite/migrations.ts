@@ -71,7 +71,33 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
   `,
-  // 2: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
+  `
+  ALTER TABLE api_keys ADD COLUMN servers TEXT;
+
+  CREATE TABLE virtual_servers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    tools TEXT NOT NULL,
+    prompts TEXT NOT NULL,
+    resources TEXT NOT NULL,
+    unprefixed INTEGER NOT NULL CHECK (unprefixed IN (0, 1)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  ) STRICT;
+
+  INSERT INTO counters (name, value) VALUES ('virtual_servers_revision', 0);
+
+  CREATE TRIGGER virtual_servers_revision_insert AFTER INSERT ON virtual_servers
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'virtual_servers_revision'; END;
+  CREATE TRIGGER virtual_servers_revision_update AFTER UPDATE ON virtual_servers
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'virtual_servers_revision'; END;
+  CREATE TRIGGER virtual_servers_revision_delete AFTER DELETE ON virtual_servers
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'virtual_servers_revision'; END;
+  `,
+  // 3: people and their organisations; keys may act for a user; organisations can be deleted; audit lookups by hash.
   `
   CREATE TABLE users (
     id TEXT PRIMARY KEY,

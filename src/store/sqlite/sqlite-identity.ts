@@ -27,6 +27,7 @@ export class SqliteIdentity {
       if (Number(r.changes) !== 1) return false;
       this.#db.stmt('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL').run(at, id);
       this.#db.stmt('DELETE FROM connectors WHERE org_id = ?').run(id);
+      this.#db.stmt('DELETE FROM virtual_servers WHERE org_id = ?').run(id);
       this.#db.stmt('DELETE FROM memberships WHERE org_id = ?').run(id);
       return true;
     });

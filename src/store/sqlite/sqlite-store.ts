@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { auditWhere, toApiKey, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
+import { auditWhere, toAuditRecord, toConnector, toOrganisation, type Row } from '../rows.ts';
 import {
   DuplicateError,
   type ApiKeyRecord,
@@ -15,10 +15,14 @@ import {
   type Organisation,
   type Store,
   type UserRecord,
+  type VirtualServerPatch,
+  type VirtualServerRecord,
 } from '../types.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
-import { SqliteIdentity } from './sqlite-identity.ts';
+import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
+import { SqliteKeys } from './sqlite-keys.ts';
+import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
 
 /**
@@ -32,15 +36,20 @@ export class SqliteStore implements Store {
   readonly #stmts = new Map<string, StatementSync>();
   readonly #audit: SqliteAuditWriter;
   readonly #identity: SqliteIdentity;
+  readonly #virtualServers: SqliteVirtualServers;
+  readonly #keys: SqliteKeys;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
-    this.#identity = new SqliteIdentity({
+    const runner: SqliteRunner = {
       stmt: (sql) => this.#stmt(sql),
       transaction: (fn) => this.#transaction(fn),
       write: (fn) => this.#write(fn),
-    });
+    };
+    this.#identity = new SqliteIdentity(runner);
+    this.#virtualServers = new SqliteVirtualServers(runner);
+    this.#keys = new SqliteKeys(runner);
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
@@ -155,49 +164,32 @@ export class SqliteStore implements Store {
 
   insertApiKey(k: ApiKeyRecord): Promise<void> {
     return this.#write(() => {
-      this.#insertApiKey(k);
+      this.#keys.insert(k);
     });
   }
 
-  #insertApiKey(k: ApiKeyRecord): void {
-    this.#stmt(
-      `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, created_by, created_at, expires_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), k.createdBy, k.createdAt, k.expiresAt, k.revokedAt);
-  }
-
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.#stmt('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
-    return Promise.resolve(row && toApiKey(row));
+    return this.#run(() => this.#keys.findByHash(keyHash));
   }
 
   getApiKey(orgId: string, id: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.#stmt('SELECT * FROM api_keys WHERE org_id = ? AND id = ?').get(orgId, id) as Row | undefined;
-    return Promise.resolve(row && toApiKey(row));
+    return this.#run(() => this.#keys.get(orgId, id));
   }
 
   listApiKeys(orgId: string): Promise<ApiKeyRecord[]> {
-    return Promise.resolve((this.#stmt('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id').all(orgId) as Row[]).map(toApiKey));
+    return this.#run(() => this.#keys.list(orgId));
   }
 
   revokeApiKey(orgId: string, id: string, at: string): Promise<boolean> {
-    const r = this.#stmt('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL').run(at, orgId, id);
-    return Promise.resolve(Number(r.changes) === 1);
+    return this.#run(() => this.#keys.revoke(orgId, id, at));
   }
 
   renameApiKey(orgId: string, id: string, name: string): Promise<boolean> {
-    return this.#run(() => Number(this.#stmt('UPDATE api_keys SET name = ? WHERE org_id = ? AND id = ?').run(name, orgId, id).changes) === 1);
+    return this.#run(() => this.#keys.rename(orgId, id, name));
   }
 
   rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
-    return this.#run(() =>
-      this.#transaction(() => {
-        const r = this.#stmt('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL').run(at, orgId, oldId);
-        if (Number(r.changes) !== 1) return false;
-        this.#insertApiKey(replacement);
-        return true;
-      }),
-    );
+    return this.#run(() => this.#keys.rotate(orgId, oldId, replacement, at));
   }
 
   insertConnector(c: ConnectorRecord): Promise<void> {
@@ -243,6 +235,34 @@ export class SqliteStore implements Store {
   connectorsRevision(): Promise<number> {
     const row = this.#stmt("SELECT value FROM counters WHERE name = 'connectors_revision'").get() as Row;
     return Promise.resolve(Number(row.value));
+  }
+
+  createVirtualServer(v: VirtualServerRecord): Promise<void> {
+    return this.#virtualServers.create(v);
+  }
+
+  updateVirtualServer(orgId: string, id: string, p: VirtualServerPatch): Promise<VirtualServerRecord | undefined> {
+    return this.#run(() => this.#virtualServers.update(orgId, id, p));
+  }
+
+  getVirtualServer(orgId: string, name: string): Promise<VirtualServerRecord | undefined> {
+    return this.#run(() => this.#virtualServers.get(orgId, name));
+  }
+
+  listVirtualServers(orgId: string): Promise<VirtualServerRecord[]> {
+    return this.#run(() => this.#virtualServers.list(orgId));
+  }
+
+  listAllVirtualServers(): Promise<VirtualServerRecord[]> {
+    return this.#run(() => this.#virtualServers.listAll());
+  }
+
+  deleteVirtualServer(orgId: string, id: string): Promise<boolean> {
+    return this.#run(() => this.#virtualServers.delete(orgId, id));
+  }
+
+  virtualServersRevision(): Promise<number> {
+    return this.#run(() => this.#virtualServers.revision());
   }
 
   /** Group commit: see SqliteAuditWriter. */

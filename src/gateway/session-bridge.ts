@@ -1,0 +1,154 @@
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { newCorrelationId } from '../ids.ts';
+import type { SecretBox } from '../vault/secret-box.ts';
+import type { AuditLog } from './audit/audit-log.ts';
+import type { Federation } from './federation.ts';
+import type { SessionBridge } from './listener/mcp-endpoint.ts';
+import type { ClientFeatures, Session } from './listener/session.ts';
+import { SessionUpstreams, type ClientSide } from './upstream/session-upstreams.ts';
+
+export interface SessionBridgeDeps {
+  readonly federation: Pick<Federation, 'connection' | 'view'>;
+  readonly box: SecretBox;
+  readonly log: Logger;
+  readonly audit: AuditLog;
+  readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'sessionUpstreamIdleSeconds'>;
+}
+
+/**
+ * Connects one MCP session to the upstreams. A session whose client can answer requests (sampling, elicitation,
+ * roots), that set a log level or subscribed to a resource gets connections of its own, so that what an upstream
+ * sends back reaches this client and no other; every other session shares the organisation's connections.
+ */
+export function createSessionBridges(deps: SessionBridgeDeps) {
+  const live = new Set<SessionUpstreams>();
+
+  function bridge(session: Session): SessionBridge {
+    let logLevel: string | undefined;
+    let subscribed = false;
+    const side: ClientSide = {
+      capabilities: upstreamCapabilities(session.client),
+      get logLevel() {
+        return logLevel;
+      },
+      request: (method, params, connector, signal) => askClient(session, method, params, connector, signal),
+      notify: (method, params, connector) => {
+        session.deliver({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params: translate(session, method, params, connector) }) }, connector);
+      },
+    };
+    let own: SessionUpstreams | undefined;
+    const upstreams = (): SessionUpstreams => {
+      if (own === undefined) {
+        own = new SessionUpstreams(
+          {
+            box: deps.box,
+            log: deps.log,
+            requestTimeoutMs: deps.config.upstreamTimeoutMs,
+            connectTimeoutMs: deps.config.upstreamConnectTimeoutMs,
+            idleMs: deps.config.sessionUpstreamIdleSeconds * 1000,
+          },
+          side,
+        );
+        live.add(own);
+      }
+      return own;
+    };
+    const sharedOf = (connector: string) => deps.federation.connection(session.orgId, connector);
+
+    return {
+      async upstream(connector) {
+        const shared = sharedOf(connector);
+        if (shared === undefined) return undefined;
+        if (!session.answersRequests && logLevel === undefined && !subscribed) return shared;
+        return upstreams().get(shared.connector);
+      },
+      async setLogLevel(level) {
+        logLevel = level;
+        await own?.broadcast('logging/setLevel', { level }, 'logging');
+      },
+      async subscribe(connector, uri, on) {
+        const shared = sharedOf(connector);
+        if (shared === undefined) return;
+        if (on) subscribed = true;
+        const up = await upstreams().get(shared.connector);
+        await up.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri }, {});
+        await upstreams().track(connector, uri, on);
+      },
+      rootsChanged() {
+        void own?.broadcast('notifications/roots/list_changed', undefined);
+      },
+      async close() {
+        if (own === undefined) return;
+        live.delete(own);
+        await own.closeAll();
+      },
+    };
+  }
+
+  /** Sends an upstream's request on to the client and writes the decision to the audit log. */
+  async function askClient(
+    session: Session,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    connector: string,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now();
+    let outcome: 'allow' | 'error' = 'allow';
+    let reason: string | null = null;
+    try {
+      return await session.request(method, params, connector, signal);
+    } catch (err) {
+      outcome = 'error';
+      reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'client_error';
+      throw err;
+    } finally {
+      await deps.audit.record({
+        ts: new Date().toISOString(),
+        orgId: session.orgId,
+        actorKeyId: session.keyId,
+        actorUser: null,
+        clientIp: null,
+        action: `mcp.client.${method}`,
+        targetConnector: connector,
+        targetName: null,
+        decision: outcome,
+        reason,
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+        correlationId: newCorrelationId(),
+        args: null,
+      });
+    }
+  }
+
+  /** Resource URIs in notifications are given in the form the session's client knows them by. */
+  function translate(session: Session, method: string, params: Record<string, unknown>, connector: string): Record<string, unknown> {
+    if (method !== 'notifications/resources/updated' || typeof params.uri !== 'string') return params;
+    const view = deps.federation.view(session.orgId, session.server);
+    return view === undefined ? params : { ...params, uri: view.exposeUri(connector, params.uri) };
+  }
+
+  return {
+    bridge,
+    /** Closes sessions' own connections that sat unused (called by the session reaper's clock). */
+    async closeIdle(now: number): Promise<void> {
+      for (const u of live) await u.closeIdle(now);
+    },
+    get openConnections(): number {
+      let n = 0;
+      for (const u of live) n += u.size;
+      return n;
+    },
+  };
+}
+
+/** The client features the gateway declares to upstreams on a session's behalf: exactly what its client declared. */
+function upstreamCapabilities(client: ClientFeatures): ClientCapabilities {
+  return {
+    ...(client.sampling === undefined ? {} : { sampling: client.sampling }),
+    ...(client.elicitation === undefined ? {} : { elicitation: client.elicitation }),
+    ...(client.roots === undefined ? {} : { roots: { listChanged: true } }),
+  };
+}

@@ -1,0 +1,63 @@
+import type { PoolClient } from 'pg';
+import { jsonOrNull, toApiKey } from '../rows.ts';
+import type { ApiKeyRecord } from '../types.ts';
+import { query, type Queryable } from './query.ts';
+
+type Transaction = <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
+
+/** API keys: the PostgreSQL half of the Store's key methods. */
+export class PostgresKeys {
+  readonly #pool: Queryable;
+  readonly #transaction: Transaction;
+
+  constructor(pool: Queryable, transaction: Transaction) {
+    this.#pool = pool;
+    this.#transaction = transaction;
+  }
+
+  async insert(k: ApiKeyRecord, on: Queryable = this.#pool): Promise<void> {
+    await query(
+      on,
+      `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at,
+         revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy,
+        k.createdAt, k.expiresAt, k.revokedAt,
+      ],
+    );
+  }
+
+  async findByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE key_hash = $1', [keyHash]);
+    return rows[0] && toApiKey(rows[0]);
+  }
+
+  async get(orgId: string, id: string): Promise<ApiKeyRecord | undefined> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE org_id = $1 AND id = $2', [orgId, id]);
+    return rows[0] && toApiKey(rows[0]);
+  }
+
+  async list(orgId: string): Promise<ApiKeyRecord[]> {
+    const { rows } = await query(this.#pool, 'SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at, id', [orgId]);
+    return rows.map(toApiKey);
+  }
+
+  async revoke(orgId: string, id: string, at: string, on: Queryable = this.#pool): Promise<boolean> {
+    const r = await query(on, 'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL', [at, orgId, id]);
+    return r.rowCount === 1;
+  }
+
+  async rename(orgId: string, id: string, name: string): Promise<boolean> {
+    const r = await query(this.#pool, 'UPDATE api_keys SET name = $1 WHERE org_id = $2 AND id = $3', [name, orgId, id]);
+    return r.rowCount === 1;
+  }
+
+  rotate(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
+    return this.#transaction(async (c) => {
+      if (!(await this.revoke(orgId, oldId, at, c))) return false;
+      await this.insert(replacement, c);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { jsonOrNull, toApiKey, type Row } from '../rows.ts';
+import type { ApiKeyRecord } from '../types.ts';
+import type { SqliteRunner } from './sqlite-identity.ts';
+
+/** API keys: the SQLite half of the Store's key methods. */
+export class SqliteKeys {
+  readonly #db: SqliteRunner;
+
+  constructor(db: SqliteRunner) {
+    this.#db = db;
+  }
+
+  insert(k: ApiKeyRecord): void {
+    this.#db
+      .stmt(
+        `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at,
+           revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy,
+        k.createdAt, k.expiresAt, k.revokedAt,
+      );
+  }
+
+  findByHash(keyHash: string): ApiKeyRecord | undefined {
+    const row = this.#db.stmt('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+    return row && toApiKey(row);
+  }
+
+  get(orgId: string, id: string): ApiKeyRecord | undefined {
+    const row = this.#db.stmt('SELECT * FROM api_keys WHERE org_id = ? AND id = ?').get(orgId, id) as Row | undefined;
+    return row && toApiKey(row);
+  }
+
+  list(orgId: string): ApiKeyRecord[] {
+    return (this.#db.stmt('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id').all(orgId) as Row[]).map(toApiKey);
+  }
+
+  revoke(orgId: string, id: string, at: string): boolean {
+    const r = this.#db.stmt('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL').run(at, orgId, id);
+    return Number(r.changes) === 1;
+  }
+
+  rename(orgId: string, id: string, name: string): boolean {
+    return Number(this.#db.stmt('UPDATE api_keys SET name = ? WHERE org_id = ? AND id = ?').run(name, orgId, id).changes) === 1;
+  }
+
+  rotate(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): boolean {
+    return this.#db.transaction(() => {
+      if (!this.revoke(orgId, oldId, at)) return false;
+      this.insert(replacement);
+      return true;
+    });
+  }
+}
