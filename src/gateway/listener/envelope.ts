@@ -100,7 +100,8 @@ export function standardHeaderProblem(headers: IncomingHttpHeaders, request: Jso
 export function paramHeaderProblem(headers: IncomingHttpHeaders, inputSchema: unknown, args: unknown): string | undefined {
   for (const d of declarations(inputSchema, [], [], 0)) {
     const value = valueAt(args, d.path);
-    if (value === undefined || value === null || typeof value === 'object') continue;
+    // Absent or null: no header is expected. Only scalars can be mirrored in one.
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
     const raw = single(headers[`mcp-param-${d.header.toLowerCase()}`]);
     if (raw === undefined) return `Mcp-Param-${d.header} header is required`;
     const decoded = decodeHeaderValue(raw);

@@ -9,6 +9,7 @@ import { classifyMessage, exceedsDepth, isSupportedVersion, type JsonRpcNotifica
 import { httpEvent, readBody, type HttpExchange } from './exchange.ts';
 import { rpcError, sendHttpError, sendJson } from './respond.ts';
 import { ResponseChannel, type ClientFeatures, type Session } from './session.ts';
+import { carriesEnvelope, type StatelessHandler } from './stateless.ts';
 import type { SessionRegistry } from './sessions.ts';
 import { parseEventId } from './streams.ts';
 
@@ -30,6 +31,8 @@ export interface McpEndpointDeps {
   /** The catalog an endpoint serves: the organisation's (server null) or a virtual server's; undefined if none. */
   readonly view: (orgId: string, server: string | null) => CatalogView | undefined;
   readonly bridge: (session: Session) => SessionBridge;
+  /** Serves requests of the stateless revision (2026-07-28), recognised by the `_meta` envelope of their body. */
+  readonly stateless: StatelessHandler;
 }
 
 const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
@@ -134,6 +137,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     }
     const view = await viewFor(x, p, server);
     if (view === undefined) return;
+    if (carriesEnvelope(message)) return deps.stateless(x, p, view, message);
     if (message.kind === 'request' && message.message.method === 'initialize') return initialize(x, p, server, view, message.message);
     const action = message.kind === 'request' ? `mcp.${message.message.method.slice(0, 64)}` : 'mcp.message';
     const session = await sessionOf(x, p, server, action);
