@@ -59,6 +59,14 @@ export function withoutEnvelope(request: JsonRpcRequest): JsonRpcRequest {
   return { ...request, params: kept.length === 0 ? rest : { ...rest, _meta: Object.fromEntries(kept) } };
 }
 
+/** Whether the request's `_meta` carries any `io.modelcontextprotocol/*` key (cheap; no copy). */
+export function hasReservedMeta(request: JsonRpcRequest): boolean {
+  const meta = request.params?._meta;
+  if (!isObject(meta)) return false;
+  for (const k in meta) if (k.startsWith(RESERVED_META_PREFIX)) return true;
+  return false;
+}
+
 /** Decodes a header value in the `=?base64?…?=` form; undefined when that form does not hold UTF-8 base64. */
 export function decodeHeaderValue(value: string): string | undefined {
   const v = value.trim();
