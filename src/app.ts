@@ -11,6 +11,8 @@ import { createHttpServer } from './gateway/listener/http-server.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
 import { SessionRegistry } from './gateway/listener/sessions.ts';
+import { createStatelessHandler } from './gateway/listener/stateless.ts';
+import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createLogger } from './log.ts';
@@ -51,6 +53,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const services = await openServices(config, log);
   const { store, audit, pepper, box } = services;
   const sessions = new SessionRegistry({ maxPerKey: config.maxSessionsPerKey });
+  const listeners = new ListenerRegistry({ maxPerKey: config.maxSessionsPerKey, serverVersion: VERSION });
   const federation = new Federation({
     store,
     box,
@@ -60,6 +63,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       for (const s of sessions.ofOrg(orgId)) {
         for (const kind of kinds) s.deliver({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
       }
+      listeners.notify(orgId, kinds);
     },
   });
   const authenticate = createAuthenticator({ store, pepper });
@@ -74,6 +78,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     log,
     view: (orgId, server) => federation.view(orgId, server),
     bridge: bridges.bridge,
+    stateless: createStatelessHandler({ pipeline, audit, listeners, serverVersion: VERSION }),
   });
   const adminApi = createAdminApi({ services, authenticate, config, log, version: VERSION });
   const server: Server = createHttpServer({
@@ -95,10 +100,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     sessions,
     async listen() {
       await federation.start();
-      sessions.startReaper(config.sessionIdleSeconds * 1000, 5000, async (orgId, keyId) => {
+      const isKeyActive = async (orgId: string, keyId: string) => {
         const key = await store.getApiKey(orgId, keyId);
         return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
-      });
+      };
+      sessions.startReaper(config.sessionIdleSeconds * 1000, 5000, isKeyActive);
+      listeners.startReaper(5000, isKeyActive);
       reaper = setInterval(() => void bridges.closeIdle(Date.now()), 5000);
       reaper.unref();
       await new Promise<void>((resolve, reject) => {
@@ -115,6 +122,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     async close() {
       clearInterval(reaper);
       sessions.closeAll();
+      listeners.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

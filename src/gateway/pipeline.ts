@@ -7,7 +7,7 @@ import { auditArgs } from './audit/redact.ts';
 import type { Principal } from './authn/authenticate.ts';
 import type { CatalogView } from './catalog/catalog.ts';
 import type { Federation } from './federation.ts';
-import { negotiateVersion, type JsonRpcRequest } from './protocol.ts';
+import { negotiateVersion, SERVED_PROTOCOL_VERSIONS, type JsonRpcRequest } from './protocol.ts';
 import type { ForwardOptions, Forwarder } from './upstream/connection.ts';
 
 /**
@@ -103,6 +103,12 @@ export function createPipeline(deps: PipelineDeps) {
         };
       case 'ping':
         return {};
+      case 'server/discover':
+        // 2026-07-28's handshake-free discovery: what initialize advertises, less what needs a session.
+        return {
+          supportedVersions: [...SERVED_PROTOCOL_VERSIONS],
+          capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true }, completions: {} },
+        };
       case 'tools/list':
         return page('tools', catalog.listTools(p.scopes, params.cursor));
       case 'prompts/list':

@@ -1,8 +1,12 @@
 import { GatehouseError } from '../errors.ts';
 
-/** The MCP revisions the gateway serves to clients, newest first. */
+/** The MCP revisions the gateway serves in sessions (negotiated by initialize), newest first. */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 export const LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[0];
+/** The stateless revisions, served request by request (their `_meta` envelope names one), never inside a session. */
+export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
+/** Every revision the gateway serves, newest first, as server/discover and the -32022 refusal list them. */
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
 /** What a client that sends no MCP-Protocol-Version header is assumed to speak (the specification's rule). */
 export const DEFAULT_PROTOCOL_VERSION = '2025-03-26';
 

@@ -27,6 +27,7 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
 
   function bridge(session: Session): SessionBridge {
     let logLevel: string | undefined;
+    let progressTokens = 0;
     let subscribed = false;
     const side: ClientSide = {
       capabilities: upstreamCapabilities(session.client),
@@ -34,6 +35,11 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
         return logLevel;
       },
       request: (method, params, connector, signal) => askClient(session, method, params, connector, signal),
+      progressToken: (forward) => {
+        const token = `gatehouse-progress-${String(++progressTokens)}`;
+        session.clientProgress.set(token, forward);
+        return { token, release: () => session.clientProgress.delete(token) };
+      },
       notify: (method, params, connector) => {
         session.deliver({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params: translate(session, method, params, connector) }) }, connector);
       },

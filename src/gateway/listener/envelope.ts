@@ -59,6 +59,14 @@ export function withoutEnvelope(request: JsonRpcRequest): JsonRpcRequest {
   return { ...request, params: kept.length === 0 ? rest : { ...rest, _meta: Object.fromEntries(kept) } };
 }
 
+/** Whether the request's `_meta` carries any `io.modelcontextprotocol/*` key (cheap; no copy). */
+export function hasReservedMeta(request: JsonRpcRequest): boolean {
+  const meta = request.params?._meta;
+  if (!isObject(meta)) return false;
+  for (const k in meta) if (k.startsWith(RESERVED_META_PREFIX)) return true;
+  return false;
+}
+
 /** Decodes a header value in the `=?base64?…?=` form; undefined when that form does not hold UTF-8 base64. */
 export function decodeHeaderValue(value: string): string | undefined {
   const v = value.trim();
@@ -100,8 +108,8 @@ export function standardHeaderProblem(headers: IncomingHttpHeaders, request: Jso
 export function paramHeaderProblem(headers: IncomingHttpHeaders, inputSchema: unknown, args: unknown): string | undefined {
   for (const d of declarations(inputSchema, [], [], 0)) {
     const value = valueAt(args, d.path);
-    // Only scalars travel in a header (arguments are JSON: no functions or symbols either).
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') continue;
+    // Absent or null: no header is expected. Only scalars can be mirrored in one.
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
     const raw = single(headers[`mcp-param-${d.header.toLowerCase()}`]);
     if (raw === undefined) return `Mcp-Param-${d.header} header is required`;
     const decoded = decodeHeaderValue(raw);

@@ -22,7 +22,19 @@ export interface HttpServerDeps {
 }
 
 const API_PREFIX = '/api/v1';
-const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
+const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
+/** 2026-07-28 tools may ask for their arguments mirrored in `Mcp-Param-<Name>` headers, so those names vary per tool. */
+const MCP_PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/;
+
+/** The request headers a browser may send: ours, and whatever Mcp-Param-* headers the preflight asks for. */
+function corsAllowHeaders(requested: string | undefined): string {
+  const params = (requested ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => MCP_PARAM_HEADER.test(h))
+    .slice(0, 32);
+  return params.length === 0 ? CORS_ALLOW_HEADERS : `${CORS_ALLOW_HEADERS}, ${params.join(', ')}`;
+}
 
 /**
  * The only code that knows HTTP. Every response gets the security headers and a correlation id (also in the log
@@ -49,7 +61,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         res.writeHead(204, {
           ...x.headers,
           'access-control-allow-methods': 'GET, POST, DELETE',
-          'access-control-allow-headers': CORS_ALLOW_HEADERS,
+          'access-control-allow-headers': corsAllowHeaders(req.headers['access-control-request-headers']),
           'access-control-max-age': '600',
         });
         res.end();

@@ -7,9 +7,12 @@ import type { CatalogView } from '../catalog/catalog.ts';
 import type { Pipeline, SessionOps } from '../pipeline.ts';
 import { classifyMessage, exceedsDepth, isSupportedVersion, type JsonRpcNotification, type JsonRpcRequest } from '../protocol.ts';
 import { readBody } from './body.ts';
-import { httpEvent, type HttpExchange } from './exchange.ts';
+import { clientFeatures, headerOf, httpEvent, pathOf, type HttpExchange } from './exchange.ts';
 import { rpcError, sendHttpError, sendJson } from './respond.ts';
-import { ResponseChannel, type ClientFeatures, type Session } from './session.ts';
+import { BATCH_REVISION, BatchChannel, classifyBatch } from './batch.ts';
+import { ResponseChannel, type RequestChannel, type Session } from './session.ts';
+import { hasReservedMeta, withoutEnvelope } from './envelope.ts';
+import { carriesEnvelope, type StatelessHandler } from './stateless.ts';
 import type { SessionRegistry } from './sessions.ts';
 import { parseEventId } from './streams.ts';
 
@@ -31,6 +34,8 @@ export interface McpEndpointDeps {
   /** The catalog an endpoint serves: the organisation's (server null) or a virtual server's; undefined if none. */
   readonly view: (orgId: string, server: string | null) => CatalogView | undefined;
   readonly bridge: (session: Session) => SessionBridge;
+  /** Serves requests of the stateless revision (2026-07-28), recognised by the `_meta` envelope of their body. */
+  readonly stateless: StatelessHandler;
 }
 
 const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
@@ -127,6 +132,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     } catch {
       return deny(x, p, new GatehouseError('parse_error', 'Parse error'), 'mcp.invalid');
     }
+    if (Array.isArray(parsed)) return batch(x, p, server, parsed);
     let message;
     try {
       message = classifyMessage(parsed);
@@ -135,11 +141,13 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     }
     const view = await viewFor(x, p, server);
     if (view === undefined) return;
+    if (carriesEnvelope(message)) return deps.stateless(x, p, view, message);
     if (message.kind === 'request' && message.message.method === 'initialize') return initialize(x, p, server, view, message.message);
     const action = message.kind === 'request' ? `mcp.${message.message.method.slice(0, 64)}` : 'mcp.message';
     const session = await sessionOf(x, p, server, action);
     if (session === undefined) return;
-    if (message.kind === 'request') return request(x, p, session, view, message.message);
+    // Reserved `io.modelcontextprotocol/*` _meta keys describe the client's hop and never travel upstream.
+    if (message.kind === 'request') return request(x, p, session, view, hasReservedMeta(message.message) ? withoutEnvelope(message.message) : message.message);
     if (message.kind === 'notification') notification(session, message.message);
     else if (!session.answer(message.message.id, message.message.result, message.message.error)) {
       return deny(x, p, new GatehouseError('invalid_request', 'No request of this session has that id'), 'mcp.response');
@@ -173,10 +181,50 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     sendJson(x.res, 200, { jsonrpc: '2.0', id: request.id, result }, { ...x.headers, 'mcp-session-id': session.id });
   }
 
-  async function request(x: HttpExchange, p: Principal, session: Session, view: CatalogView, request: JsonRpcRequest): Promise<void> {
+  /** A JSON-RPC batch: only on a 2025-03-26 session, answered with one JSON array after every member ran. */
+  async function batch(x: HttpExchange, p: Principal, server: string | null, items: unknown[]): Promise<void> {
+    const refusal = new GatehouseError('batch_unsupported', `JSON-RPC batches are only accepted on a session of protocol revision ${BATCH_REVISION}`);
+    if (x.req.headers['mcp-session-id'] === undefined) return deny(x, p, refusal, 'mcp.batch');
+    const view = await viewFor(x, p, server);
+    if (view === undefined) return;
+    const session = await sessionOf(x, p, server, 'mcp.batch');
+    if (session === undefined) return;
+    if (session.protocolVersion !== BATCH_REVISION) return deny(x, p, refusal, 'mcp.batch');
+    let members;
+    try {
+      members = classifyBatch(items, x.correlationId);
+    } catch (err) {
+      return deny(x, p, toGatehouseError(err), 'mcp.batch');
+    }
+    const answers: unknown[] = [...members.errors];
+    const pending: Promise<void>[] = [];
+    for (const m of members.messages) {
+      if (m.kind === 'request') {
+        const channel = new BatchChannel(session);
+        const r = hasReservedMeta(m.message) ? withoutEnvelope(m.message) : m.message;
+        pending.push(request(x, p, session, view, r, channel).then(() => void answers.push(channel.response)));
+      } else if (m.kind === 'notification') notification(session, m.message);
+      else session.answer(m.message.id, m.message.result, m.message.error);
+    }
+    await Promise.all(pending);
+    if (answers.length === 0) {
+      x.res.writeHead(202, x.headers);
+      x.res.end();
+      return;
+    }
+    sendJson(x.res, 200, answers, { ...x.headers, 'mcp-session-id': session.id });
+  }
+
+  async function request(
+    x: HttpExchange,
+    p: Principal,
+    session: Session,
+    view: CatalogView,
+    request: JsonRpcRequest,
+    channel: RequestChannel = new ResponseChannel(session, x.res, { ...x.headers, 'mcp-session-id': session.id }),
+  ): Promise<void> {
     x.rpcMethod = request.method;
     const controller = new AbortController();
-    const channel = new ResponseChannel(session, x.res, { ...x.headers, 'mcp-session-id': session.id });
     session.inflight.set(request.id, { controller, channel });
     const progressToken = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const wantsProgress = typeof progressToken === 'string' || typeof progressToken === 'number';
@@ -212,6 +260,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     if (n.method === 'notifications/cancelled') {
       const id = n.params?.requestId;
       if (typeof id === 'string' || typeof id === 'number') session.inflight.get(id)?.controller.abort();
+    } else if (n.method === 'notifications/progress') {
+      const token = n.params?.progressToken;
+      if (typeof token === 'string' && n.params !== undefined) session.clientProgress.get(token)?.(n.params);
     } else if (n.method === 'notifications/roots/list_changed') {
       bridges.get(session)?.rootsChanged();
     }
@@ -265,28 +316,4 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
         throw new GatehouseError('method_not_allowed', 'Method not allowed');
     }
   };
-}
-
-/** The client features the gateway can route back to this client, from its initialize capabilities. */
-function clientFeatures(capabilities: unknown): ClientFeatures {
-  if (typeof capabilities !== 'object' || capabilities === null) return {};
-  const c = capabilities as Record<string, unknown>;
-  const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const roots = obj(c.roots);
-  return {
-    ...(obj(c.sampling) === undefined ? {} : { sampling: obj(c.sampling) }),
-    ...(obj(c.elicitation) === undefined ? {} : { elicitation: obj(c.elicitation) }),
-    ...(roots === undefined ? {} : { roots: { listChanged: roots.listChanged === true } }),
-  };
-}
-
-function headerOf(x: HttpExchange, name: string): string | undefined {
-  const v = x.req.headers[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function pathOf(x: HttpExchange): string {
-  const url = x.req.url ?? '/';
-  const q = url.indexOf('?');
-  return (q === -1 ? url : url.slice(0, q)).slice(0, 200);
 }

@@ -12,17 +12,25 @@ export interface ClientFeatures {
   readonly roots?: { listChanged?: boolean };
 }
 
+/** Where the messages of one request in flight go: its own answer stream, or a batch's collected answer. */
+export interface RequestChannel {
+  /** The connector the request went to, once known: messages from that connector's upstream travel here. */
+  connector: string | undefined;
+  readonly done: boolean;
+  send(message: unknown): void;
+  finish(response: unknown): void;
+}
+
 /**
  * The answer to one POST. It stays plain JSON unless something has to travel before the result (progress, a log
  * message, a request to the client); then it becomes an SSE stream with resumable event ids.
  */
-export class ResponseChannel {
+export class ResponseChannel implements RequestChannel {
   readonly #session: Session;
   readonly #res: ServerResponse;
   readonly #headers: Record<string, string>;
   #stream: EventStream | undefined;
   #done = false;
-  /** The connector this request went to, once known: messages from that connector's upstream travel here. */
   connector: string | undefined;
 
   constructor(session: Session, res: ServerResponse, headers: Record<string, string>) {
@@ -63,7 +71,7 @@ export class ResponseChannel {
 
 interface Inflight {
   readonly controller: AbortController;
-  readonly channel: ResponseChannel;
+  readonly channel: RequestChannel;
 }
 
 interface Outbound {
@@ -91,6 +99,8 @@ export class Session {
   readonly inflight = new Map<RequestId, Inflight>();
   readonly #outbound = new Map<string, Outbound>();
   #nextOutbound = 1;
+  /** The client's progress on requests of ours, by the progress token we gave it. */
+  readonly clientProgress = new Map<string, (params: Record<string, unknown>) => void>();
   /** Called when the session ends (upstream connections of the session are closed there). */
   onEnd: (() => void) | undefined;
 
@@ -119,7 +129,7 @@ export class Session {
    */
   deliver(message: unknown, connector?: string): boolean {
     if (connector !== undefined) {
-      let target: ResponseChannel | undefined;
+      let target: RequestChannel | undefined;
       for (const f of this.inflight.values()) if (f.channel.connector === connector && !f.channel.done) target = f.channel;
       if (target !== undefined) {
         target.send(message);

@@ -2,19 +2,25 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ReplyStreams, RESUMABLE_EVENT_ID } from './reply-streams.ts';
+import { readEventStream } from './sse-reader.ts';
 
-const GET_RETRY_MS = 1000;
 const DELETE_TIMEOUT_MS = 2000;
+/** Reconnection delays: the server's SSE `retry` hint or the default, kept within bounds, grown after failures. */
+const DEFAULT_RETRY_MS = 1000;
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 30_000;
+const BACKOFF_FACTOR = 1.5;
 
 /**
  * The client side of MCP Streamable HTTP, for the SDK's Client, on node:http with a keep-alive pool.
  *
  * The SDK's own transport runs every call through fetch and a chain of web streams, which cost the gateway about
  * 1 ms of CPU and a lot of short-lived garbage per call (measured by `npm run bench`); this one parses each reply
- * once. It follows no redirects (an upstream cannot bounce the gateway's credentials elsewhere), and when a reply
- * stream ends before the answer to its request arrived it answers that request with ConnectionClosed at once
- * instead of leaving it to the timeout.
+ * once. It follows no redirects (an upstream cannot bounce the gateway's credentials elsewhere). A reply stream the
+ * upstream closes before the answer resumes on a GET with Last-Event-ID (see ReplyStreams), and so does the server
+ * stream; an event id is only ever sent back in the session that issued it.
  */
 export class HttpClientTransport implements Transport {
   onclose?: () => void;
@@ -29,7 +35,26 @@ export class HttpClientTransport implements Transport {
   #protocolVersion: string | undefined;
   #closed = false;
   #stream: IncomingMessage | undefined;
-  #retry: NodeJS.Timeout | undefined;
+  #streamRetry: NodeJS.Timeout | undefined;
+  #streamFailures = 0;
+  /** Where the server stream (GET) of the current session was cut, to resume it there. */
+  #streamEventId: string | undefined;
+  #retryMs: number | undefined;
+  readonly #replies = new ReplyStreams({
+    session: () => this.sessionId,
+    openGet: (headers) => this.#request(this.#url, { method: 'GET', agent: this.#agent, headers: { ...this.#requestHeaders('text/event-stream'), ...headers } }),
+    retryDelay: (failures) => this.#retryDelay(failures),
+    noteRetry: (ms) => {
+      this.#retryMs = ms;
+    },
+    deliver: (text, requestId) => this.#deliver(text, requestId),
+    fail: (requestId, why) => {
+      this.#fail(requestId, why);
+    },
+    lost: (err) => {
+      this.#lost(err);
+    },
+  });
 
   constructor(url: URL, headers: Record<string, string>) {
     this.#url = url;
@@ -58,9 +83,25 @@ export class HttpClientTransport implements Transport {
     return h;
   }
 
+  #adoptSession(session: string | string[] | undefined): void {
+    if (typeof session !== 'string' || session === '' || session === this.sessionId) return;
+    this.sessionId = session;
+    this.#streamEventId = undefined;
+  }
+
+  /** The wait before reconnecting: at least what the server asked for, longer after each failure, capped. */
+  #retryDelay(failures: number): number {
+    const base = Math.min(Math.max(this.#retryMs ?? DEFAULT_RETRY_MS, MIN_RETRY_MS), MAX_RETRY_MS);
+    return Math.min(base * BACKOFF_FACTOR ** failures, MAX_RETRY_MS);
+  }
+
   /** Resolves once the upstream accepted the message; replies are delivered through `onmessage` as they arrive. */
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('transport closed'));
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (cancelled !== undefined) this.#replies.cancel(cancelled);
+    }
     const body = JSON.stringify(message);
     const requestId = 'method' in message && 'id' in message ? message.id : undefined;
     return new Promise((resolve, reject) => {
@@ -75,8 +116,7 @@ export class HttpClientTransport implements Transport {
       });
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
-        const session = res.headers['mcp-session-id'];
-        if (typeof session === 'string' && session !== '') this.sessionId = session;
+        this.#adoptSession(res.headers['mcp-session-id']);
         if (status === 202) {
           res.resume();
           resolve();
@@ -92,55 +132,60 @@ export class HttpClientTransport implements Transport {
           return;
         }
         resolve();
-        this.#readReply(res, requestId);
+        if (!(res.headers['content-type'] ?? '').startsWith('text/event-stream')) this.#readReplyBody(res, requestId);
+        else if (requestId !== undefined) this.#replies.read(res, requestId);
+        else readEventStream(res, { onMessage: (text) => this.#deliver(text), onId: ignore, onRetry: ignore, onEnd: ignore });
       });
       req.end(body);
     });
   }
 
-  #readReply(res: IncomingMessage, requestId: string | number | undefined): void {
-    let answered = false;
-    const deliver = (text: string) => {
-      const parsed = parseMessages(text);
-      if (parsed === undefined) {
-        this.onerror?.(new Error('upstream sent a message that is not JSON-RPC'));
-        return;
-      }
-      for (const m of parsed) {
-        if (requestId !== undefined && 'id' in m && m.id === requestId && !('method' in m)) answered = true;
-        this.onmessage?.(m);
-      }
-    };
-    const finished = () => {
-      if (answered || requestId === undefined || this.#closed) return;
-      answered = true;
-      this.onmessage?.({
-        jsonrpc: '2.0',
-        id: requestId,
-        error: { code: ErrorCode.ConnectionClosed, message: 'upstream reply ended without an answer' },
-      });
-      this.onerror?.(new Error('upstream reply ended without an answer'));
-    };
-    if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
-      readEvents(res, deliver, finished);
-      return;
+  /** Hands messages on; true when one of them is the answer to `requestId`. */
+  #deliver(text: string, requestId?: RequestId): boolean {
+    const parsed = parseMessages(text);
+    if (parsed === undefined) {
+      this.onerror?.(new Error('upstream sent a message that is not JSON-RPC'));
+      return false;
     }
+    let answered = false;
+    for (const m of parsed) {
+      if (requestId !== undefined && 'id' in m && m.id === requestId && !('method' in m)) answered = true;
+      this.onmessage?.(m);
+    }
+    return answered;
+  }
+
+  #readReplyBody(res: IncomingMessage, requestId: RequestId | undefined): void {
     const chunks: Buffer[] = [];
+    let answered = false;
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('end', () => {
-      deliver(Buffer.concat(chunks).toString('utf8'));
-      finished();
+      answered = this.#deliver(Buffer.concat(chunks).toString('utf8'), requestId);
     });
-    res.on('error', finished);
-    res.on('close', finished);
+    // 'close' follows 'end', or replaces it when the body was cut short.
+    res.on('close', () => {
+      if (!answered && requestId !== undefined) this.#fail(requestId, 'upstream reply ended without an answer');
+    });
+    res.on('error', () => undefined);
+  }
+
+  /** Answers a request whose reply can no longer come with ConnectionClosed, instead of leaving it to the timeout. */
+  #fail(requestId: RequestId, why: string): void {
+    if (this.#closed) return;
+    this.onmessage?.({ jsonrpc: '2.0', id: requestId, error: { code: ErrorCode.ConnectionClosed, message: why } });
+    this.onerror?.(new Error(why));
   }
 
   /** The server stream (GET) carries what the upstream sends unprompted, such as list_changed. */
   #openStream(): void {
     if (this.#closed || this.#stream !== undefined) return;
-    const req = this.#request(this.#url, { method: 'GET', agent: this.#agent, headers: this.#requestHeaders('text/event-stream') });
+    const session = this.sessionId;
+    const resumeAt = this.#streamEventId;
+    const headers = this.#requestHeaders('text/event-stream');
+    if (resumeAt !== undefined) headers['last-event-id'] = resumeAt;
+    const req = this.#request(this.#url, { method: 'GET', agent: this.#agent, headers });
     req.on('error', () => {
-      this.#retryStream();
+      this.#retryStream(true);
     });
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
@@ -151,31 +196,46 @@ export class HttpClientTransport implements Transport {
       if (status !== 200) {
         res.resume();
         if (status === 404) this.#lost(new Error('upstream session expired'));
-        else this.#retryStream();
+        else {
+          // The upstream may no longer know the event it was cut at; start afresh rather than ask again.
+          if (status === 400 && resumeAt !== undefined && this.#streamEventId === resumeAt) this.#streamEventId = undefined;
+          this.#retryStream(true);
+        }
         return;
       }
       this.#stream = res;
-      readEvents(
-        res,
-        (text) => {
+      let progressed = false;
+      readEventStream(res, {
+        onId: (id) => {
+          progressed = true;
+          if (this.sessionId === session) this.#streamEventId = RESUMABLE_EVENT_ID.test(id) ? id : undefined;
+        },
+        onRetry: (ms) => {
+          this.#retryMs = ms;
+        },
+        onMessage: (text) => {
+          progressed = true;
           for (const m of parseMessages(text) ?? []) this.onmessage?.(m);
         },
-        () => {
+        onEnd: () => {
           this.#stream = undefined;
-          this.#retryStream();
+          if (progressed) this.#streamFailures = 0;
+          // A stream that ended without a word counts as a failure, so a server that hangs up at once is polled slower.
+          this.#retryStream(!progressed);
         },
-      );
+      });
     });
     req.end();
   }
 
-  #retryStream(): void {
+  #retryStream(failed: boolean): void {
     if (this.#closed) return;
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => {
+    if (failed) this.#streamFailures++;
+    clearTimeout(this.#streamRetry);
+    this.#streamRetry = setTimeout(() => {
       this.#openStream();
-    }, GET_RETRY_MS);
-    this.#retry.unref();
+    }, this.#retryDelay(this.#streamFailures));
+    this.#streamRetry.unref();
   }
 
   /** The upstream is gone (refused, reset, forgot the session): report it and close, failing pending calls. */
@@ -188,8 +248,9 @@ export class HttpClientTransport implements Transport {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    clearTimeout(this.#retry);
+    clearTimeout(this.#streamRetry);
     this.#stream?.destroy();
+    this.#replies.cancelAll();
     if (this.sessionId !== undefined) {
       // Best effort: tell the upstream the session is over, then let the pool go.
       const req = this.#request(this.#url, { method: 'DELETE', agent: this.#agent, headers: this.#requestHeaders('application/json'), timeout: DELETE_TIMEOUT_MS });
@@ -211,6 +272,10 @@ export class HttpClientTransport implements Transport {
   }
 }
 
+function ignore(): void {
+  // nothing to track for a stream that answers no request
+}
+
 function parseMessages(text: string): JSONRPCMessage[] | undefined {
   let value: unknown;
   try {
@@ -223,39 +288,4 @@ function parseMessages(text: string): JSONRPCMessage[] | undefined {
     if (typeof m !== 'object' || m === null || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0') return undefined;
   }
   return list as JSONRPCMessage[];
-}
-
-/** A minimal text/event-stream reader: `data:` lines of `message` events, joined, one callback per event. */
-function readEvents(res: IncomingMessage, onData: (data: string) => void, onEnd: () => void): void {
-  let buffer = '';
-  let data: string[] = [];
-  let event = 'message';
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) !== -1) {
-      const line = buffer.charCodeAt(nl - 1) === 13 ? buffer.slice(0, nl - 1) : buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line === '') {
-        if (data.length > 0 && event === 'message') onData(data.join('\n'));
-        data = [];
-        event = 'message';
-      } else if (line.startsWith('data:')) {
-        data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-      } else if (line.startsWith('event:')) {
-        event = line.slice(6).trim();
-      }
-    }
-  });
-  res.on('end', end);
-  res.on('error', end);
-  res.on('aborted', end);
-  res.on('close', end);
 }

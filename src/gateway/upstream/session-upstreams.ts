@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ClientCapabilities, JSONRPCRequest, Notification } from '@modelcontextprotocol/sdk/types.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CancelledNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
@@ -18,6 +18,11 @@ export interface ClientSide {
   notify(method: string, params: Record<string, unknown> | undefined, connector: string): void;
   /** The log level the client asked for, applied to every connection the session opens. */
   readonly logLevel: string | undefined;
+  /**
+   * A progress token of the session's own for an upstream's request to the client: the client's progress
+   * notifications for it are handed to `forward`. Tokens of different upstreams could collide, so they are replaced.
+   */
+  progressToken(forward: (params: Record<string, unknown>) => void): { token: string; release(): void };
 }
 
 export interface SessionUpstreamDeps {
@@ -43,6 +48,8 @@ class SessionUpstream implements Forwarder {
   lastUsed = Date.now();
   subscriptions = new Set<string>();
   closed = false;
+  /** The upstream's requests to the client in flight, by the upstream's id, so its cancellations can end them. */
+  readonly incoming = new Map<string | number, AbortController>();
 
   constructor(connector: ConnectorRecord, client: Client) {
     this.connector = connector;
@@ -116,7 +123,27 @@ export class SessionUpstreams {
     client.onclose = () => {
       up.closed = true;
     };
-    client.fallbackRequestHandler = (request: JSONRPCRequest, extra) => this.#toClient(connector.name, request, extra.signal);
+    client.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
+      const controller = new AbortController();
+      up.incoming.set(request.id, controller);
+      extra.signal.addEventListener(
+        'abort',
+        () => {
+          controller.abort();
+        },
+        { once: true },
+      );
+      try {
+        return await this.#toClient(client, connector.name, request, controller.signal);
+      } finally {
+        up.incoming.delete(request.id);
+      }
+    };
+    // The SDK's own handler ignores a cancellation of request id 0, the first request on every connection
+    // (typescript-sdk#2283); this one ends the request whatever its id.
+    client.setNotificationHandler(CancelledNotificationSchema, (n) => {
+      up.incoming.get(n.params.requestId ?? '')?.abort();
+    });
     client.fallbackNotificationHandler = (n: Notification) => {
       if (CLIENT_NOTIFICATIONS.has(n.method)) this.#side.notify(n.method, n.params, connector.name);
       return Promise.resolve();
@@ -136,15 +163,26 @@ export class SessionUpstreams {
     return up;
   }
 
-  async #toClient(connector: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async #toClient(client: Client, connector: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Record<string, unknown>> {
     const feature = CLIENT_REQUESTS[request.method];
     if (feature === undefined || this.#side.capabilities[feature] === undefined) {
       throw new McpError(-32601, 'Method not found');
     }
+    const meta = request.params?._meta;
+    const original = meta === undefined ? undefined : (meta as { progressToken?: unknown }).progressToken;
+    const route =
+      typeof original === 'string' || typeof original === 'number'
+        ? this.#side.progressToken((p) => {
+            void client.notification({ method: 'notifications/progress', params: { ...p, progressToken: original } }).catch(() => undefined);
+          })
+        : undefined;
+    const params = route === undefined ? request.params : { ...request.params, _meta: { ...(meta as object), progressToken: route.token } };
     try {
-      return await this.#side.request(request.method, request.params, connector, signal);
+      return await this.#side.request(request.method, params, connector, signal);
     } catch (err) {
       throw toUpstreamError(err);
+    } finally {
+      route?.release();
     }
   }
 
