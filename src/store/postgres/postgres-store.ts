@@ -16,6 +16,7 @@ import type {
 } from '../types.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
+import { PostgresSignIn } from './postgres-sign-in.ts';
 import { query, translate, type Queryable } from './query.ts';
 
 export interface PostgresStoreOptions {
@@ -24,7 +25,6 @@ export interface PostgresStoreOptions {
   /** Connections in the pool; default 10. */
   readonly poolSize?: number;
 }
-
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -40,6 +40,7 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #schema: string | undefined;
   readonly #identity: PostgresIdentity;
+  readonly signIn: PostgresSignIn;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -65,6 +66,7 @@ export class PostgresStore implements Store {
     // without a listener the 'error' event would end the process.
     this.#pool.on('error', () => undefined);
     this.#identity = new PostgresIdentity(this.#pool, (fn) => this.#transaction(fn));
+    this.signIn = new PostgresSignIn(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {

@@ -19,7 +19,7 @@ import {
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
-
+import { SqliteSignIn } from './sqlite-sign-in.ts';
 
 /**
  * The embedded default. node:sqlite is synchronous, which suits the hot path: a key lookup or an audit append is a
@@ -32,6 +32,7 @@ export class SqliteStore implements Store {
   readonly #stmts = new Map<string, StatementSync>();
   readonly #audit: SqliteAuditWriter;
   readonly #identity: SqliteIdentity;
+  readonly signIn: SqliteSignIn;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
       transaction: (fn) => this.#transaction(fn),
       write: (fn) => this.#write(fn),
     });
+    this.signIn = new SqliteSignIn({ stmt: (sql) => this.#stmt(sql), transaction: (fn) => this.#transaction(fn), write: (fn) => this.#write(fn) }, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
