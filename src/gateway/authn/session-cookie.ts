@@ -65,8 +65,8 @@ export function csrfTokenValid(key: KeyObject, sessionToken: string, presented: 
 }
 
 export interface FetchMetadata {
-  readonly origin: string | undefined;
-  readonly secFetchSite: string | undefined;
+  readonly origin?: string | undefined;
+  readonly secFetchSite?: string | undefined;
 }
 
 /**
