@@ -86,9 +86,11 @@ export async function startOidc(env: OidcEnv, slug: string, baseUrl: string, cli
 }
 
 function failureReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : '';
+  // openid-client wraps the check that failed as `cause`; its message names the parameter or claim.
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
+  const message = `${err instanceof Error ? err.message : ''} ${cause}`;
   if (/"state"/.test(message)) return 'state_mismatch';
-  if (/nonce/.test(message)) return 'nonce_mismatch';
+  if (/"nonce"/.test(message)) return 'nonce_mismatch';
   const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'unknown';
   const oauthError = typeof err === 'object' && err !== null && 'error' in err && typeof err.error === 'string' ? `:${err.error}` : '';
   return `grant_failed:${code}${oauthError}`.slice(0, 120);
@@ -122,6 +124,7 @@ export async function finishOidc(
   const verifier = env.services.box.open(flow.codeVerifierSealed, `oidc-flow:${flow.idHash}`);
 
   let claims: oidc.IDToken | undefined;
+  let profile: Record<string, unknown> | undefined;
   try {
     const config = await configFor(env, found.org.id, found.oidcSettings);
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
@@ -131,12 +134,14 @@ export async function finishOidc(
       idTokenExpected: true,
     });
     claims = tokens.claims();
+    // Many IdPs put the email in the ID token; a conforming one may keep scope claims for the UserInfo endpoint.
+    profile = claims === undefined || typeof claims.email === 'string' ? claims : await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
   } catch (err) {
     return refuse(failureReason(err), null, err);
   }
-  if (claims === undefined) return refuse('no_id_token');
-  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : undefined;
-  if (email === undefined || claims.email_verified !== true) return refuse('email_not_verified');
+  if (claims === undefined || profile === undefined) return refuse('no_id_token');
+  const email = typeof profile.email === 'string' ? profile.email.trim().toLowerCase() : undefined;
+  if (email === undefined || profile.email_verified !== true) return refuse('email_not_verified');
   const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : [];
   const mfa = amr.some((m) => MFA_AMR.has(m));
   const member = await memberFor(env, found.org.id, email, found.oidcSettings.allowJit, client);

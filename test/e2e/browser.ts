@@ -21,6 +21,11 @@ export class Browser {
     this.#jar.set(origin, jar);
   }
 
+  /** Forgets every cookie of an origin (a person signing in afresh at their IdP). */
+  forget(origin: string): void {
+    this.#jar.delete(origin);
+  }
+
   async fetch(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; csrf?: string } = {}): Promise<Response> {
     const origin = new URL(url).origin;
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...init.headers };
