@@ -9,7 +9,7 @@ import { setUserPassword, SIGN_IN_FAILED } from '../../src/services/sign-in.ts';
 import type { AuditRecord } from '../../src/store/types.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { Browser } from './browser.ts';
-import { startGateway, type Gateway } from './harness.ts';
+import { runCli, startGateway, type Gateway } from './harness.ts';
 
 const PASSWORD = 'violet kettle harbour 93';
 const COOKIE = '__Host-gatehouse-session';
@@ -229,5 +229,23 @@ describe('sign-in: passwords, TOTP and browser sessions', () => {
     const confirmed = await b.fetch(`${base}/auth/totp/confirm`, { body: { code: hotp(base32Decode(secret), totpStep(now())) }, csrf: again.csrf });
     assert.equal(confirmed.status, 200);
     assert.equal((await me(b)).status, 200);
+  });
+
+  test('the CLI sets sign-in settings and passwords, taking secrets from the environment and never printing them', async () => {
+    const settings = await runCli(gw, ['orgs', 'sign-in', 'acme', '--idle-minutes', '30', '--oidc-issuer', 'http://127.0.0.1:9/', '--oidc-client-id', 'cli-client', '--oidc-client-secret-env', 'SSO_SECRET', '--json'], { SSO_SECRET: 'cli-sso-secret-value' });
+    assert.equal(settings.code, 0, settings.stderr);
+    const shown = JSON.parse(settings.stdout) as { sessionIdleMinutes: number; oidc: { issuer: string; clientSecretSet: boolean } };
+    assert.deepEqual([shown.sessionIdleMinutes, shown.oidc.issuer, shown.oidc.clientSecretSet], [30, 'http://127.0.0.1:9', true]);
+    assert.ok(!settings.stdout.includes('cli-sso-secret-value'));
+    assert.equal((await runCli(gw, ['orgs', 'sign-in', 'acme', '--idle-minutes', '5'])).code, 1, 'out of range');
+
+    const weak = await runCli(gw, ['members', 'set-password', acme.people.viewer.email, '--password-env', 'PW'], { PW: 'password1234' });
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /too common/);
+    assert.ok(!weak.stderr.includes('password1234'));
+    const set = await runCli(gw, ['members', 'set-password', acme.people.viewer.email, '--password-env', 'PW'], { PW: 'a fresh passphrase for cli' });
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((await login(new Browser(), acme.people.viewer.email, 'a fresh passphrase for cli')).res.status, 200);
+    assert.equal((await login(new Browser(), acme.people.viewer.email)).res.status, 401, 'the old password is gone');
   });
 });
