@@ -1,11 +1,16 @@
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createAdminApi } from './admin/api.ts';
+import { createAuthApi } from './admin/auth-api.ts';
+import type { CookieAuthDeps } from './admin/cookie-auth.ts';
 import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
+import { createSessions } from './gateway/authn/browser-session.ts';
+import { hashPassword } from './gateway/authn/password-hash.ts';
 import { Federation } from './gateway/federation.ts';
 import { createHttpServer } from './gateway/listener/http-server.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
@@ -25,7 +30,7 @@ import { SecretBox } from './vault/secret-box.ts';
 export const VERSION = '0.1.0';
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
-export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; close(): Promise<void> }> {
+export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
   const audit: AuditLog = createAuditLog({ store, log });
@@ -35,6 +40,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     log,
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
+    csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: () => store.close(),
   };
 }
@@ -48,9 +54,15 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface AppOptions {
+  /** The clock of sign-in (session timeouts, lockouts, TOTP): tests move it instead of waiting. */
+  readonly now?: () => number;
+}
+
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
-export async function createApp(config: Config, log: Logger = createLogger(config)): Promise<App> {
+export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
   const services = await openServices(config, log);
+  const now = options.now ?? Date.now;
   const { store, audit, pepper, box } = services;
   const sessions = new SessionRegistry({ maxPerKey: config.maxSessionsPerKey });
   const listeners = new ListenerRegistry({ maxPerKey: config.maxSessionsPerKey, serverVersion: VERSION });
@@ -80,13 +92,23 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     bridge: bridges.bridge,
     stateless: createStatelessHandler({ pipeline, audit, listeners, serverVersion: VERSION }),
   });
-  const adminApi = createAdminApi({ services, authenticate, config, log, version: VERSION });
+  const guard = createOriginGuard(config);
+  const browserSessions = createSessions({ store, now });
+  const cookieAuth: CookieAuthDeps = { sessions: browserSessions, csrfKey: services.csrfKey, originAllowed: (o) => guard.originAllowed(o) };
+  const adminApi = createAdminApi({ services, authenticate, cookieAuth, config, log, version: VERSION });
+  const handleAuth = createAuthApi({
+    // Unknown accounts are checked against this, so refusing them costs one Argon2id verification like any other.
+    env: { services, sessions: browserSessions, now, dummyHash: await hashPassword(randomBytes(16).toString('base64')), oidcConfigs: new Map() },
+    cookieAuth,
+    log,
+  });
   const server: Server = createHttpServer({
     config,
     log,
-    guard: createOriginGuard(config),
+    guard,
     handleMcp,
     handleApi: adminApi.handle,
+    handleAuth,
     ready: async () => {
       await store.connectorsRevision();
       return true;

@@ -7,6 +7,7 @@ import { exceedsDepth } from '../gateway/protocol.ts';
 import { authorize, type Actor, type ServiceContext } from '../services/context.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { auditRoutes } from './audit.ts';
+import { authenticateCookie, hasSessionCookie, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
 import { connectorRoutes } from './connectors.ts';
 import { keyRoutes } from './keys.ts';
 import { memberRoutes } from './members.ts';
@@ -15,10 +16,13 @@ import { organisationRoutes } from './organisations.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
 import { selfRoutes } from './self.ts';
 import { virtualServerRoutes } from './servers.ts';
+import { signInSettingsRoutes } from './sign-in-settings.ts';
 
 export interface AdminApiDeps {
   readonly services: ServiceContext;
   readonly authenticate: Authenticate;
+  /** Browser sessions: when given, a request without a Bearer key may come with a session cookie and CSRF token. */
+  readonly cookieAuth?: CookieAuthDeps;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
@@ -47,6 +51,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...connectorRoutes,
     ...virtualServerRoutes,
     ...auditRoutes,
+    ...signInSettingsRoutes,
   ]);
 }
 
@@ -111,14 +116,28 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
     }
   }
 
-  async function handle(req: ApiRequest): Promise<ApiResponse> {
+  /** Who is calling: a Bearer key, or else a browser session (with its CSRF token for changes). */
+  async function identify(req: ApiRequest): Promise<{ actor: Actor; orgId: string } | ApiResponse> {
+    if (req.authorization === undefined && deps.cookieAuth !== undefined && hasSessionCookie(req)) {
+      const r = await authenticateCookie(deps.cookieAuth, req);
+      if (r.ok) return { actor: sessionActor(r.principal, req), orgId: r.principal.orgId };
+      const who = { orgId: r.orgId ?? SYSTEM_CHAIN, userId: r.userId ?? null };
+      await audit(req, who, r.reason === 'csrf' ? 'auth.csrf' : 'auth.failed', 'deny', `session_${r.reason}`, `${req.method} /api/v1${req.path}`.slice(0, 256));
+      return errorResponse(r.error);
+    }
     const auth = await deps.authenticate(req.authorization, Date.now());
     if (!auth.ok) {
       await audit(req, { orgId: auth.orgId ?? SYSTEM_CHAIN, keyId: auth.keyId }, 'auth.failed', 'deny', auth.reason, `${req.method} /api/v1${req.path}`.slice(0, 256));
       return errorResponse(UNAUTHENTICATED, { 'www-authenticate': 'Bearer realm="gatehouse"' });
     }
-    const actor = actorOf(auth.principal, req);
-    const who = { orgId: auth.principal.orgId, keyId: actor.keyId, userId: actor.userId };
+    return { actor: actorOf(auth.principal, req), orgId: auth.principal.orgId };
+  }
+
+  async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const identified = await identify(req);
+    if ('status' in identified) return identified;
+    const { actor, orgId } = identified;
+    const who = { orgId, keyId: actor.keyId, userId: actor.userId };
     const { route, params, allowed } = matchRoute(routes, req.method, req.path);
     if (route === undefined) {
       const err = allowed.length > 0 ? new GatehouseError('method_not_allowed', 'Method not allowed') : new GatehouseError('not_found', 'Not found');
@@ -131,7 +150,7 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
       authorize(actor, route.action);
       const body = route.body === undefined ? {} : await readJson(req);
       response = await route.run(
-        { actor, orgId: auth.principal.orgId, services },
+        { actor, orgId, services },
         { params, query: Object.fromEntries(req.query), body },
       );
     } catch (err) {

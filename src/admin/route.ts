@@ -16,6 +16,11 @@ export interface ApiRequest {
   readonly contentType: string | undefined;
   readonly clientIp: string | null;
   readonly correlationId: string;
+  /** For browser sessions: the Cookie header, the CSRF header and the fetch metadata. */
+  readonly cookie?: string | undefined;
+  readonly csrfToken?: string | undefined;
+  readonly origin?: string | undefined;
+  readonly secFetchSite?: string | undefined;
   readBody(): Promise<string>;
 }
 

@@ -14,6 +14,8 @@ export const CLI_COMMANDS = {
   'members list': 'member.read',
   'members set-role': 'member.update',
   'members remove': 'member.remove',
+  'members set-password': 'user.set_password',
+  'orgs sign-in': 'sign_in.update',
   'keys create': 'key.create',
   'keys list': 'key.read',
   'keys revoke': 'key.revoke',

@@ -11,12 +11,14 @@ import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
+import { orgSignInCommand, setPasswordCommand, SIGN_IN_USAGE } from './sign-in.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
 gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL)
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
+${SIGN_IN_USAGE}
 ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
@@ -31,8 +33,8 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
   const handlers: Record<string, Group | undefined> = {
-    orgs: { handler: orgsCommand, usage: ORGS_USAGE },
-    members: { handler: membersCommand, usage: MEMBERS_USAGE },
+    orgs: { handler: (ctx, s, r) => (s === 'sign-in' ? orgSignInCommand(ctx, r, env) : orgsCommand(ctx, s, r)), usage: `${ORGS_USAGE}\n${SIGN_IN_USAGE}` },
+    members: { handler: (ctx, s, r) => (s === 'set-password' ? setPasswordCommand(ctx, r, env) : membersCommand(ctx, s, r)), usage: `${MEMBERS_USAGE}\n${SIGN_IN_USAGE}` },
     connectors: { handler: (ctx, s, r) => connectorsCommand(ctx, s, r, env), usage: CONNECTORS_USAGE },
     servers: { handler: serversCommand, usage: SERVERS_USAGE },
     keys: { handler: keysCommand, usage: KEYS_USAGE },

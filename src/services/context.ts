@@ -15,10 +15,10 @@ export interface ServiceContext {
 
 /**
  * Who is acting on the control plane, however they were identified: an API key today, the operator at the machine
- * (the CLI), and later a browser session, which produces this same shape. Services decide on this alone.
+ * (the CLI), or a person's browser session (gateway/authn/browser-session.ts). Services decide on this alone.
  */
 export interface Actor {
-  readonly via: 'api_key' | 'operator';
+  readonly via: 'api_key' | 'session' | 'operator';
   /** The effective role: for a key acting for a user, no more than the user's membership allows. */
   readonly role: Role;
   /** The one organisation the actor acts in; null for the operator, who may act in any. */

@@ -1,3 +1,5 @@
+import type { SignInStore } from './sign-in-types.ts';
+
 /**
  * The storage contract. Two implementations: SQLite (embedded default) and PostgreSQL. Every method that touches
  * an organisation's data takes its id and scopes the query by it.
@@ -155,6 +157,8 @@ export type AuditSealer = (head: { seq: number; hash: string } | undefined) => A
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Passwords, second factors, browser sessions and sign-in settings (sign-in-types.ts). */
+  readonly signIn: SignInStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { addConnector, type NewConnector, type ValueInput } from '../../src/services/connectors.ts';
@@ -40,7 +40,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(extraEnv: Record<string, string> = {}): Promise<Gateway> {
+export async function startGateway(extraEnv: Record<string, string> = {}, options: AppOptions = {}): Promise<Gateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   const env: Record<string, string> = {
     GATEHOUSE_DATA_DIR: dataDir,
@@ -59,7 +59,7 @@ export async function startGateway(extraEnv: Record<string, string> = {}): Promi
       done();
     },
   });
-  const app = await createApp(config, createLogger(config, sink));
+  const app = await createApp(config, createLogger(config, sink), options);
   const { org, ownerKey } = await bootstrap(app.services);
   if (ownerKey === undefined) throw new Error('expected a fresh data directory');
   const url = await app.listen();

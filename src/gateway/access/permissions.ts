@@ -59,6 +59,15 @@ export const PERMISSIONS = {
   'virtual_server.update': MANAGERS,
   'virtual_server.delete': MANAGERS,
 
+  /** How people sign in: session timeouts, required MFA, the organisation's IdP (its client secret is write-only). */
+  'sign_in.read': READERS,
+  'sign_in.update': MANAGERS,
+  /**
+   * Setting someone's password: users are global (one person may be in several organisations), so an organisation's
+   * admin setting it would take over the person's other memberships. The operator does it; people change their own.
+   */
+  'user.set_password': ['operator'],
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { once } from 'node:events';
+import type { AuthRequest, AuthResponse } from '../../admin/auth-api.ts';
 import type { ApiRequest, ApiResponse } from '../../admin/route.ts';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
@@ -18,10 +19,13 @@ export interface HttpServerDeps {
   readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
   readonly handleApi: (req: ApiRequest) => Promise<ApiResponse>;
+  /** People signing in under /auth, framework-neutral likewise. */
+  readonly handleAuth?: (req: AuthRequest) => Promise<AuthResponse>;
   readonly ready: () => Promise<boolean>;
 }
 
 const API_PREFIX = '/api/v1';
+const AUTH_PREFIX = '/auth';
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
 /** 2026-07-28 tools may ask for their arguments mirrored in `Mcp-Param-<Name>` headers, so those names vary per tool. */
 const MCP_PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/;
@@ -44,6 +48,16 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   const { log, guard } = deps;
   const baseHeaders: Record<string, string> = { ...SECURITY_HEADERS };
   if (deps.config.publicUrl?.startsWith('https://') === true) baseHeaders['strict-transport-security'] = 'max-age=31536000';
+
+  async function readLimitedBody(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    try {
+      return await readBody(req, deps.config.maxBodyBytes);
+    } catch (err) {
+      // The rest of an oversized body is not read: answer, then drop the connection.
+      res.once('finish', () => req.destroy());
+      throw err;
+    }
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse, x: HttpExchange): Promise<void> {
     const path = pathOf(req.url);
@@ -81,17 +95,29 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         contentType: req.headers['content-type'],
         clientIp: x.clientIp,
         correlationId: x.correlationId,
-        readBody: async () => {
-          try {
-            return await readBody(req, deps.config.maxBodyBytes);
-          } catch (err) {
-            // The rest of an oversized body is not read: answer, then drop the connection.
-            res.once('finish', () => req.destroy());
-            throw err;
-          }
-        },
+        ...browserParts(req),
+        readBody: () => readLimitedBody(req, res),
       });
       await sendApiResponse(res, response, x.headers);
+      return;
+    }
+    if (deps.handleAuth !== undefined && path.startsWith(AUTH_PREFIX + '/')) {
+      if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const response = await deps.handleAuth({
+        method: req.method ?? 'GET',
+        path: path.slice(AUTH_PREFIX.length),
+        rawQuery: q === -1 ? '' : url.slice(q + 1),
+        contentType: req.headers['content-type'],
+        userAgent: req.headers['user-agent'],
+        clientIp: x.clientIp,
+        correlationId: x.correlationId,
+        baseUrl: deps.config.publicUrl?.replace(/\/+$/, '') ?? `http://${req.headers.host ?? 'localhost'}`,
+        ...browserParts(req),
+        readBody: () => readLimitedBody(req, res),
+      });
+      sendAuthResponse(res, response, x.headers);
       return;
     }
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
@@ -173,6 +199,34 @@ async function sendApiResponse(res: ServerResponse, r: ApiResponse, headers: Rec
 function virtualServerOf(path: string): string | undefined {
   const m = /^\/servers\/([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)\/mcp$/.exec(path);
   return m?.[1];
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** What cookie-authenticated requests need besides the basics. */
+function browserParts(req: IncomingMessage) {
+  return {
+    cookie: header(req.headers.cookie),
+    csrfToken: header(req.headers['x-csrf-token']),
+    origin: req.headers.origin,
+    secFetchSite: header(req.headers['sec-fetch-site']),
+  };
+}
+
+function sendAuthResponse(res: ServerResponse, r: AuthResponse, headers: Record<string, string>): void {
+  const extra: Record<string, string | string[]> = {};
+  if (r.cookies !== undefined && r.cookies.length > 0) extra['set-cookie'] = [...r.cookies];
+  if (r.location !== undefined) {
+    res.writeHead(r.status, { ...headers, ...extra, location: r.location });
+    res.end();
+  } else if (r.body === undefined) {
+    res.writeHead(r.status, { ...headers, ...extra });
+    res.end();
+  } else {
+    sendJson(res, r.status, r.body, { ...headers, ...extra } as Record<string, string>);
+  }
 }
 
 function pathOf(url: string | undefined): string {

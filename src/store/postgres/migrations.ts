@@ -132,4 +132,68 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
 
   CREATE INDEX audit_events_hash ON audit_events(org_id, hash);
   `,
+  // 4: people sign in: local passwords with lockout, TOTP factors and recovery codes, browser sessions, an
+  // organisation's sign-in settings (timeouts, MFA, OIDC), and OIDC sign-ins in progress.
+  `
+  CREATE TABLE password_credentials (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    password_hash TEXT NOT NULL,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    locked_until TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+
+  CREATE TABLE totp_factors (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    secret_sealed TEXT NOT NULL,
+    confirmed_at TIMESTAMPTZ,
+    last_step BIGINT,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+
+  CREATE TABLE recovery_codes (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    code_hash TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    used_at TIMESTAMPTZ,
+    PRIMARY KEY (user_id, code_hash)
+  );
+
+  CREATE TABLE browser_sessions (
+    id_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    stage TEXT NOT NULL CHECK (stage IN ('partial', 'full')),
+    mfa BOOLEAN NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('password', 'oidc')),
+    created_at TIMESTAMPTZ NOT NULL,
+    last_seen_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    ended_at TIMESTAMPTZ
+  );
+  CREATE INDEX browser_sessions_user ON browser_sessions(user_id);
+
+  CREATE TABLE org_sign_in (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    session_idle_minutes INTEGER NOT NULL CHECK (session_idle_minutes BETWEEN 15 AND 480),
+    session_max_hours INTEGER NOT NULL,
+    require_mfa BOOLEAN NOT NULL,
+    password_login BOOLEAN NOT NULL,
+    oidc_issuer TEXT,
+    oidc_client_id TEXT,
+    oidc_client_secret TEXT,
+    oidc_jit BOOLEAN NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+
+  CREATE TABLE oidc_flows (
+    id_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    state TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+  );
+  `,
 ];

@@ -20,6 +20,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresSignIn } from './postgres-sign-in.ts';
 import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
 import { query, translate } from './query.ts';
 
@@ -29,7 +30,6 @@ export interface PostgresStoreOptions {
   /** Connections in the pool; default 10. */
   readonly poolSize?: number;
 }
-
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -45,6 +45,7 @@ export class PostgresStore implements Store {
   readonly #virtualServers: PostgresVirtualServers;
   readonly #keys: PostgresKeys;
   readonly #audit: PostgresAudit;
+  readonly signIn: PostgresSignIn;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -73,6 +74,7 @@ export class PostgresStore implements Store {
     this.#virtualServers = new PostgresVirtualServers(this.#pool);
     this.#keys = new PostgresKeys(this.#pool, (fn) => this.#transaction(fn));
     this.#audit = new PostgresAudit(this.#pool, (fn) => this.#transaction(fn));
+    this.signIn = new PostgresSignIn(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {

@@ -122,4 +122,68 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 
   CREATE INDEX audit_events_hash ON audit_events(org_id, hash);
   `,
+  // 4: people sign in: local passwords with lockout, TOTP factors and recovery codes, browser sessions, an
+  // organisation's sign-in settings (timeouts, MFA, OIDC), and OIDC sign-ins in progress.
+  `
+  CREATE TABLE password_credentials (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    password_hash TEXT NOT NULL,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE totp_factors (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    secret_sealed TEXT NOT NULL,
+    confirmed_at TEXT,
+    last_step INTEGER,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE recovery_codes (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    code_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    used_at TEXT,
+    PRIMARY KEY (user_id, code_hash)
+  ) STRICT;
+
+  CREATE TABLE browser_sessions (
+    id_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    stage TEXT NOT NULL CHECK (stage IN ('partial', 'full')),
+    mfa INTEGER NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('password', 'oidc')),
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    ended_at TEXT
+  ) STRICT;
+  CREATE INDEX browser_sessions_user ON browser_sessions(user_id);
+
+  CREATE TABLE org_sign_in (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    session_idle_minutes INTEGER NOT NULL CHECK (session_idle_minutes BETWEEN 15 AND 480),
+    session_max_hours INTEGER NOT NULL,
+    require_mfa INTEGER NOT NULL,
+    password_login INTEGER NOT NULL,
+    oidc_issuer TEXT,
+    oidc_client_id TEXT,
+    oidc_client_secret TEXT,
+    oidc_jit INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE oidc_flows (
+    id_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    state TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -22,6 +22,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
+import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
 
@@ -38,6 +39,7 @@ export class SqliteStore implements Store {
   readonly #identity: SqliteIdentity;
   readonly #virtualServers: SqliteVirtualServers;
   readonly #keys: SqliteKeys;
+  readonly signIn: SqliteSignIn;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -50,6 +52,7 @@ export class SqliteStore implements Store {
     this.#identity = new SqliteIdentity(runner);
     this.#virtualServers = new SqliteVirtualServers(runner);
     this.#keys = new SqliteKeys(runner);
+    this.signIn = new SqliteSignIn(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
