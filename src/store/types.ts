@@ -1,3 +1,5 @@
+import type { ScimStore } from './scim-types.ts';
+
 /**
  * The storage contract. Two implementations: SQLite (embedded default) and PostgreSQL. Every method that touches
  * an organisation's data takes its id and scopes the query by it.
@@ -125,6 +127,8 @@ export type AuditSealer = (head: { seq: number; hash: string } | undefined) => A
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** SCIM provisioning: tokens, role mappings, provisioned users and groups. */
+  readonly scim: ScimStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

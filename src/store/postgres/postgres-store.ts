@@ -16,6 +16,7 @@ import type {
 } from '../types.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
+import { PostgresScim } from './postgres-scim.ts';
 import { query, translate, type Queryable } from './query.ts';
 
 export interface PostgresStoreOptions {
@@ -37,6 +38,7 @@ const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
  */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly scim: PostgresScim;
   readonly #pool: Pool;
   readonly #schema: string | undefined;
   readonly #identity: PostgresIdentity;
@@ -65,6 +67,7 @@ export class PostgresStore implements Store {
     // without a listener the 'error' event would end the process.
     this.#pool.on('error', () => undefined);
     this.#identity = new PostgresIdentity(this.#pool, (fn) => this.#transaction(fn));
+    this.scim = new PostgresScim(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {

@@ -19,7 +19,7 @@ import {
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
-
+import { SqliteScim } from './sqlite-scim.ts';
 
 /**
  * The embedded default. node:sqlite is synchronous, which suits the hot path: a key lookup or an audit append is a
@@ -28,6 +28,7 @@ import { SqliteIdentity } from './sqlite-identity.ts';
  */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
+  readonly scim: SqliteScim;
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #audit: SqliteAuditWriter;
@@ -36,11 +37,9 @@ export class SqliteStore implements Store {
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
-    this.#identity = new SqliteIdentity({
-      stmt: (sql) => this.#stmt(sql),
-      transaction: (fn) => this.#transaction(fn),
-      write: (fn) => this.#write(fn),
-    });
+    const runner = { stmt: (sql: string) => this.#stmt(sql), transaction: <T>(fn: () => T) => this.#transaction(fn), write: (fn: () => unknown) => this.#write(fn) };
+    this.#identity = new SqliteIdentity(runner);
+    this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
