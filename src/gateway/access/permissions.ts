@@ -53,6 +53,15 @@ export const PERMISSIONS = {
   /** A stdio connector runs a command on the gateway host: an organisation's admin must not be able to. */
   'connector.manage_stdio': ['operator'],
 
+  /**
+   * SCIM provisioning: the organisation's bearer token (created or rotated, shown once; revoked) and its IdP group ->
+   * role mappings. Mapping a group to owner is further limited to owners by the services (no role wider than yours).
+   */
+  'scim.read': MANAGERS,
+  'scim.token.rotate': MANAGERS,
+  'scim.token.revoke': MANAGERS,
+  'scim.mapping.update': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,
