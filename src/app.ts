@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createAdminApi } from './admin/api.ts';
+import { createScimEndpoint } from './admin/scim/endpoint.ts';
 import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
@@ -36,6 +37,18 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   };
 }
 
+/**
+ * Ends a person's sessions in an organisation at once: the MCP sessions opened with their keys (their keys are
+ * already revoked, so the next request would be refused anyway; this also closes open streams). Browser sessions,
+ * when they exist, end here too.
+ */
+function endSessionsOf(sessions: SessionRegistry, store: Store) {
+  return async (orgId: string, userId: string): Promise<void> => {
+    const keys = new Set((await store.listApiKeys(orgId)).filter((k) => k.userId === userId).map((k) => k.id));
+    for (const s of [...sessions.ofOrg(orgId)]) if (keys.has(s.keyId)) sessions.end(s.id);
+  };
+}
+
 export interface App {
   readonly services: ServiceContext;
   readonly federation: Federation;
@@ -65,12 +78,14 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
   const handleMcp = createMcpEndpoint({ config, authenticate, pipeline, sessions, audit, log });
   const adminApi = createAdminApi({ services, authenticate, config, log, version: VERSION });
+  const handleScim = createScimEndpoint({ ctx: { ...services, endUserSessions: endSessionsOf(sessions, store) }, config, log });
   const server: Server = createHttpServer({
     config,
     log,
     guard: createOriginGuard(config),
     handleMcp,
     handleApi: adminApi.handle,
+    handleScim,
     ready: async () => {
       await store.connectorsRevision();
       return true;

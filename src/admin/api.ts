@@ -13,6 +13,7 @@ import { memberRoutes } from './members.ts';
 import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
+import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
 
 export interface AdminApiDeps {
@@ -45,6 +46,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...keyRoutes,
     ...connectorRoutes,
     ...auditRoutes,
+    ...scimSettingsRoutes,
   ]);
 }
 

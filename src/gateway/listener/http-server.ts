@@ -17,10 +17,13 @@ export interface HttpServerDeps {
   readonly handleMcp: (x: HttpExchange) => Promise<void>;
   /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
   readonly handleApi: (req: ApiRequest) => Promise<ApiResponse>;
+  /** SCIM 2.0 under /scim/v2, the same framework-neutral shape. */
+  readonly handleScim: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
 }
 
 const API_PREFIX = '/api/v1';
+const SCIM_PREFIX = '/scim/v2';
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
 
 /**
@@ -56,12 +59,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       await deps.handleMcp(x);
       return;
     }
-    if (path === API_PREFIX || path.startsWith(API_PREFIX + '/')) {
-      // No CORS for the admin API: a browser page on another origin gets nothing from it.
+    const prefix = [API_PREFIX, SCIM_PREFIX].find((p) => path === p || path.startsWith(p + '/'));
+    if (prefix !== undefined) {
+      // No CORS for the admin API or SCIM: a browser page on another origin gets nothing from them.
       if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
-      const response = await deps.handleApi({
+      const handle = prefix === API_PREFIX ? deps.handleApi : deps.handleScim;
+      const response = await handle({
         method: req.method ?? 'GET',
-        path: path.slice(API_PREFIX.length) || '/',
+        path: path.slice(prefix.length) || '/',
         query: new URL(req.url ?? '/', 'http://localhost').searchParams,
         authorization: req.headers.authorization,
         contentType: req.headers['content-type'],
