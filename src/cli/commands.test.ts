@@ -7,6 +7,7 @@ import { CONNECTORS_USAGE } from './connectors.ts';
 import { KEYS_USAGE } from './keys.ts';
 import { MEMBERS_USAGE } from './members.ts';
 import { ORGS_USAGE } from './orgs.ts';
+import { SCIM_USAGE } from './scim.ts';
 
 test('every CLI command names an action of the permission table that the operator holds', () => {
   for (const [command, action] of Object.entries(CLI_COMMANDS)) {
@@ -16,7 +17,7 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, KEYS_USAGE, CONNECTORS_USAGE, AUDIT_USAGE].join('\n');
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, KEYS_USAGE, CONNECTORS_USAGE, AUDIT_USAGE, SCIM_USAGE].join('\n');
   const offered = new Set([...usage.matchAll(/^gatehouse (\S+) (\S+)/gm)].map((m) => `${m[1] ?? ''} ${m[2] ?? ''}`));
   assert.deepEqual([...offered].sort(), Object.keys(CLI_COMMANDS).sort());
 });

@@ -21,6 +21,11 @@ export const CLI_COMMANDS = {
   'connectors add': 'connector.create',
   'connectors list': 'connector.read',
   'connectors remove': 'connector.delete',
+  'scim show': 'scim.read',
+  'scim token': 'scim.token.rotate',
+  'scim revoke': 'scim.token.revoke',
+  'scim map': 'scim.mapping.update',
+  'scim unmap': 'scim.mapping.update',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

@@ -7,6 +7,7 @@ import { openCli, type CliContext } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
+import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
 
@@ -17,7 +18,8 @@ ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${CONNECTORS_USAGE}
 ${KEYS_USAGE}
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${SCIM_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
 
@@ -30,6 +32,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     connectors: { handler: (ctx, s, r) => connectorsCommand(ctx, s, r, env), usage: CONNECTORS_USAGE },
     keys: { handler: keysCommand, usage: KEYS_USAGE },
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
+    scim: { handler: scimCommand, usage: SCIM_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
-import { rawPost, startGateway, type Gateway } from './harness.ts';
+import { rawPost, runCli, startGateway, type Gateway } from './harness.ts';
 import { ERROR_URN, GROUP_URN, newUser, patch, scim } from './scim-client.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
@@ -192,5 +192,25 @@ describe('SCIM 2.0', () => {
     assert.ok(schemas.body.Resources?.some((s) => s.id === 'urn:ietf:params:scim:schemas:core:2.0:User'));
     assert.equal((await scim(gw, acmeToken, 'GET', '/Nope')).status, 404);
     assert.equal((await scim(gw, acmeToken, 'DELETE', '/Users')).status, 405);
+  });
+
+  test('the CLI maps groups (roles follow at once), issues a token shown once and revokes it', async () => {
+    const erin = (await scim(gw, acmeToken, 'GET', `/Users?filter=${encodeURIComponent('userName eq "erin@acme.example"')}`)).body.Resources?.[0]?.id;
+    assert.ok(typeof erin === 'string');
+    assert.equal(await roleOf(acme, erin), undefined);
+    const mapped = await runCli(gw, ['scim', 'map', 'Sales', 'viewer', '--org', 'acme']);
+    assert.equal(mapped.code, 0, mapped.stderr);
+    assert.equal(await roleOf(acme, erin), 'viewer');
+    const shown = await runCli(gw, ['scim', 'show', '--org', 'acme', '--json']);
+    assert.ok((JSON.parse(shown.stdout) as { roleMappings: { idpGroup: string }[] }).roleMappings.some((m) => m.idpGroup === 'Sales'));
+
+    const issued = await runCli(gw, ['scim', 'token', '--org', 'acme']);
+    assert.equal(issued.code, 0, issued.stderr);
+    const token = /gths_[0-9A-Za-z]{49}/.exec(issued.stdout)?.[0] ?? '';
+    assert.equal((await scim(gw, token, 'GET', '/Users')).status, 200);
+    assert.equal((await scim(gw, acmeToken, 'GET', '/Users')).status, 401, 'the previous token stops working at once');
+    assert.ok(!(await runCli(gw, ['scim', 'show', '--org', 'acme'])).stdout.includes(token.slice(5)));
+    assert.equal((await runCli(gw, ['scim', 'revoke', '--org', 'acme'])).code, 0);
+    assert.equal((await scim(gw, token, 'GET', '/Users')).status, 401);
   });
 });
