@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createAdminApi } from './admin/api.ts';
 import { createAuthApi } from './admin/auth-api.ts';
 import type { CookieAuthDeps } from './admin/cookie-auth.ts';
+import { createScimEndpoint } from './admin/scim/endpoint.ts';
 import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
@@ -20,6 +21,7 @@ import { createStatelessHandler } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
+import { createUserSessionEnder } from './gateway/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
 import { openStore } from './store/open-store.ts';
@@ -102,6 +104,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     cookieAuth,
     log,
   });
+  const endUserSessions = createUserSessionEnder({ store, sessions, listeners, now });
+  const handleScim = createScimEndpoint({ ctx: { ...services, endUserSessions }, config, log });
   const server: Server = createHttpServer({
     config,
     log,
@@ -109,6 +113,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleMcp,
     handleApi: adminApi.handle,
     handleAuth,
+    handleScim,
     ready: async () => {
       await store.connectorsRevision();
       return true;

@@ -14,6 +14,7 @@ import { memberRoutes } from './members.ts';
 import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
+import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
 import { virtualServerRoutes } from './servers.ts';
 import { signInSettingsRoutes } from './sign-in-settings.ts';
@@ -52,6 +53,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...virtualServerRoutes,
     ...auditRoutes,
     ...signInSettingsRoutes,
+    ...scimSettingsRoutes,
   ]);
 }
 

@@ -30,6 +30,11 @@ export const CLI_COMMANDS = {
   'servers remove': 'virtual_server.delete',
   /** Prints client configuration; with --key-id it reads the key, with --server the virtual server (each checked too). */
   connect: 'key.read',
+  'scim show': 'scim.read',
+  'scim token': 'scim.token.rotate',
+  'scim revoke': 'scim.token.revoke',
+  'scim map': 'scim.mapping.update',
+  'scim unmap': 'scim.mapping.update',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

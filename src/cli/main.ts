@@ -9,6 +9,7 @@ import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { err, UsageError } from './output.ts';
+import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
 import { orgSignInCommand, setPasswordCommand, SIGN_IN_USAGE } from './sign-in.ts';
@@ -23,7 +24,8 @@ ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
 ${CONNECT_USAGE}
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${SCIM_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
 /** A group of subcommands (`keys create`), or with `single` a command that takes options directly (`connect`). */
@@ -40,6 +42,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     keys: { handler: keysCommand, usage: KEYS_USAGE },
     connect: { handler: (ctx, _s, r) => connectCommand(ctx, r), usage: CONNECT_USAGE, single: true },
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
+    scim: { handler: scimCommand, usage: SCIM_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);

@@ -14,11 +14,12 @@ export interface ServiceContext {
 }
 
 /**
- * Who is acting on the control plane, however they were identified: an API key today, the operator at the machine
- * (the CLI), or a person's browser session (gateway/authn/browser-session.ts). Services decide on this alone.
+ * Who is acting on the control plane, however they were identified: an API key, the operator at the machine (the
+ * CLI), an organisation's SCIM token (its identity provider), or a person's browser session
+ * (gateway/authn/browser-session.ts). Services decide on this alone.
  */
 export interface Actor {
-  readonly via: 'api_key' | 'session' | 'operator';
+  readonly via: 'api_key' | 'session' | 'operator' | 'scim';
   /** The effective role: for a key acting for a user, no more than the user's membership allows. */
   readonly role: Role;
   /** The one organisation the actor acts in; null for the operator, who may act in any. */

@@ -15,7 +15,7 @@ export interface MemberView {
 
 const NO_SUCH_MEMBER = 'No such member';
 /** Deliberately loose: the identity provider or the person's inbox is the real check; this refuses obvious junk. */
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 function viewMember(m: MemberRecord): MemberView {
   return { userId: m.userId, email: m.email, role: m.role, createdAt: m.createdAt, updatedAt: m.updatedAt };
@@ -62,7 +62,7 @@ export async function addMember(ctx: ServiceContext, actor: Actor, orgId: string
   return { userId: user.id, email, role: input.role, createdAt: now, updatedAt: now };
 }
 
-async function findOrCreateUser(ctx: Pick<ServiceContext, 'store'>, email: string): Promise<UserRecord> {
+export async function findOrCreateUser(ctx: Pick<ServiceContext, 'store'>, email: string): Promise<UserRecord> {
   const existing = await ctx.store.getUserByEmail(email);
   if (existing !== undefined) return existing;
   const user: UserRecord = { id: newId('usr'), email, createdAt: new Date().toISOString() };

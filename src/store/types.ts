@@ -1,3 +1,4 @@
+import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
 /**
@@ -159,6 +160,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Passwords, second factors, browser sessions and sign-in settings (sign-in-types.ts). */
   readonly signIn: SignInStore;
+  /** SCIM provisioning: tokens, role mappings, provisioned users and groups. */
+  readonly scim: ScimStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

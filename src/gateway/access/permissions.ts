@@ -68,6 +68,15 @@ export const PERMISSIONS = {
    */
   'user.set_password': ['operator'],
 
+  /**
+   * SCIM provisioning: the organisation's bearer token (created or rotated, shown once; revoked) and its IdP group ->
+   * role mappings. Mapping a group to owner is further limited to owners by the services (no role wider than yours).
+   */
+  'scim.read': MANAGERS,
+  'scim.token.rotate': MANAGERS,
+  'scim.token.revoke': MANAGERS,
+  'scim.mapping.update': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

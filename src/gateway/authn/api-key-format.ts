@@ -22,22 +22,31 @@ function base62(value: bigint, width: number): string {
   return out.padStart(width, '0');
 }
 
-function checksum(body: string): string {
-  return base62(BigInt(crc32(KEY_PREFIX + body)), CHECKSUM_LENGTH);
+function checksum(prefix: string, body: string): string {
+  return base62(BigInt(crc32(prefix + body)), CHECKSUM_LENGTH);
+}
+
+/** A token of this format under another prefix (SCIM tokens are `gths_…`): same entropy, same checksum. */
+export function generateToken(prefix: string): string {
+  const body = base62(BigInt('0x' + randomBytes(32).toString('hex')), BODY_LENGTH);
+  return prefix + body + checksum(prefix, body);
+}
+
+export function isWellFormedToken(prefix: string, candidate: string): boolean {
+  if (!candidate.startsWith(prefix) || candidate.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH) return false;
+  const rest = candidate.slice(prefix.length);
+  if (!/^[0-9A-Za-z]+$/.test(rest)) return false;
+  const expected = Buffer.from(checksum(prefix, rest.slice(0, BODY_LENGTH)));
+  return timingSafeEqual(expected, Buffer.from(rest.slice(BODY_LENGTH)));
 }
 
 export function generateApiKey(): string {
-  const body = base62(BigInt('0x' + randomBytes(32).toString('hex')), BODY_LENGTH);
-  return KEY_PREFIX + body + checksum(body);
+  return generateToken(KEY_PREFIX);
 }
 
 /** True when the string has the key's shape and its checksum matches: cheap, no lookup. */
 export function isWellFormedApiKey(candidate: string): boolean {
-  if (!KEY_PATTERN.test(candidate)) return false;
-  const body = candidate.slice(KEY_PREFIX.length, KEY_PREFIX.length + BODY_LENGTH);
-  const expected = Buffer.from(checksum(body));
-  const given = Buffer.from(candidate.slice(KEY_PREFIX.length + BODY_LENGTH));
-  return timingSafeEqual(expected, given);
+  return KEY_PATTERN.test(candidate) && isWellFormedToken(KEY_PREFIX, candidate);
 }
 
 /**
@@ -52,6 +61,6 @@ export function hashApiKey(key: string, pepper: KeyObject): string {
   return createHmac('sha256', pepper).update(key).digest('hex');
 }
 
-export function displayPrefix(key: string): string {
-  return key.slice(0, KEY_PREFIX.length + 6) + '…';
+export function displayPrefix(key: string, prefix = KEY_PREFIX): string {
+  return key.slice(0, prefix.length + 6) + '…';
 }

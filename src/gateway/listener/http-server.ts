@@ -20,12 +20,15 @@ export interface HttpServerDeps {
   /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
   readonly handleApi: (req: ApiRequest) => Promise<ApiResponse>;
   /** People signing in under /auth, framework-neutral likewise. */
-  readonly handleAuth?: (req: AuthRequest) => Promise<AuthResponse>;
+  readonly handleAuth: (req: AuthRequest) => Promise<AuthResponse>;
+  /** SCIM 2.0 under /scim/v2, the same framework-neutral shape. */
+  readonly handleScim: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
 }
 
 const API_PREFIX = '/api/v1';
 const AUTH_PREFIX = '/auth';
+const SCIM_PREFIX = '/scim/v2';
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
 /** 2026-07-28 tools may ask for their arguments mirrored in `Mcp-Param-<Name>` headers, so those names vary per tool. */
 const MCP_PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/;
@@ -84,12 +87,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       await deps.handleMcp(x, server);
       return;
     }
-    if (path === API_PREFIX || path.startsWith(API_PREFIX + '/')) {
-      // No CORS for the admin API: a browser page on another origin gets nothing from it.
+    const prefix = [API_PREFIX, SCIM_PREFIX].find((p) => path === p || path.startsWith(p + '/'));
+    if (prefix !== undefined) {
+      // No CORS for the admin API or SCIM: a browser page on another origin gets nothing from them.
       if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
-      const response = await deps.handleApi({
+      const handle = prefix === API_PREFIX ? deps.handleApi : deps.handleScim;
+      const response = await handle({
         method: req.method ?? 'GET',
-        path: path.slice(API_PREFIX.length) || '/',
+        path: path.slice(prefix.length) || '/',
         query: new URL(req.url ?? '/', 'http://localhost').searchParams,
         authorization: req.headers.authorization,
         contentType: req.headers['content-type'],
@@ -101,7 +106,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       await sendApiResponse(res, response, x.headers);
       return;
     }
-    if (deps.handleAuth !== undefined && path.startsWith(AUTH_PREFIX + '/')) {
+    if (path.startsWith(AUTH_PREFIX + '/')) {
       if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       const url = req.url ?? '/';
       const q = url.indexOf('?');

@@ -54,6 +54,13 @@ export class SessionRegistry {
     return true;
   }
 
+  /** Ends every session of the organisation opened with one of `keyIds`; returns how many. */
+  endOfKeys(orgId: string, keyIds: ReadonlySet<string>): number {
+    let ended = 0;
+    for (const s of [...this.#sessions.values()]) if (s.orgId === orgId && keyIds.has(s.keyId) && this.end(s.id)) ended++;
+    return ended;
+  }
+
   *ofOrg(orgId: string): Iterable<Session> {
     for (const s of this.#sessions.values()) if (s.orgId === orgId) yield s;
   }

@@ -94,6 +94,17 @@ export class ListenerRegistry {
     }
   }
 
+  /** Cuts, at once, the organisation's streams opened with one of `keyIds` (as the reaper does for a revoked key). */
+  dropKeys(orgId: string, keyIds: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const l of [...this.#listeners]) {
+      if (l.orgId !== orgId || !keyIds.has(l.keyId)) continue;
+      this.#drop(l, false);
+      dropped++;
+    }
+    return dropped;
+  }
+
   /** Periodically cuts the streams of keys that were revoked or expired since they opened them. */
   startReaper(intervalMs: number, isKeyActive: (orgId: string, keyId: string) => Promise<boolean>): void {
     this.#reaper = setInterval(() => void this.reap(isKeyActive), intervalMs);

@@ -20,6 +20,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
 import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
 import { query, translate } from './query.ts';
@@ -46,6 +47,7 @@ export class PostgresStore implements Store {
   readonly #keys: PostgresKeys;
   readonly #audit: PostgresAudit;
   readonly signIn: PostgresSignIn;
+  readonly scim: PostgresScim;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -75,6 +77,7 @@ export class PostgresStore implements Store {
     this.#keys = new PostgresKeys(this.#pool, (fn) => this.#transaction(fn));
     this.#audit = new PostgresAudit(this.#pool, (fn) => this.#transaction(fn));
     this.signIn = new PostgresSignIn(this.#pool, (fn) => this.#transaction(fn));
+    this.scim = new PostgresScim(this.#pool, (fn) => this.#transaction(fn));
   }
 
   async migrate(): Promise<void> {

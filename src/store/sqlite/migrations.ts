@@ -186,4 +186,55 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     expires_at TEXT NOT NULL
   ) STRICT;
   `,
+  // 5: SCIM provisioning: one bearer token per organisation, IdP group -> role mappings, provisioned users and groups.
+  `
+  CREATE TABLE scim_tokens (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    id TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    display_prefix TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE scim_role_mappings (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    idp_group TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    PRIMARY KEY (org_id, idp_group)
+  ) STRICT;
+
+  CREATE TABLE scim_users (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    user_name TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id TEXT,
+    active INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id),
+    UNIQUE (org_id, user_name_key)
+  ) STRICT;
+
+  CREATE TABLE scim_groups (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    display_name TEXT NOT NULL,
+    external_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, display_name)
+  ) STRICT;
+
+  CREATE TABLE scim_group_members (
+    org_id TEXT NOT NULL,
+    group_id TEXT NOT NULL REFERENCES scim_groups(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (group_id, user_id),
+    FOREIGN KEY (org_id, user_id) REFERENCES scim_users(org_id, user_id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE INDEX scim_group_members_user ON scim_group_members(org_id, user_id);
+  `,
 ];

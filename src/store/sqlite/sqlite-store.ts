@@ -22,6 +22,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
+import { SqliteScim } from './sqlite-scim.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
@@ -40,6 +41,7 @@ export class SqliteStore implements Store {
   readonly #virtualServers: SqliteVirtualServers;
   readonly #keys: SqliteKeys;
   readonly signIn: SqliteSignIn;
+  readonly scim: SqliteScim;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -53,6 +55,7 @@ export class SqliteStore implements Store {
     this.#virtualServers = new SqliteVirtualServers(runner);
     this.#keys = new SqliteKeys(runner);
     this.signIn = new SqliteSignIn(runner, (fn) => this.#run(fn));
+    this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
