@@ -67,7 +67,9 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
       async upstream(connector) {
         const shared = sharedOf(connector);
         if (shared === undefined) return undefined;
-        if (!session.answersRequests && logLevel === undefined && !subscribed) return shared;
+        // A connector that is down fails fast on the shared connection rather than making each session wait out a
+        // connect timeout of its own.
+        if (shared.state !== 'ready' || (!session.answersRequests && logLevel === undefined && !subscribed)) return shared;
         return upstreams().get(shared.connector);
       },
       async setLogLevel(level) {
