@@ -6,6 +6,7 @@ import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { Federation } from './gateway/federation.ts';
+import { createClientIpResolver } from './gateway/listener/client-ip.ts';
 import { createHttpServer } from './gateway/listener/http-server.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
@@ -16,6 +17,7 @@ import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
+import { isAllowed } from './services/network.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { MasterKey } from './vault/master-key.ts';
@@ -71,6 +73,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const handleMcp = createMcpEndpoint({
     config,
     authenticate,
+    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'mcp', ip),
     pipeline,
     sessions,
     audit,
@@ -83,6 +86,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     config,
     log,
     guard: createOriginGuard(config),
+    clientIp: createClientIpResolver(config.trustedProxies),
     handleMcp,
     ready: async () => {
       await store.connectorsRevision();

@@ -4,6 +4,7 @@ import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { openCli } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
+import { NETWORK_USAGE, networkCommand } from './network.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
@@ -14,6 +15,7 @@ gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_POR
 ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
+${NETWORK_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}`;
 
@@ -24,6 +26,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     connectors: (ctx) => connectorsCommand(ctx, rest, env),
     servers: (ctx) => serversCommand(ctx, rest),
     keys: (ctx) => keysCommand(ctx, rest),
+    network: (ctx) => networkCommand(ctx, rest),
     connect: (ctx) => connectCommand(ctx, rest),
     audit: (ctx) => auditCommand(ctx, rest),
   };

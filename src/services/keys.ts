@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors.ts';
 import { displayPrefix, generateApiKey, hashApiKey } from '../gateway/authn/api-key-format.ts';
+import { normalizeCidr } from '../gateway/access/network.ts';
 import { scopeProblem } from '../gateway/access/scopes.ts';
 import { newId } from '../ids.ts';
 import type { ApiKeyRecord, KeyRole } from '../store/types.ts';
@@ -13,6 +14,8 @@ export interface NewKey {
   readonly expiresAt?: string | undefined;
   /** Restricts the key to these virtual servers' endpoints (never `/mcp`); absent: unrestricted. */
   readonly servers?: readonly string[] | undefined;
+  /** Networks the key may be used from (CIDR, IPv4 or IPv6); absent: wherever its organisation allows. */
+  readonly cidrs?: readonly string[] | undefined;
 }
 
 /** A key as it may be shown: never its hash, never the key. */
@@ -37,6 +40,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
     throw new GatehouseError('bad_request', 'Expiry must be a time in the future');
   }
   const servers = input.servers === undefined ? null : await requireServers(ctx, input.orgId, input.servers);
+  const cidrs = input.cidrs === undefined ? null : requireCidrs(input.cidrs, 'A key restricted to networks needs at least one CIDR');
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
@@ -47,6 +51,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
     role: input.role ?? 'member',
     scopes: [...new Set(input.scopes)],
     servers,
+    cidrs,
     createdBy: actor.user,
     createdAt: new Date().toISOString(),
     expiresAt: input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString(),
@@ -54,13 +59,28 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   };
   await ctx.store.insertApiKey(record);
   await ctx.audit.record(
-    changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role: record.role, scopes: record.scopes, servers, expiresAt: record.expiresAt }),
+    changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role: record.role, scopes: record.scopes, servers, cidrs, expiresAt: record.expiresAt }),
   );
   return { key, record: viewKey(record) };
 }
 
+/** Canonical, de-duplicated CIDRs; an empty list or one that is not a CIDR is refused. */
+export function requireCidrs(list: readonly string[], emptyMessage: string): string[] {
+  if (list.length === 0) throw new GatehouseError('bad_request', emptyMessage);
+  if (list.length > 256) throw new GatehouseError('bad_request', 'At most 256 CIDRs');
+  return [
+    ...new Set(
+      list.map((c) => {
+        const cidr = normalizeCidr(c);
+        if (cidr === undefined) throw new GatehouseError('bad_request', `'${c.slice(0, 64)}' is not a CIDR (e.g. 10.0.0.0/8, 2001:db8::/32, ::1)`);
+        return cidr;
+      }),
+    ),
+  ];
+}
+
 /** The servers a key is restricted to must exist now; a key restricted to nothing would be a key for nothing. */
-async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
+export async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
   if (names.length === 0) throw new GatehouseError('bad_request', 'A key restricted to virtual servers needs at least one server name');
   const unique = [...new Set(names)];
   for (const name of unique) {

@@ -12,6 +12,8 @@ export interface Principal {
   readonly scopes: ScopeSet;
   /** The virtual servers the key is restricted to; null when it may use /mcp and every virtual server. */
   readonly servers: readonly string[] | null;
+  /** The networks (CIDR) the credential may be used from; null: wherever the organisation allows. */
+  readonly cidrs: readonly string[] | null;
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
@@ -37,7 +39,8 @@ export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash
     if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return { ok: false, reason: 'expired', orgId: key.orgId, keyId: key.id };
     return {
       ok: true,
-      principal: { orgId: key.orgId, keyId: key.id, keyName: key.name, role: key.role, scopes: compileScopes(key.scopes), servers: key.servers },
+      principal: { orgId: key.orgId, keyId: key.id, keyName: key.name, role: key.role, scopes: compileScopes(key.scopes), servers: key.servers,
+        cidrs: key.cidrs },
     };
   };
 }

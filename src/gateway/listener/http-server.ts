@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
+import type { ClientIpResolver } from './client-ip.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
 import type { OriginGuard } from './origin.ts';
 import { SECURITY_HEADERS, sendHttpError, sendJson } from './respond.ts';
@@ -11,6 +12,8 @@ export interface HttpServerDeps {
   readonly config: Pick<Config, 'publicUrl'>;
   readonly log: Logger;
   readonly guard: OriginGuard;
+  /** The client's address: the peer, or what trusted proxies forwarded. */
+  readonly clientIp: ClientIpResolver;
   /** The MCP endpoint: `server` is null at /mcp and the virtual server's name at /servers/{name}/mcp. */
   readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   readonly ready: () => Promise<boolean>;
@@ -84,7 +87,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       req,
       res,
       correlationId,
-      clientIp: req.socket.remoteAddress ?? null,
+      clientIp: deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']),
       headers: { ...baseHeaders, 'x-correlation-id': correlationId },
     };
     res.on('finish', () => {

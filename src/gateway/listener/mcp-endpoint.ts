@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
+import { compileAllowlist } from '../access/network.ts';
 import { SYSTEM_CHAIN, type AuditLog } from '../audit/audit-log.ts';
 import type { Authenticate, Principal } from '../authn/authenticate.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
@@ -26,6 +27,8 @@ export interface SessionBridge extends SessionOps {
 export interface McpEndpointDeps {
   readonly config: Pick<Config, 'maxBodyBytes' | 'maxJsonDepth'>;
   readonly authenticate: Authenticate;
+  /** Whether the organisation's MCP allowlist (if any) admits the address; rejects when it cannot tell. */
+  readonly networkAllowed: (orgId: string, ip: string | null) => Promise<boolean>;
   readonly pipeline: Pipeline;
   readonly sessions: SessionRegistry;
   readonly audit: AuditLog;
@@ -38,6 +41,9 @@ export interface McpEndpointDeps {
 }
 
 const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
+// 403, not 401 or 404: the credential is good, so asking for another would loop; the endpoint exists. Which list
+// refused, and what it holds, is for the audit record only.
+const NETWORK_REFUSED = new GatehouseError('forbidden', 'Not allowed from this network');
 const KEEP_ALIVE_MS = 25_000;
 
 /**
@@ -53,14 +59,27 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   async function authenticateOrRefuse(x: HttpExchange): Promise<Principal | undefined> {
     const result = await deps.authenticate(x.req.headers.authorization, Date.now());
     if (result.ok) {
-      x.principal = result.principal;
-      return result.principal;
+      const p = result.principal;
+      x.principal = p;
+      // After authentication: only then is the organisation, and so its allowlist, known.
+      const refusedBy = await networkRefusal(x, p);
+      if (refusedBy === undefined) return p;
+      await audit.record(httpEvent(x, p, 'auth.network', 'deny', 'ip_not_allowed', refusedBy));
+      sendHttpError(x.res, NETWORK_REFUSED, x.headers, x.correlationId);
+      return undefined;
     }
     await audit.record(
       httpEvent(x, { orgId: result.orgId ?? SYSTEM_CHAIN, keyId: result.keyId }, 'auth.failed', 'deny', result.reason, `${x.req.method ?? ''} ${pathOf(x)}`),
     );
     // The same status, header and body for every failure: no hint whether a key exists, expired or was revoked.
     sendHttpError(x.res, UNAUTHENTICATED, { ...x.headers, 'www-authenticate': 'Bearer realm="gatehouse"' });
+    return undefined;
+  }
+
+  /** Which network rule refuses the caller's address, if one does: the organisation's MCP allowlist or the key's own. */
+  async function networkRefusal(x: HttpExchange, p: Principal): Promise<'org' | 'key' | undefined> {
+    if (!(await deps.networkAllowed(p.orgId, x.clientIp))) return 'org';
+    if (p.cidrs !== null && !compileAllowlist(p.cidrs).allows(x.clientIp)) return 'key';
     return undefined;
   }
 

@@ -107,4 +107,31 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER virtual_servers_revision AFTER INSERT OR UPDATE OR DELETE ON virtual_servers
     FOR EACH ROW EXECUTE FUNCTION virtual_servers_bump_revision();
   `,
+  `
+  ALTER TABLE api_keys ADD COLUMN cidrs JSONB;
+
+  CREATE TABLE oauth_issuers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    issuer TEXT NOT NULL UNIQUE,
+    audience TEXT NOT NULL,
+    algorithms JSONB NOT NULL,
+    jwks_uri TEXT NOT NULL,
+    scope_map JSONB NOT NULL,
+    required_scopes JSONB NOT NULL,
+    servers JSONB,
+    require_at_jwt BOOLEAN NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX oauth_issuers_org ON oauth_issuers(org_id);
+
+  CREATE TABLE network_allowlists (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    plane TEXT NOT NULL CHECK (plane IN ('mcp', 'api')),
+    cidrs JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, plane)
+  );
+  `,
 ];

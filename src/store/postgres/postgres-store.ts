@@ -1,17 +1,9 @@
 import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryResult } from 'pg';
 import { GatehouseError } from '../../errors.ts';
 import { AUDIT_COLUMNS, auditValues, jsonOrNull, toApiKey, toAuditRecord, toConnector, toOrganisation, toVirtualServer, type Row } from '../rows.ts';
-import {
-  DuplicateError,
-  type ApiKeyRecord,
-  type AuditRecord,
-  type AuditSealer,
-  type ConnectorRecord,
-  type Organisation,
-  type Store,
-  type VirtualServerPatch,
-  type VirtualServerRecord,
-} from '../types.ts';
+import type { ApiKeyRecord, AuditRecord, AuditSealer, ConnectorRecord, Organisation, Store, VirtualServerPatch, VirtualServerRecord } from '../types.ts';
+import { DuplicateError } from '../types.ts';
+import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
 export interface PostgresStoreOptions {
@@ -38,6 +30,9 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #schema: string | undefined;
   #closed = false;
+  readonly #query: PgQuery = (text, values) => query(this.#pool, text, values);
+  readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
+  readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;
@@ -110,11 +105,11 @@ export class PostgresStore implements Store {
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
     await query(
       this.#pool,
-      `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at, revoked_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, cidrs, created_by, created_at, expires_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
-        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy, k.createdAt,
-        k.expiresAt, k.revokedAt,
+        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), jsonOrNull(k.cidrs), k.createdBy,
+        k.createdAt, k.expiresAt, k.revokedAt,
       ],
     );
   }

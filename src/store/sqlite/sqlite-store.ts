@@ -2,17 +2,9 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AUDIT_COLUMNS, auditValues, jsonOrNull, toApiKey, toAuditRecord, toConnector, toOrganisation, toVirtualServer, type Row } from '../rows.ts';
-import {
-  DuplicateError,
-  type ApiKeyRecord,
-  type AuditRecord,
-  type AuditSealer,
-  type ConnectorRecord,
-  type Organisation,
-  type Store,
-  type VirtualServerPatch,
-  type VirtualServerRecord,
-} from '../types.ts';
+import type { ApiKeyRecord, AuditRecord, AuditSealer, ConnectorRecord, Organisation, Store, VirtualServerPatch, VirtualServerRecord } from '../types.ts';
+import { DuplicateError } from '../types.ts';
+import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from './access-rules.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
 interface PendingAudit {
@@ -32,6 +24,9 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #pendingAudit: PendingAudit[] = [];
+  readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
+  readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
+  readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -105,11 +100,11 @@ export class SqliteStore implements Store {
   insertApiKey(k: ApiKeyRecord): Promise<void> {
     return this.#write(() =>
       this.#stmt(
-        `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_keys (id, org_id, name, key_hash, display_prefix, role, scopes, servers, cidrs, created_by, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
-        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy, k.createdAt,
-        k.expiresAt, k.revokedAt,
+        k.id, k.orgId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), jsonOrNull(k.cidrs), k.createdBy,
+        k.createdAt, k.expiresAt, k.revokedAt,
       ),
     );
   }
