@@ -5,6 +5,9 @@ import type { Config } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
+import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
+import { createResourceMetadata } from './gateway/authn/resource-metadata.ts';
+import { publicBaseOf } from './cli/client-config.ts';
 import { Federation } from './gateway/federation.ts';
 import { createClientIpResolver } from './gateway/listener/client-ip.ts';
 import { createHttpServer } from './gateway/listener/http-server.ts';
@@ -67,13 +70,28 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       listeners.notify(orgId, kinds);
     },
   });
-  const authenticate = createAuthenticator({ store, pepper });
+  // The resource URL tokens are issued for: the public URL, else the bound address (known once listening).
+  let base = publicBaseOf(config);
+  const metadata = createResourceMetadata({
+    issuers: store.oauthIssuers,
+    orgIdOf: async (slug) => (await store.getOrganisationBySlug(slug))?.id,
+    base: () => base,
+  });
+  const verifyToken = createTokenVerifier({
+    issuers: store.oauthIssuers,
+    resourceFor: metadata.resource,
+    onJwksError: (issuer, err) => {
+      log.warn({ issuer, err: err instanceof Error ? err.message : String(err) }, 'cannot fetch the key set of an OAuth issuer');
+    },
+  });
+  const authenticate = createAuthenticator({ store, pepper, verifyToken });
   const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
   const bridges = createSessionBridges({ federation, box, log, audit, config });
   const handleMcp = createMcpEndpoint({
     config,
     authenticate,
     networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'mcp', ip),
+    metadataUrl: (server) => metadata.metadataUrl(server),
     pipeline,
     sessions,
     audit,
@@ -87,6 +105,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     log,
     guard: createOriginGuard(config),
     clientIp: createClientIpResolver(config.trustedProxies),
+    metadata,
     handleMcp,
     ready: async () => {
       await store.connectorsRevision();
@@ -102,6 +121,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     async listen() {
       await federation.start();
       const isKeyActive = async (orgId: string, keyId: string) => {
+        // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.
+        if (keyId.startsWith('oauth:')) return (await store.oauthIssuers.listOAuthIssuers(orgId)).some((i) => keyId.startsWith(`oauth:${i.id}:`));
         const key = await store.getApiKey(orgId, keyId);
         return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
       };
@@ -117,6 +138,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         });
       });
       const { port } = server.address() as AddressInfo;
+      if (config.publicUrl === undefined) base = publicBaseOf({ ...config, port });
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return `http://${host}:${port}/mcp`;
     },

@@ -78,7 +78,7 @@ export async function keysCommand(ctx: CliContext, argv: string[]): Promise<void
           status: k.status,
           expires: k.expiresAt ?? '-',
         })),
-        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'networks', 'status', 'expires'],
+        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'status', 'expires', 'networks'],
       );
       return;
     }

@@ -5,6 +5,7 @@ import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { openCli } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
+import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
@@ -16,6 +17,7 @@ ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
 ${NETWORK_USAGE}
+${OAUTH_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}`;
 
@@ -27,6 +29,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     servers: (ctx) => serversCommand(ctx, rest),
     keys: (ctx) => keysCommand(ctx, rest),
     network: (ctx) => networkCommand(ctx, rest),
+    oauth: (ctx) => oauthCommand(ctx, rest),
     connect: (ctx) => connectCommand(ctx, rest),
     audit: (ctx) => auditCommand(ctx, rest),
   };

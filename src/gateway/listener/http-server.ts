@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
+import type { ResourceMetadata } from '../authn/resource-metadata.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
 import type { OriginGuard } from './origin.ts';
@@ -17,6 +18,8 @@ export interface HttpServerDeps {
   /** The MCP endpoint: `server` is null at /mcp and the virtual server's name at /servers/{name}/mcp. */
   readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   readonly ready: () => Promise<boolean>;
+  /** RFC 9728 protected resource metadata of the MCP endpoints. */
+  readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
 }
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
@@ -67,6 +70,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       await deps.handleMcp(x, server);
       return;
     }
+    const described = deps.metadata.endpointOf(path);
+    if (described !== undefined) return resourceMetadata(req, res, x, described.server);
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
     if (path === '/healthz') {
       sendJson(res, 200, { status: 'ok' }, x.headers);
@@ -78,6 +83,19 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       return;
     }
     throw new GatehouseError('not_found', 'Not found');
+  }
+
+  /** Public and the same for every caller, so any origin may read it (browser-based MCP clients discover with it). */
+  async function resourceMetadata(req: IncomingMessage, res: ServerResponse, x: HttpExchange, server: string | null): Promise<void> {
+    const headers = { ...x.headers, 'access-control-allow-origin': '*' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...headers, 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'mcp-protocol-version', 'access-control-max-age': '600' });
+      res.end();
+      return;
+    }
+    if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
+    const org = new URLSearchParams(queryOf(req.url)).get('org') ?? undefined;
+    sendJson(res, 200, await deps.metadata.document(server, org), headers);
   }
 
   const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
@@ -128,6 +146,11 @@ export function createHttpServer(deps: HttpServerDeps): Server {
 function virtualServerOf(path: string): string | undefined {
   const m = /^\/servers\/([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)\/mcp$/.exec(path);
   return m?.[1];
+}
+
+function queryOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return q === -1 || url === undefined ? '' : url.slice(q + 1);
 }
 
 function pathOf(url: string | undefined): string {
