@@ -12,7 +12,11 @@ import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { createSessions } from './gateway/authn/browser-session.ts';
 import { hashPassword } from './gateway/authn/password-hash.ts';
+import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
+import { createResourceMetadata } from './gateway/authn/resource-metadata.ts';
+import { publicBaseOf } from './cli/client-config.ts';
 import { Federation } from './gateway/federation.ts';
+import { createClientIpResolver } from './gateway/listener/client-ip.ts';
 import { createHttpServer } from './gateway/listener/http-server.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
@@ -24,6 +28,7 @@ import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createUserSessionEnder } from './gateway/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
+import { isAllowed } from './services/network.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { MasterKey } from './vault/master-key.ts';
@@ -80,12 +85,28 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       listeners.notify(orgId, kinds);
     },
   });
-  const authenticate = createAuthenticator({ store, pepper });
+  // The resource URL tokens are issued for: the public URL, else the bound address (known once listening).
+  let base = publicBaseOf(config);
+  const metadata = createResourceMetadata({
+    issuers: store.oauthIssuers,
+    orgIdOf: async (slug) => (await store.getOrganisationBySlug(slug))?.id,
+    base: () => base,
+  });
+  const verifyToken = createTokenVerifier({
+    issuers: store.oauthIssuers,
+    resourceFor: metadata.resource,
+    onJwksError: (issuer, err) => {
+      log.warn({ issuer, err: err instanceof Error ? err.message : String(err) }, 'cannot fetch the key set of an OAuth issuer');
+    },
+  });
+  const authenticate = createAuthenticator({ store, pepper, verifyToken });
   const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
   const bridges = createSessionBridges({ federation, box, log, audit, config });
   const handleMcp = createMcpEndpoint({
     config,
     authenticate,
+    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'mcp', ip),
+    metadataUrl: (server) => metadata.metadataUrl(server),
     pipeline,
     sessions,
     audit,
@@ -96,8 +117,23 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
   const guard = createOriginGuard(config);
   const browserSessions = createSessions({ store, now });
-  const cookieAuth: CookieAuthDeps = { sessions: browserSessions, csrfKey: services.csrfKey, originAllowed: (o) => guard.originAllowed(o) };
-  const adminApi = createAdminApi({ services, authenticate, cookieAuth, config, log, version: VERSION });
+  const cookieAuth: CookieAuthDeps = {
+    sessions: browserSessions,
+    csrfKey: services.csrfKey,
+    originAllowed: (o) => guard.originAllowed(o),
+    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+  };
+  // The admin API takes API keys and browser sessions, never OAuth access tokens: those are issued for the MCP
+  // endpoints (their audience), and an agent's token must not administer the organisation.
+  const adminApi = createAdminApi({
+    services,
+    authenticate: createAuthenticator({ store, pepper }),
+    cookieAuth,
+    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+    config,
+    log,
+    version: VERSION,
+  });
   const handleAuth = createAuthApi({
     // Unknown accounts are checked against this, so refusing them costs one Argon2id verification like any other.
     env: { services, sessions: browserSessions, now, dummyHash: await hashPassword(randomBytes(16).toString('base64')), oidcConfigs: new Map() },
@@ -105,11 +141,18 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     log,
   });
   const endUserSessions = createUserSessionEnder({ store, sessions, listeners, now });
-  const handleScim = createScimEndpoint({ ctx: { ...services, endUserSessions }, config, log });
+  const handleScim = createScimEndpoint({
+    ctx: { ...services, endUserSessions },
+    config,
+    log,
+    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+  });
   const server: Server = createHttpServer({
     config,
     log,
     guard,
+    clientIp: createClientIpResolver(config.trustedProxies),
+    metadata,
     handleMcp,
     handleApi: adminApi.handle,
     handleAuth,
@@ -128,6 +171,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     async listen() {
       await federation.start();
       const isKeyActive = async (orgId: string, keyId: string) => {
+        // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.
+        if (keyId.startsWith('oauth:')) return (await store.oauthIssuers.listOAuthIssuers(orgId)).some((i) => keyId.startsWith(`oauth:${i.id}:`));
         const key = await store.getApiKey(orgId, keyId);
         return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
       };
@@ -143,6 +188,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         });
       });
       const { port } = server.address() as AddressInfo;
+      if (config.publicUrl === undefined) base = publicBaseOf({ ...config, port });
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return `http://${host}:${port}/mcp`;
     },

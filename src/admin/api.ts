@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
+import { compileAllowlist } from '../gateway/access/network.ts';
 import type { Authenticate, Principal } from '../gateway/authn/authenticate.ts';
 import { exceedsDepth } from '../gateway/protocol.ts';
 import { authorize, type Actor, type ServiceContext } from '../services/context.ts';
 import type { AuditDecision } from '../store/types.ts';
+import { accessRuleRoutes } from './access-rules.ts';
 import { auditRoutes } from './audit.ts';
-import { authenticateCookie, hasSessionCookie, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
+import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
 import { connectorRoutes } from './connectors.ts';
 import { keyRoutes } from './keys.ts';
 import { memberRoutes } from './members.ts';
@@ -24,6 +26,11 @@ export interface AdminApiDeps {
   readonly authenticate: Authenticate;
   /** Browser sessions: when given, a request without a Bearer key may come with a session cookie and CSRF token. */
   readonly cookieAuth?: CookieAuthDeps;
+  /**
+   * Whether the organisation's `api` allowlist (if any) admits the address; rejects when it cannot tell. Checked after
+   * authentication, for keys (with their own CIDRs too) and sessions alike. Absent: no network rules.
+   */
+  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
@@ -54,6 +61,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...auditRoutes,
     ...signInSettingsRoutes,
     ...scimSettingsRoutes,
+    ...accessRuleRoutes,
   ]);
 }
 
@@ -66,6 +74,7 @@ export function actorOf(p: Principal, req: Pick<ApiRequest, 'clientIp' | 'correl
     keyId: p.keyId,
     scopes: p.scopeList,
     servers: p.servers,
+    cidrs: p.cidrs,
     expiresAt: p.expiresAt,
     name: p.userId ?? p.keyId,
     clientIp: req.clientIp,
@@ -124,7 +133,8 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
       const r = await authenticateCookie(deps.cookieAuth, req);
       if (r.ok) return { actor: sessionActor(r.principal, req), orgId: r.principal.orgId };
       const who = { orgId: r.orgId ?? SYSTEM_CHAIN, userId: r.userId ?? null };
-      await audit(req, who, r.reason === 'csrf' ? 'auth.csrf' : 'auth.failed', 'deny', `session_${r.reason}`, `${req.method} /api/v1${req.path}`.slice(0, 256));
+      const { action, reason } = refusalOf(r);
+      await audit(req, who, action, 'deny', reason, r.reason === 'ip_not_allowed' ? 'org' : `${req.method} /api/v1${req.path}`.slice(0, 256));
       return errorResponse(r.error);
     }
     const auth = await deps.authenticate(req.authorization, Date.now());
@@ -132,7 +142,20 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
       await audit(req, { orgId: auth.orgId ?? SYSTEM_CHAIN, keyId: auth.keyId }, 'auth.failed', 'deny', auth.reason, `${req.method} /api/v1${req.path}`.slice(0, 256));
       return errorResponse(UNAUTHENTICATED, { 'www-authenticate': 'Bearer realm="gatehouse"' });
     }
-    return { actor: actorOf(auth.principal, req), orgId: auth.principal.orgId };
+    const p = auth.principal;
+    // After authentication: only then is the organisation, and so its allowlist, known. The key's own CIDRs apply here
+    // as on the MCP endpoints.
+    const refusedBy =
+      deps.networkAllowed !== undefined && !(await deps.networkAllowed(p.orgId, req.clientIp))
+        ? 'org'
+        : p.cidrs !== null && !compileAllowlist(p.cidrs).allows(req.clientIp)
+          ? 'key'
+          : undefined;
+    if (refusedBy !== undefined) {
+      await audit(req, { orgId: p.orgId, keyId: p.keyId, userId: p.userId }, 'auth.network', 'deny', 'ip_not_allowed', refusedBy);
+      return errorResponse(NETWORK_REFUSED);
+    }
+    return { actor: actorOf(p, req), orgId: p.orgId };
   }
 
   async function handle(req: ApiRequest): Promise<ApiResponse> {

@@ -7,7 +7,7 @@ import { confirmTotp, enrolTotp, verifySecondFactor } from '../services/mfa.ts';
 import { finishOidc, startOidc, type OidcEnv } from '../services/oidc-sign-in.ts';
 import { auditSignIn, changeOwnPassword, passwordLogin, type ClientInfo } from '../services/sign-in.ts';
 import { MAX_PASSWORD_LENGTH } from '../gateway/authn/password-policy.ts';
-import { authenticateCookie, type CookieAuthDeps, type CookieRequest } from './cookie-auth.ts';
+import { authenticateCookie, NETWORK_REFUSED, refusalOf, type CookieAuthDeps, type CookieRequest } from './cookie-auth.ts';
 
 /** The listener's view of a request to /auth/..., as for the admin API: no node:http in here. */
 export interface AuthRequest extends CookieRequest {
@@ -75,8 +75,23 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
   async function session(req: AuthRequest, client: ClientInfo, allowPartial: boolean): Promise<SessionPrincipal> {
     const r = await authenticateCookie(deps.cookieAuth, req, { allowPartial });
     if (r.ok) return r.principal;
-    await auditSignIn(env, { orgId: r.orgId ?? null, userId: r.userId ?? null, action: r.reason === 'csrf' ? 'auth.csrf' : 'auth.failed', decision: 'deny', reason: `session_${r.reason}`, target: `${req.method} /auth${req.path}` }, client);
+    const { action, reason } = refusalOf(r);
+    await auditSignIn(env, { orgId: r.orgId ?? null, userId: r.userId ?? null, action, decision: 'deny', reason, target: `${req.method} /auth${req.path}` }, client);
     throw r.error;
+  }
+
+  /**
+   * A session just started (password or IdP) from an address its organisation's `api` allowlist does not admit is
+   * ended at once and refused: the credentials were good, so the answer is 403 and the audit says why.
+   */
+  async function admitted(token: string, client: ClientInfo): Promise<string> {
+    const allowed = deps.cookieAuth.networkAllowed;
+    if (allowed === undefined) return token;
+    const r = await deps.cookieAuth.sessions.authenticate(token, { allowPartial: true });
+    if (!r.ok || (await allowed(r.principal.orgId, client.ip))) return token;
+    await deps.cookieAuth.sessions.end(token);
+    await auditSignIn(env, { orgId: r.principal.orgId, userId: r.principal.userId, action: 'auth.network', decision: 'deny', reason: 'ip_not_allowed', target: 'org' }, client);
+    throw NETWORK_REFUSED;
   }
 
   async function route(req: AuthRequest, client: ClientInfo): Promise<AuthResponse> {
@@ -88,7 +103,7 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
         if (!sameOriginRequest(req, deps.cookieAuth.originAllowed)) throw new GatehouseError('forbidden', 'Sign in from this gateway\'s own pages');
         const body = await json(req, loginBody);
         const { token, next } = await passwordLogin(env, body, client, previous);
-        return started(token, { next });
+        return started(await admitted(token, client), { next });
       }
       case 'GET /session': {
         const p = await session(req, client, true);
@@ -130,7 +145,7 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
     }
     if (oidc?.[1] !== undefined && oidc[2] === 'callback') {
       const callbackUrl = new URL(`${req.baseUrl}/auth${req.path}${req.rawQuery === '' ? '' : `?${req.rawQuery}`}`);
-      const token = await finishOidc(env, oidc[1], callbackUrl, readCookie(req.cookie, OIDC_FLOW_COOKIE), previous, client);
+      const token = await admitted(await finishOidc(env, oidc[1], callbackUrl, readCookie(req.cookie, OIDC_FLOW_COOKIE), previous, client), client);
       return { status: 302, location: '/', cookies: [sessionCookie(token, { maxSeconds: 7 * 24 * 3600 }), clearCookie(OIDC_FLOW_COOKIE)] };
     }
     throw new GatehouseError(OIDC_PATH.test(req.path) || /^\/(login|logout|session|password|totp\/\w+)$/.test(req.path) ? 'method_not_allowed' : 'not_found', 'Not found');

@@ -17,16 +17,35 @@ export interface CookieRequest {
 
 export type CookieAuthResult =
   | { readonly ok: true; readonly principal: SessionPrincipal }
-  | { readonly ok: false; readonly error: GatehouseError; readonly reason: SessionFailure | 'csrf'; readonly orgId?: string; readonly userId?: string };
+  | {
+      readonly ok: false;
+      readonly error: GatehouseError;
+      readonly reason: SessionFailure | 'csrf' | 'ip_not_allowed';
+      readonly orgId?: string;
+      readonly userId?: string;
+    };
 
 export interface CookieAuthDeps {
   readonly sessions: Sessions;
   readonly csrfKey: KeyObject;
   readonly originAllowed: (origin: string | undefined) => boolean;
+  /**
+   * Whether the organisation's `api` allowlist (if any) admits the address: a session is for the dashboard and admin
+   * API, so it is usable only from there. Rejects when it cannot tell (fail closed). Absent: no network rules.
+   */
+  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+// 403: the session is good, so signing in again would not help; which list refused is for the audit record.
+export const NETWORK_REFUSED = new GatehouseError('forbidden', 'Not allowed from this network');
 export const CSRF_REFUSED = new GatehouseError('forbidden', 'This change needs the session CSRF token (x-csrf-token) and a same-origin request');
+
+/** How a refused session is audited: the action and reason the audit record names. */
+export function refusalOf(r: Extract<CookieAuthResult, { ok: false }>): { action: string; reason: string } {
+  if (r.reason === 'ip_not_allowed') return { action: 'auth.network', reason: r.reason };
+  return { action: r.reason === 'csrf' ? 'auth.csrf' : 'auth.failed', reason: `session_${r.reason}` };
+}
 
 /** Whether the request carries a session cookie at all (Bearer keys win when both are sent). */
 export function hasSessionCookie(req: Pick<CookieRequest, 'cookie'>): boolean {
@@ -48,6 +67,10 @@ export async function authenticateCookie(deps: CookieAuthDeps, req: CookieReques
     return { ok: false, error, reason: result.reason, ...(result.orgId === undefined ? {} : { orgId: result.orgId }), ...(result.userId === undefined ? {} : { userId: result.userId }) };
   }
   const p = result.principal;
+  // After authentication: only then is the organisation, and so its allowlist, known.
+  if (deps.networkAllowed !== undefined && !(await deps.networkAllowed(p.orgId, req.clientIp))) {
+    return { ok: false, error: NETWORK_REFUSED, reason: 'ip_not_allowed', orgId: p.orgId, userId: p.userId };
+  }
   if (!SAFE_METHODS.has(req.method)) {
     const fromHere = sameOriginRequest({ origin: req.origin, secFetchSite: req.secFetchSite }, deps.originAllowed);
     if (!fromHere || !csrfTokenValid(deps.csrfKey, p.token, req.csrfToken)) {
@@ -67,6 +90,7 @@ export function sessionActor(p: SessionPrincipal, req: Pick<CookieRequest, 'clie
     keyId: null,
     scopes: ['*'],
     servers: null,
+    cidrs: null,
     expiresAt: null,
     name: p.userId,
     clientIp: req.clientIp,

@@ -12,6 +12,7 @@ export const keyView = z.object({
   role: roleSchema,
   scopes: z.array(z.string()),
   servers: z.array(z.string()).nullable().describe('The virtual servers the key is restricted to; null: unrestricted'),
+  cidrs: z.array(z.string()).nullable().describe('The networks the key may be used from; null: wherever the organisation allows'),
   createdBy: z.string(),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
@@ -55,6 +56,12 @@ export const keyRoutes = [
         .max(100)
         .optional()
         .describe('Restricts the key to these virtual servers (never /mcp); default: as your own key is restricted'),
+      cidrs: z
+        .array(z.string().min(1).max(64))
+        .min(1)
+        .max(256)
+        .optional()
+        .describe('Restricts the key to clients from these networks (IPv4 or IPv6 CIDRs), within your own key’s; default: as your own key is restricted'),
     }),
     response: { status: 201, description: 'The key, shown once, and its record', schema: createdKey },
     handle: async ({ services, actor, orgId, body }) => json(201, await createKey(services, actor, { ...body, orgId })),

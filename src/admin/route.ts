@@ -28,7 +28,7 @@ export type ApiResponse =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly stream: AsyncIterable<string>; readonly contentType: string };
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a handler receives: the actor, its organisation, and the request parts already validated. */
 export interface RouteInput<P, Q, B> {
@@ -53,7 +53,7 @@ export interface RouteSpec<P extends Obj, Q extends Obj, B extends z.ZodType> {
   readonly tag: string;
   readonly params?: P;
   readonly query?: Q;
-  /** Request body (JSON); POST and PATCH routes always have one, strict, so unknown fields are refused. */
+  /** Request body (JSON); POST, PUT and PATCH routes always have one, strict, so unknown fields are refused. */
   readonly body?: B;
   readonly response: { readonly status: number; readonly description: string; readonly schema?: z.ZodType; readonly contentType?: string };
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<ApiResponse>;

@@ -7,6 +7,8 @@ import { CONNECT_USAGE } from './connect.ts';
 import { CONNECTORS_USAGE } from './connectors.ts';
 import { KEYS_USAGE } from './keys.ts';
 import { MEMBERS_USAGE } from './members.ts';
+import { NETWORK_USAGE } from './network.ts';
+import { OAUTH_USAGE } from './oauth.ts';
 import { ORGS_USAGE } from './orgs.ts';
 import { SCIM_USAGE } from './scim.ts';
 import { SERVERS_USAGE } from './servers.ts';
@@ -20,9 +22,10 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE].join('\n');
-  // `gatehouse keys create ...`, or `gatehouse connect [--options]` for a command without subcommands.
-  const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => (m[2] === undefined ? m[1] ?? '' : `${m[1] ?? ''} ${m[2]}`)));
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, OAUTH_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE].join('\n');
+  // `gatehouse keys create ...`, `gatehouse oauth issuers add ...` (a group of groups), or `gatehouse connect
+  // [--options]` for a command without subcommands.
+  const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => [m[1], m[2], m[3]].filter((w) => w !== undefined).join(' ')));
   assert.deepEqual([...offered].sort(), Object.keys(CLI_COMMANDS).sort());
 });
 
@@ -35,4 +38,7 @@ test('a command not in the table has no action, so it does not run', () => {
   assert.equal(cliAction('connect', 'now'), undefined);
   assert.equal(cliAction('orgs', 'toString'), undefined);
   assert.equal(cliAction('serve', undefined), undefined);
+  assert.equal(cliAction('oauth', 'issuers add'), 'oauth_issuer.create');
+  assert.equal(cliAction('oauth', 'issuers'), undefined);
+  assert.equal(cliAction('network', 'show'), 'network.read');
 });

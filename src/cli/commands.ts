@@ -35,6 +35,13 @@ export const CLI_COMMANDS = {
   'scim revoke': 'scim.token.revoke',
   'scim map': 'scim.mapping.update',
   'scim unmap': 'scim.mapping.update',
+  'network allow': 'network.update',
+  'network remove': 'network.update',
+  'network clear': 'network.update',
+  'network show': 'network.read',
+  'oauth issuers add': 'oauth_issuer.create',
+  'oauth issuers list': 'oauth_issuer.read',
+  'oauth issuers remove': 'oauth_issuer.delete',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

@@ -8,13 +8,14 @@ import { out, table, UsageError } from './output.ts';
 
 const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
 
-export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--server NAME]... [--expires 30d|ISO-DATE] [--role member] [--user EMAIL]
-                         [--org SLUG]
+export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... [--server NAME]... [--cidr CIDR]... [--expires 30d|ISO-DATE] [--role member]
+                         [--user EMAIL] [--org SLUG]
 gatehouse keys list [--org SLUG] [--json]
 gatehouse keys revoke KEY_ID [--org SLUG]
 gatehouse keys rotate KEY_ID [--org SLUG] [--json]   (a new key with the same rights; the old one stops working at once)
   SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *
-  --server restricts the key to that virtual server's endpoint (/servers/NAME/mcp, never /mcp). Default: unrestricted`;
+  --server restricts the key to that virtual server's endpoint (/servers/NAME/mcp, never /mcp). Default: unrestricted
+  --cidr restricts the key to clients from those networks (IPv4 or IPv6, e.g. 10.0.0.0/8, ::1/128). Default: anywhere`;
 
 export async function keysCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -24,6 +25,7 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
       name: { type: 'string' },
       scope: { type: 'string', multiple: true },
       server: { type: 'string', multiple: true },
+      cidr: { type: 'string', multiple: true },
       expires: { type: 'string' },
       role: { type: 'string' },
       user: { type: 'string' },
@@ -41,6 +43,7 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
         name: values.name,
         scopes: values.scope ?? ['*'],
         servers: values.server,
+        cidrs: values.cidr,
         role: (values.role ?? 'member') as KeyRole,
         expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
         userId: values.user === undefined ? undefined : await memberIdByEmail(ctx, org.id, values.user),
@@ -50,7 +53,8 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
         return;
       }
       const servers = record.servers === null ? '' : `, servers: ${record.servers.join(' ')}`;
-      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}${servers}, expires: ${record.expiresAt ?? 'never'}`);
+      const cidrs = record.cidrs === null ? '' : `, networks: ${record.cidrs.join(' ')}`;
+      out(`Created key ${record.id} (${record.name}), scopes: ${record.scopes.join(' ')}${servers}${cidrs}, expires: ${record.expiresAt ?? 'never'}`);
       out('');
       out(`  ${key}`);
       out('');
@@ -74,10 +78,11 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
           role: k.role,
           scopes: k.scopes.join(' '),
           servers: k.servers === null ? '*' : k.servers.join(' '),
+          networks: k.cidrs === null ? '*' : k.cidrs.join(' '),
           status: k.status,
           expires: k.expiresAt ?? '-',
         })),
-        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'status', 'expires'],
+        ['id', 'name', 'prefix', 'role', 'scopes', 'servers', 'status', 'expires', 'networks'],
       );
       return;
     }

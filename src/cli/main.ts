@@ -8,6 +8,8 @@ import { openCli, type CliContext } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
+import { NETWORK_USAGE, networkCommand } from './network.ts';
+import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { serve } from './serve.ts';
@@ -23,13 +25,18 @@ ${SIGN_IN_USAGE}
 ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
+${NETWORK_USAGE}
+${OAUTH_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
 ${SCIM_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
-/** A group of subcommands (`keys create`), or with `single` a command that takes options directly (`connect`). */
-type Group = { readonly handler: Handler; readonly usage: string; readonly single?: true };
+/**
+ * A group of subcommands (`keys create`), with `nested` a group of groups (`oauth issuers add`, whose `sub` is
+ * `issuers add`), or with `single` a command that takes options directly (`connect`).
+ */
+type Group = { readonly handler: Handler; readonly usage: string; readonly single?: true; readonly nested?: true };
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
@@ -43,10 +50,13 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     connect: { handler: (ctx, _s, r) => connectCommand(ctx, r), usage: CONNECT_USAGE, single: true },
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
     scim: { handler: scimCommand, usage: SCIM_USAGE },
+    network: { handler: networkCommand, usage: NETWORK_USAGE },
+    oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);
-  const [sub, rest] = group.single === true ? [undefined, args] : [args[0], args.slice(1)];
+  const [sub, rest] =
+    group.single === true ? [undefined, args] : group.nested === true ? [args.slice(0, 2).join(' ') || undefined, args.slice(2)] : [args[0], args.slice(1)];
   const action = cliAction(command, sub);
   if (action === undefined) throw new UsageError(group.usage);
   const ctx = await openCli(env);

@@ -37,3 +37,9 @@ test('production refuses weak settings', () => {
   assert.ok(problems.some((p) => p.includes('GATEHOUSE_PUBLIC_URL')));
   assert.ok(checkPosture(loadConfig({ GATEHOUSE_ALLOWED_ORIGINS: '*' })).length > 0);
 });
+
+test('trusted proxies are a list of CIDRs; anything else is refused at start-up', () => {
+  assert.deepEqual(loadConfig({}).trustedProxies, []);
+  assert.deepEqual(loadConfig({ GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).trustedProxies, ['10.0.0.0/8', '::1']);
+  assert.throws(() => loadConfig({ GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' }), /trustedProxies\.1: each entry must be a CIDR/);
+});

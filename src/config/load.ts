@@ -13,6 +13,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_ALLOWED_ORIGINS: 'allowedOrigins',
   GATEHOUSE_ALLOWED_HOSTS: 'allowedHosts',
+  GATEHOUSE_TRUSTED_PROXIES: 'trustedProxies',
   GATEHOUSE_MASTER_KEY: 'masterKey',
   GATEHOUSE_MAX_BODY_BYTES: 'maxBodyBytes',
   GATEHOUSE_MAX_JSON_DEPTH: 'maxJsonDepth',
@@ -23,7 +24,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS: 'upstreamConnectTimeoutMs',
   GATEHOUSE_CONNECTOR_POLL_MS: 'connectorPollMs',
 };
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
@@ -50,7 +51,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
-  return Object.freeze({ ...parsed.data, allowedOrigins: Object.freeze([...parsed.data.allowedOrigins]), allowedHosts: Object.freeze([...parsed.data.allowedHosts]) }) as Config;
+  const { allowedOrigins, allowedHosts, trustedProxies } = parsed.data;
+  return Object.freeze({
+    ...parsed.data,
+    allowedOrigins: Object.freeze([...allowedOrigins]),
+    allowedHosts: Object.freeze([...allowedHosts]),
+    trustedProxies: Object.freeze([...trustedProxies]),
+  }) as Config;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

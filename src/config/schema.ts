@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { normalizeCidr } from '../gateway/access/network.ts';
 import { Secret } from './secret.ts';
 
 /**
@@ -22,6 +23,11 @@ export const configSchema = z.strictObject({
   allowedOrigins: z.array(z.string().min(1)).default([]),
   /** Host header values accepted besides loopback names (DNS rebinding protection). */
   allowedHosts: z.array(z.string().min(1)).default([]),
+  /**
+   * Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` is believed. Empty: the header is ignored and the
+   * peer address is the client's.
+   */
+  trustedProxies: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** Base64 of 32 bytes; when absent the key lives in `<dataDir>/master.key` (created 0600 on first start). */
   masterKey: z
     .string()

@@ -214,8 +214,8 @@ export function createPipeline(deps: PipelineDeps) {
     await audit.record({
       ts: new Date().toISOString(),
       orgId: x.principal.orgId,
-      actorKeyId: x.principal.keyId,
-      actorUser: null,
+      actorKeyId: x.principal.actor.keyId,
+      actorUser: x.principal.actor.user,
       clientIp: x.clientIp,
       action: `mcp.${x.request.method.slice(0, 64)}`,
       targetConnector: o.connector,

@@ -8,7 +8,8 @@ import { ListenerRegistry } from './listener/subscriptions.ts';
 import { createUserSessionEnder } from './user-sessions.ts';
 
 function principal(orgId: string, keyId: string): Principal {
-  return { orgId, keyId, keyName: keyId, role: 'member', userId: null, scopes: compileScopes(['*']), scopeList: ['*'], expiresAt: null, servers: null };
+  return { orgId, keyId, keyName: keyId, role: 'member', userId: null, scopes: compileScopes(['*']), scopeList: ['*'], expiresAt: null, servers: null,
+    cidrs: null, actor: { keyId, user: null } };
 }
 
 const key = (id: string, userId: string | null) => ({ id, userId }) as ApiKeyRecord;

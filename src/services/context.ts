@@ -30,6 +30,8 @@ export interface Actor {
   readonly scopes: readonly string[];
   /** The virtual servers the actor's key is restricted to (null: unrestricted): keys it creates reach no further. */
   readonly servers: readonly string[] | null;
+  /** The networks (CIDR) the actor's key may be used from (null: anywhere its organisation allows): keys it creates likewise. */
+  readonly cidrs: readonly string[] | null;
   /** When the actor's own credential expires: keys it creates may not outlive it. */
   readonly expiresAt: string | null;
   /** How the actor is named in audit records (`cli:alice`, a user id). */
@@ -48,6 +50,7 @@ export function operatorActor(name: string): Actor {
     keyId: null,
     scopes: ['*'],
     servers: null,
+    cidrs: null,
     expiresAt: null,
     name,
     clientIp: null,

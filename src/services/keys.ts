@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors.ts';
 import { displayPrefix, generateApiKey, hashApiKey } from '../gateway/authn/api-key-format.ts';
+import { normalizeCidr, rangeWithin } from '../gateway/access/network.ts';
 import { isAllowed, roleWithin } from '../gateway/access/permissions.ts';
 import { scopeCovers, scopeProblem } from '../gateway/access/scopes.ts';
 import { newId } from '../ids.ts';
@@ -16,6 +17,8 @@ export interface NewKey {
   readonly userId?: string | undefined;
   /** Restricts the key to these virtual servers' endpoints (never `/mcp`); absent: as the creator's key is restricted. */
   readonly servers?: readonly string[] | undefined;
+  /** Networks the key may be used from (CIDR, IPv4 or IPv6); absent: wherever its organisation allows. */
+  readonly cidrs?: readonly string[] | undefined;
 }
 
 /** A key as it may be shown: never its hash, never the key. */
@@ -31,14 +34,14 @@ export function viewKey(k: ApiKeyRecord, now = Date.now()): KeyView {
 
 /**
  * A key can never carry more than whoever hands it out holds: a role within theirs, scopes within theirs, no server
- * beyond theirs (a key restricted to virtual servers hands out keys restricted to some of them), an expiry no later
- * than theirs, and a user who is a member with at least the key's rights.
+ * beyond theirs (a key restricted to virtual servers hands out keys restricted to some of them), no network beyond
+ * theirs (likewise for a key restricted to CIDRs), an expiry no later than theirs, and a user who is a member with at least the key's rights.
  */
 async function assertGrantable(
   ctx: Pick<ServiceContext, 'store'>,
   actor: Actor,
   orgId: string,
-  k: { role: KeyRole; scopes: readonly string[]; servers: readonly string[] | null; expiresAt: string | null; userId: string | null },
+  k: { role: KeyRole; scopes: readonly string[]; servers: readonly string[] | null; cidrs: readonly string[] | null; expiresAt: string | null; userId: string | null },
 ): Promise<void> {
   if (!roleWithin(k.role, actor.role)) throw new GatehouseError('forbidden', `A key cannot have more rights than yours: role ${k.role} is not within ${actor.role}`);
   for (const s of k.scopes) {
@@ -48,6 +51,11 @@ async function assertGrantable(
   if (ceiling !== null) {
     const beyond = k.servers === null ? '/mcp and every virtual server' : k.servers.filter((s) => !ceiling.includes(s)).map((s) => `'${s}'`).join(', ');
     if (beyond !== '') throw new GatehouseError('forbidden', `A key cannot reach more than yours: ${beyond} is beyond the virtual servers your key may use`);
+  }
+  const networks = actor.cidrs;
+  if (networks !== null) {
+    const beyond = k.cidrs === null ? 'anywhere' : k.cidrs.filter((c) => !networks.some((n) => rangeWithin(c, n))).join(', ');
+    if (beyond !== '') throw new GatehouseError('forbidden', `A key cannot reach more than yours: ${beyond} is beyond the networks your key may be used from`);
   }
   if (actor.expiresAt !== null && (k.expiresAt === null || Date.parse(k.expiresAt) > Date.parse(actor.expiresAt))) {
     throw new GatehouseError('forbidden', 'A key cannot outlive yours: its expiry must be no later than your key’s');
@@ -89,7 +97,8 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   const role = input.role ?? 'member';
   const scopes = [...new Set(input.scopes)];
   const servers = input.servers === undefined ? actor.servers && [...actor.servers] : await requireServers(ctx, input.orgId, input.servers);
-  await assertGrantable(ctx, actor, input.orgId, { role, scopes, servers, expiresAt, userId });
+  const cidrs = input.cidrs === undefined ? actor.cidrs && [...actor.cidrs] : requireCidrs(input.cidrs, 'A key restricted to networks needs at least one CIDR');
+  await assertGrantable(ctx, actor, input.orgId, { role, scopes, servers, cidrs, expiresAt, userId });
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
@@ -101,18 +110,34 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
     role,
     scopes,
     servers,
+    cidrs,
     createdBy: actor.userId ?? actor.keyId ?? actor.name,
     createdAt: new Date().toISOString(),
     expiresAt,
     revokedAt: null,
   };
   await ctx.store.insertApiKey(record);
-  await ctx.audit.record(changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role, scopes, servers, expiresAt, userId }));
+  await ctx.audit.record(changeEvent(record.orgId, actor, 'key.create', { name: record.id }, { name, role, scopes, servers, cidrs, expiresAt, userId }));
   return { key, record: viewKey(record) };
 }
 
+/** Canonical, de-duplicated CIDRs; an empty list or one that is not a CIDR is refused. */
+export function requireCidrs(list: readonly string[], emptyMessage: string): string[] {
+  if (list.length === 0) throw new GatehouseError('bad_request', emptyMessage);
+  if (list.length > 256) throw new GatehouseError('bad_request', 'At most 256 CIDRs');
+  return [
+    ...new Set(
+      list.map((c) => {
+        const cidr = normalizeCidr(c);
+        if (cidr === undefined) throw new GatehouseError('bad_request', `'${c.slice(0, 64)}' is not a CIDR (e.g. 10.0.0.0/8, 2001:db8::/32, ::1)`);
+        return cidr;
+      }),
+    ),
+  ];
+}
+
 /** The servers a key is restricted to must exist now; a key restricted to nothing would be a key for nothing. */
-async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
+export async function requireServers(ctx: Pick<ServiceContext, 'store'>, orgId: string, names: readonly string[]): Promise<string[]> {
   if (names.length === 0) throw new GatehouseError('bad_request', 'A key restricted to virtual servers needs at least one server name');
   const unique = [...new Set(names)];
   for (const name of unique) {

@@ -107,7 +107,7 @@ export const orgB: Organisation = { id: 'org_b', slug: 'globex', name: 'Globex',
 export function apiKey(id: string, orgId: string, createdAt: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
   return {
     id, orgId, userId: null, name: `key ${id}`, keyHash: createHash('sha256').update(id).digest('hex'), displayPrefix: `gh_${id.slice(0, 4)}`,
-    role: 'member', scopes: ['github:*', 'files:read'], servers: null, createdBy: 'alice@example.com', createdAt, expiresAt: null,
+    role: 'member', scopes: ['github:*', 'files:read'], servers: null, cidrs: null, createdBy: 'alice@example.com', createdAt, expiresAt: null,
     revokedAt: null, ...overrides,
   };
 }

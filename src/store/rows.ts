@@ -1,6 +1,6 @@
 import type {
-  ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, Organisation, UserRecord,
-  VirtualServerRecord,
+  ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, NetworkAllowlist, NetworkPlane,
+  OAuthIssuerRecord, Organisation, UserRecord, VirtualServerRecord,
 } from './types.ts';
 
 /** Row <-> record mapping shared by both dialects; column names are the same in SQLite and PostgreSQL. */
@@ -50,6 +50,7 @@ export function toApiKey(r: Row): ApiKeyRecord {
     role: str(r.role) as KeyRole,
     scopes: strings(r.scopes),
     servers: r.servers === null || r.servers === undefined ? null : strings(r.servers),
+    cidrs: r.cidrs === null || r.cidrs === undefined ? null : strings(r.cidrs),
     createdBy: str(r.created_by),
     createdAt: time(r.created_at),
     expiresAt: timeOrNull(r.expires_at),
@@ -81,6 +82,27 @@ export function toVirtualServer(r: Row): VirtualServerRecord {
     createdAt: time(r.created_at),
     updatedAt: time(r.updated_at),
   };
+}
+
+export function toOAuthIssuer(r: Row): OAuthIssuerRecord {
+  return {
+    id: str(r.id),
+    orgId: str(r.org_id),
+    issuer: str(r.issuer),
+    audience: str(r.audience),
+    algorithms: strings(r.algorithms),
+    jwksUri: str(r.jwks_uri),
+    scopeMap: JSON.parse(str(r.scope_map)) as Record<string, string[]>,
+    requiredScopes: strings(r.required_scopes),
+    servers: r.servers === null || r.servers === undefined ? null : strings(r.servers),
+    requireAtJwt: bool(r.require_at_jwt),
+    createdBy: str(r.created_by),
+    createdAt: time(r.created_at),
+  };
+}
+
+export function toNetworkAllowlist(r: Row): NetworkAllowlist {
+  return { orgId: str(r.org_id), plane: str(r.plane) as NetworkPlane, cidrs: strings(r.cidrs), updatedAt: time(r.updated_at) };
 }
 
 /** A JSON column value, or NULL for an absent one (never the JSON text `null`). */

@@ -71,6 +71,8 @@ export interface ApiKeyRecord {
    * every virtual server of its organisation.
    */
   readonly servers: readonly string[] | null;
+  /** Networks (CIDR) the key may be used from, checked after authentication; null: anywhere the organisation allows. */
+  readonly cidrs: readonly string[] | null;
   readonly createdBy: string;
   readonly createdAt: string;
   readonly expiresAt: string | null;
@@ -126,6 +128,61 @@ export interface VirtualServerRecord {
 /** The fields of a virtual server that can change; the name cannot (keys refer to servers by name). */
 export type VirtualServerPatch = Partial<Pick<VirtualServerRecord, 'description' | 'tools' | 'prompts' | 'resources' | 'unprefixed'>>;
 
+/**
+ * An OAuth 2.1 authorization server whose access tokens (JWT) agents may present instead of an API key. An issuer
+ * belongs to exactly one organisation: the token's `iss` names the organisation.
+ */
+export interface OAuthIssuerRecord {
+  readonly id: string;
+  readonly orgId: string;
+  /** Compared exactly with the token's `iss`; unique across organisations. */
+  readonly issuer: string;
+  /** The resource (RFC 8707) the token's `aud` must contain; by default the gateway's canonical MCP endpoint URL. */
+  readonly audience: string;
+  /** The JWS algorithms accepted; never `none`, never HS*. */
+  readonly algorithms: readonly string[];
+  readonly jwksUri: string;
+  /** A token `scope` value -> the Gatehouse key scopes it grants (`*`, `<connector>`, `<connector>/<tool>`). */
+  readonly scopeMap: Readonly<Record<string, readonly string[]>>;
+  /** Token scope values every token must carry to use the MCP endpoint (else 403 insufficient_scope). */
+  readonly requiredScopes: readonly string[];
+  /** The virtual servers its tokens may use (never `/mcp`); null: unrestricted. */
+  readonly servers: readonly string[] | null;
+  /** Accept only `typ: at+jwt` (RFC 9068); otherwise `JWT` and an absent typ are accepted too. */
+  readonly requireAtJwt: boolean;
+  readonly createdBy: string;
+  readonly createdAt: string;
+}
+
+export interface OAuthIssuerStore {
+  /** A taken issuer (in any organisation) or id is a DuplicateError. */
+  insertOAuthIssuer(issuer: OAuthIssuerRecord): Promise<void>;
+  /** Looks an issuer up by its exact `iss`, across organisations: the token names it. */
+  findOAuthIssuer(issuer: string): Promise<OAuthIssuerRecord | undefined>;
+  listOAuthIssuers(orgId: string): Promise<OAuthIssuerRecord[]>;
+  /** Every organisation's issuers, for the protected resource metadata. */
+  listAllOAuthIssuers(): Promise<OAuthIssuerRecord[]>;
+  deleteOAuthIssuer(orgId: string, id: string): Promise<boolean>;
+}
+
+/** `mcp`: the MCP endpoints; `api`: the dashboard and admin API. */
+export type NetworkPlane = 'mcp' | 'api';
+
+/** The networks an organisation's plane may be reached from; no list means no restriction. */
+export interface NetworkAllowlist {
+  readonly orgId: string;
+  readonly plane: NetworkPlane;
+  readonly cidrs: readonly string[];
+  readonly updatedAt: string;
+}
+
+export interface NetworkAllowlistStore {
+  getNetworkAllowlist(orgId: string, plane: NetworkPlane): Promise<NetworkAllowlist | undefined>;
+  /** Creates or replaces the plane's list. */
+  setNetworkAllowlist(list: NetworkAllowlist): Promise<void>;
+  deleteNetworkAllowlist(orgId: string, plane: NetworkPlane): Promise<boolean>;
+}
+
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
 /** An audit event as the gateway describes it, before it is placed in the chain. */
@@ -162,6 +219,10 @@ export interface Store {
   readonly signIn: SignInStore;
   /** SCIM provisioning: tokens, role mappings, provisioned users and groups. */
   readonly scim: ScimStore;
+  /** Trusted OAuth issuers whose access tokens agents may present (types.ts, OAuthIssuerStore). */
+  readonly oauthIssuers: OAuthIssuerStore;
+  /** Per-organisation IP allowlists for the MCP and admin API planes. */
+  readonly networkAllowlists: NetworkAllowlistStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

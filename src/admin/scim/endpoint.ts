@@ -16,6 +16,12 @@ export interface ScimEndpointDeps {
   readonly ctx: ScimContext;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
+  /**
+   * Whether the organisation's `api` allowlist (if any) admits the address. SCIM is part of the control plane and
+   * provisioning comes from the IdP's own servers, so an organisation that restricts its admin API lists the IdP's
+   * egress ranges there too; checked after the token names the organisation. Absent: no network rules.
+   */
+  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
 }
 
 const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -142,8 +148,12 @@ export function createScimEndpoint(deps: ScimEndpointDeps): (req: ApiRequest) =>
       await audit(req, SYSTEM_CHAIN, null, 'scim.auth.failed', 'unauthenticated');
       return scimError(401, '', 'Authentication required', { 'www-authenticate': 'Bearer realm="gatehouse-scim"' });
     }
+    if (deps.networkAllowed !== undefined && !(await deps.networkAllowed(token.orgId, req.clientIp))) {
+      await audit(req, token.orgId, token.id, 'scim.auth.network', 'ip_not_allowed');
+      return scimError(403, '', 'Not allowed from this network');
+    }
     const actor: Actor = {
-      via: 'scim', role: 'admin', orgId: token.orgId, userId: null, keyId: token.id, scopes: [], servers: [], expiresAt: null,
+      via: 'scim', role: 'admin', orgId: token.orgId, userId: null, keyId: token.id, scopes: [], servers: [], cidrs: null, expiresAt: null,
       name: 'scim', clientIp: req.clientIp, correlationId: req.correlationId,
     };
     const call: ScimCall = { ctx, actor, orgId: token.orgId, filter: undefined };

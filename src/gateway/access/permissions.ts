@@ -77,6 +77,21 @@ export const PERMISSIONS = {
   'scim.token.revoke': MANAGERS,
   'scim.mapping.update': MANAGERS,
 
+  /**
+   * Network rules: the organisation's IP allowlists for the MCP and admin API planes. Readers see them (they say
+   * where the organisation is reachable from, not a secret); managers change them.
+   */
+  'network.read': READERS,
+  'network.update': MANAGERS,
+
+  /**
+   * The OAuth issuers whose access tokens agents may present. Adding one hands out rights like creating a key does,
+   * so the services keep its scope map and servers within the actor's own (no more than yours).
+   */
+  'oauth_issuer.read': READERS,
+  'oauth_issuer.create': MANAGERS,
+  'oauth_issuer.delete': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

@@ -18,7 +18,7 @@ export interface HttpExchange {
 /** An audit event for something the endpoint decided itself (authentication, sessions, malformed input). */
 export function httpEvent(
   x: HttpExchange,
-  who: { orgId: string; keyId?: string | undefined },
+  who: { orgId: string; keyId?: string | undefined; actor?: Principal['actor'] },
   action: string,
   decision: AuditDecision,
   reason: string | null,
@@ -27,8 +27,8 @@ export function httpEvent(
   return {
     ts: new Date().toISOString(),
     orgId: who.orgId,
-    actorKeyId: who.keyId ?? null,
-    actorUser: null,
+    actorKeyId: who.actor === undefined ? (who.keyId ?? null) : who.actor.keyId,
+    actorUser: who.actor?.user ?? null,
     clientIp: x.clientIp,
     action,
     targetConnector: null,

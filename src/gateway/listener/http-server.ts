@@ -6,7 +6,9 @@ import type { ApiRequest, ApiResponse } from '../../admin/route.ts';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
+import type { ResourceMetadata } from '../authn/resource-metadata.ts';
 import { readBody } from './body.ts';
+import type { ClientIpResolver } from './client-ip.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
 import type { OriginGuard } from './origin.ts';
 import { SECURITY_HEADERS, sendHttpError, sendJson } from './respond.ts';
@@ -15,6 +17,8 @@ export interface HttpServerDeps {
   readonly config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
   readonly log: Logger;
   readonly guard: OriginGuard;
+  /** The client's address: the peer, or what trusted proxies forwarded. */
+  readonly clientIp: ClientIpResolver;
   /** The MCP endpoint: `server` is null at /mcp and the virtual server's name at /servers/{name}/mcp. */
   readonly handleMcp: (x: HttpExchange, server: string | null) => Promise<void>;
   /** The admin API under /api/v1, framework-neutral: it sees an ApiRequest, never node:http. */
@@ -24,6 +28,8 @@ export interface HttpServerDeps {
   /** SCIM 2.0 under /scim/v2, the same framework-neutral shape. */
   readonly handleScim: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
+  /** RFC 9728 protected resource metadata of the MCP endpoints. */
+  readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
 }
 
 const API_PREFIX = '/api/v1';
@@ -125,6 +131,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       sendAuthResponse(res, response, x.headers);
       return;
     }
+    const described = deps.metadata.endpointOf(path);
+    if (described !== undefined) return resourceMetadata(req, res, x, described.server);
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
     if (path === '/healthz') {
       sendJson(res, 200, { status: 'ok' }, x.headers);
@@ -138,6 +146,19 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     throw new GatehouseError('not_found', 'Not found');
   }
 
+  /** Public and the same for every caller, so any origin may read it (browser-based MCP clients discover with it). */
+  async function resourceMetadata(req: IncomingMessage, res: ServerResponse, x: HttpExchange, server: string | null): Promise<void> {
+    const headers = { ...x.headers, 'access-control-allow-origin': '*' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...headers, 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'mcp-protocol-version', 'access-control-max-age': '600' });
+      res.end();
+      return;
+    }
+    if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
+    const org = new URLSearchParams(queryOf(req.url)).get('org') ?? undefined;
+    sendJson(res, 200, await deps.metadata.document(server, org), headers);
+  }
+
   const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
     const correlationId = newCorrelationId();
@@ -145,7 +166,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       req,
       res,
       correlationId,
-      clientIp: req.socket.remoteAddress ?? null,
+      clientIp: deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']),
       headers: { ...baseHeaders, 'x-correlation-id': correlationId },
     };
     res.on('finish', () => {
@@ -232,6 +253,11 @@ function sendAuthResponse(res: ServerResponse, r: AuthResponse, headers: Record<
   } else {
     sendJson(res, r.status, r.body, { ...headers, ...extra } as Record<string, string>);
   }
+}
+
+function queryOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return q === -1 || url === undefined ? '' : url.slice(q + 1);
 }
 
 function pathOf(url: string | undefined): string {

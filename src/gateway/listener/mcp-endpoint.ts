@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
-import { SYSTEM_CHAIN, type AuditLog } from '../audit/audit-log.ts';
-import type { Authenticate, Principal } from '../authn/authenticate.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Principal } from '../authn/authenticate.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Pipeline, SessionOps } from '../pipeline.ts';
 import { classifyMessage, exceedsDepth, isSupportedVersion, type JsonRpcNotification, type JsonRpcRequest } from '../protocol.ts';
+import { createRequestAuthenticator, type RequestAuthenticatorDeps } from './authenticate-request.ts';
 import { readBody } from './body.ts';
-import { clientFeatures, headerOf, httpEvent, pathOf, type HttpExchange } from './exchange.ts';
+import { clientFeatures, headerOf, httpEvent, type HttpExchange } from './exchange.ts';
 import { rpcError, sendHttpError, sendJson } from './respond.ts';
 import { BATCH_REVISION, BatchChannel, classifyBatch } from './batch.ts';
 import { ResponseChannel, type RequestChannel, type Session } from './session.ts';
@@ -24,9 +25,8 @@ export interface SessionBridge extends SessionOps {
   close(): Promise<void>;
 }
 
-export interface McpEndpointDeps {
+export interface McpEndpointDeps extends RequestAuthenticatorDeps {
   readonly config: Pick<Config, 'maxBodyBytes' | 'maxJsonDepth'>;
-  readonly authenticate: Authenticate;
   readonly pipeline: Pipeline;
   readonly sessions: SessionRegistry;
   readonly audit: AuditLog;
@@ -38,7 +38,6 @@ export interface McpEndpointDeps {
   readonly stateless: StatelessHandler;
 }
 
-const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
 const KEEP_ALIVE_MS = 25_000;
 
 /**
@@ -50,20 +49,7 @@ const KEEP_ALIVE_MS = 25_000;
 export function createMcpEndpoint(deps: McpEndpointDeps) {
   const { sessions, pipeline, audit } = deps;
   const bridges = new WeakMap<Session, SessionBridge>();
-
-  async function authenticateOrRefuse(x: HttpExchange): Promise<Principal | undefined> {
-    const result = await deps.authenticate(x.req.headers.authorization, Date.now());
-    if (result.ok) {
-      x.principal = result.principal;
-      return result.principal;
-    }
-    await audit.record(
-      httpEvent(x, { orgId: result.orgId ?? SYSTEM_CHAIN, keyId: result.keyId }, 'auth.failed', 'deny', result.reason, `${x.req.method ?? ''} ${pathOf(x)}`),
-    );
-    // The same status, header and body for every failure: no hint whether a key exists, expired or was revoked.
-    sendHttpError(x.res, UNAUTHENTICATED, { ...x.headers, 'www-authenticate': 'Bearer realm="gatehouse"' });
-    return undefined;
-  }
+  const authenticateOrRefuse = createRequestAuthenticator(deps);
 
   async function deny(x: HttpExchange, p: Principal, err: GatehouseError, action: string, reason: string = err.code): Promise<void> {
     await audit.record(httpEvent(x, p, action, 'deny', reason));
@@ -108,7 +94,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   // Authentication comes first so that every refusal after it is audited under the caller's organisation.
   async function post(x: HttpExchange, server: string | null): Promise<void> {
     const { req } = x;
-    const p = await authenticateOrRefuse(x);
+    const p = await authenticateOrRefuse(x, server);
     if (p === undefined) return;
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
       return deny(x, p, new GatehouseError('unsupported_media_type', 'Content-Type must be application/json'), 'mcp.invalid');
@@ -269,7 +255,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   }
 
   async function get(x: HttpExchange, server: string | null): Promise<void> {
-    const p = await authenticateOrRefuse(x);
+    const p = await authenticateOrRefuse(x, server);
     if (p === undefined) return;
     if (!(x.req.headers.accept ?? '').includes('text/event-stream')) {
       return deny(x, p, new GatehouseError('not_acceptable', 'Accept must include text/event-stream'), 'mcp.stream');
@@ -294,7 +280,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
   }
 
   async function del(x: HttpExchange, server: string | null): Promise<void> {
-    const p = await authenticateOrRefuse(x);
+    const p = await authenticateOrRefuse(x, server);
     if (p === undefined) return;
     const session = await sessionOf(x, p, server, 'mcp.session.delete');
     if (session === undefined) return;

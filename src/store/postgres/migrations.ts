@@ -247,4 +247,32 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX scim_group_members_user ON scim_group_members(org_id, user_id);
   `,
+  // 6: OAuth access tokens from an organisation's IdP (issuers), per-organisation IP allowlists per plane, per-key CIDRs.
+  `
+  ALTER TABLE api_keys ADD COLUMN cidrs JSONB;
+
+  CREATE TABLE oauth_issuers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    issuer TEXT NOT NULL UNIQUE,
+    audience TEXT NOT NULL,
+    algorithms JSONB NOT NULL,
+    jwks_uri TEXT NOT NULL,
+    scope_map JSONB NOT NULL,
+    required_scopes JSONB NOT NULL,
+    servers JSONB,
+    require_at_jwt BOOLEAN NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX oauth_issuers_org ON oauth_issuers(org_id);
+
+  CREATE TABLE network_allowlists (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    plane TEXT NOT NULL CHECK (plane IN ('mcp', 'api')),
+    cidrs JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, plane)
+  );
+  `,
 ];

@@ -18,11 +18,11 @@ export class PostgresKeys {
   async insert(k: ApiKeyRecord, on: Queryable = this.#pool): Promise<void> {
     await query(
       on,
-      `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at,
+      `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, cidrs, created_by, created_at, expires_at,
          revoked_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
-        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy,
+        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), jsonOrNull(k.cidrs), k.createdBy,
         k.createdAt, k.expiresAt, k.revokedAt,
       ],
     );

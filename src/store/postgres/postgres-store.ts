@@ -16,6 +16,7 @@ import type {
   VirtualServerPatch,
   VirtualServerRecord,
 } from '../types.ts';
+import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
@@ -49,6 +50,9 @@ export class PostgresStore implements Store {
   readonly signIn: PostgresSignIn;
   readonly scim: PostgresScim;
   #closed = false;
+  readonly #query: PgQuery = (text, values) => query(this.#pool, text, values);
+  readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
+  readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

@@ -237,4 +237,32 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX scim_group_members_user ON scim_group_members(org_id, user_id);
   `,
+  // 6: OAuth access tokens from an organisation's IdP (issuers), per-organisation IP allowlists per plane, per-key CIDRs.
+  `
+  ALTER TABLE api_keys ADD COLUMN cidrs TEXT;
+
+  CREATE TABLE oauth_issuers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    issuer TEXT NOT NULL UNIQUE,
+    audience TEXT NOT NULL,
+    algorithms TEXT NOT NULL,
+    jwks_uri TEXT NOT NULL,
+    scope_map TEXT NOT NULL,
+    required_scopes TEXT NOT NULL,
+    servers TEXT,
+    require_at_jwt INTEGER NOT NULL CHECK (require_at_jwt IN (0, 1)),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX oauth_issuers_org ON oauth_issuers(org_id);
+
+  CREATE TABLE network_allowlists (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    plane TEXT NOT NULL CHECK (plane IN ('mcp', 'api')),
+    cidrs TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, plane)
+  ) STRICT;
+  `,
 ];

@@ -13,12 +13,12 @@ export class SqliteKeys {
   insert(k: ApiKeyRecord): void {
     this.#db
       .stmt(
-        `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, created_by, created_at, expires_at,
+        `INSERT INTO api_keys (id, org_id, user_id, name, key_hash, display_prefix, role, scopes, servers, cidrs, created_by, created_at, expires_at,
            revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), k.createdBy,
+        k.id, k.orgId, k.userId, k.name, k.keyHash, k.displayPrefix, k.role, JSON.stringify(k.scopes), jsonOrNull(k.servers), jsonOrNull(k.cidrs), k.createdBy,
         k.createdAt, k.expiresAt, k.revokedAt,
       );
   }

@@ -18,6 +18,7 @@ import {
   type VirtualServerPatch,
   type VirtualServerRecord,
 } from '../types.ts';
+import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from './access-rules.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
@@ -42,6 +43,9 @@ export class SqliteStore implements Store {
   readonly #keys: SqliteKeys;
   readonly signIn: SqliteSignIn;
   readonly scim: SqliteScim;
+  readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
+  readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
+  readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
