@@ -170,10 +170,15 @@ export class SessionUpstreams {
     }
     const meta = request.params?._meta;
     const original = meta === undefined ? undefined : (meta as { progressToken?: unknown }).progressToken;
+    // Progress is forwarded in order, and all of it before the answer: over HTTP each is its own upstream request,
+    // and an answer sent alongside could overtake them.
+    let forwarded: Promise<void> = Promise.resolve();
     const route =
       typeof original === 'string' || typeof original === 'number'
         ? this.#side.progressToken((p) => {
-            void client.notification({ method: 'notifications/progress', params: { ...p, progressToken: original } }).catch(() => undefined);
+            forwarded = forwarded
+              .then(() => client.notification({ method: 'notifications/progress', params: { ...p, progressToken: original } }))
+              .catch(() => undefined);
           })
         : undefined;
     const params = route === undefined ? request.params : { ...request.params, _meta: { ...(meta as object), progressToken: route.token } };
@@ -183,6 +188,7 @@ export class SessionUpstreams {
       throw toUpstreamError(err);
     } finally {
       route?.release();
+      await forwarded;
     }
   }
 
