@@ -30,7 +30,7 @@ export interface AdminApiDeps {
    * Whether the organisation's `api` allowlist (if any) admits the address; rejects when it cannot tell. Checked after
    * authentication, for keys (with their own CIDRs too) and sessions alike. Absent: no network rules.
    */
-  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
+  readonly networkAllowed: (orgId: string, ip: string | null) => Promise<boolean>;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
@@ -146,7 +146,7 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
     // After authentication: only then is the organisation, and so its allowlist, known. The key's own CIDRs apply here
     // as on the MCP endpoints.
     const refusedBy =
-      deps.networkAllowed !== undefined && !(await deps.networkAllowed(p.orgId, req.clientIp))
+      !(await deps.networkAllowed(p.orgId, req.clientIp))
         ? 'org'
         : p.cidrs !== null && !compileAllowlist(p.cidrs).allows(req.clientIp)
           ? 'key'

@@ -85,10 +85,8 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
    * ended at once and refused: the credentials were good, so the answer is 403 and the audit says why.
    */
   async function admitted(token: string, client: ClientInfo): Promise<string> {
-    const allowed = deps.cookieAuth.networkAllowed;
-    if (allowed === undefined) return token;
     const r = await deps.cookieAuth.sessions.authenticate(token, { allowPartial: true });
-    if (!r.ok || (await allowed(r.principal.orgId, client.ip))) return token;
+    if (!r.ok || (await deps.cookieAuth.networkAllowed(r.principal.orgId, client.ip))) return token;
     await deps.cookieAuth.sessions.end(token);
     await auditSignIn(env, { orgId: r.principal.orgId, userId: r.principal.userId, action: 'auth.network', decision: 'deny', reason: 'ip_not_allowed', target: 'org' }, client);
     throw NETWORK_REFUSED;

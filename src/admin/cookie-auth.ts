@@ -33,7 +33,7 @@ export interface CookieAuthDeps {
    * Whether the organisation's `api` allowlist (if any) admits the address: a session is for the dashboard and admin
    * API, so it is usable only from there. Rejects when it cannot tell (fail closed). Absent: no network rules.
    */
-  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
+  readonly networkAllowed: (orgId: string, ip: string | null) => Promise<boolean>;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -68,7 +68,7 @@ export async function authenticateCookie(deps: CookieAuthDeps, req: CookieReques
   }
   const p = result.principal;
   // After authentication: only then is the organisation, and so its allowlist, known.
-  if (deps.networkAllowed !== undefined && !(await deps.networkAllowed(p.orgId, req.clientIp))) {
+  if (!(await deps.networkAllowed(p.orgId, req.clientIp))) {
     return { ok: false, error: NETWORK_REFUSED, reason: 'ip_not_allowed', orgId: p.orgId, userId: p.userId };
   }
   if (!SAFE_METHODS.has(req.method)) {

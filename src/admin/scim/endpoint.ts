@@ -21,7 +21,7 @@ export interface ScimEndpointDeps {
    * provisioning comes from the IdP's own servers, so an organisation that restricts its admin API lists the IdP's
    * egress ranges there too; checked after the token names the organisation. Absent: no network rules.
    */
-  readonly networkAllowed?: (orgId: string, ip: string | null) => Promise<boolean>;
+  readonly networkAllowed: (orgId: string, ip: string | null) => Promise<boolean>;
 }
 
 const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -148,7 +148,7 @@ export function createScimEndpoint(deps: ScimEndpointDeps): (req: ApiRequest) =>
       await audit(req, SYSTEM_CHAIN, null, 'scim.auth.failed', 'unauthenticated');
       return scimError(401, '', 'Authentication required', { 'www-authenticate': 'Bearer realm="gatehouse-scim"' });
     }
-    if (deps.networkAllowed !== undefined && !(await deps.networkAllowed(token.orgId, req.clientIp))) {
+    if (!(await deps.networkAllowed(token.orgId, req.clientIp))) {
       await audit(req, token.orgId, token.id, 'scim.auth.network', 'ip_not_allowed');
       return scimError(403, '', 'Not allowed from this network');
     }
