@@ -211,8 +211,7 @@ describe('client features through the gateway', () => {
     assert.deepEqual(await error('conf+test://watched-resource'), await error('zeta+test://watched-resource'));
   });
 
-  // KNOWN GATEWAY GAP (reported to the lead): client progress for an upstream's request is answered 202 and dropped;
-  // notification() in src/gateway/listener/mcp-endpoint.ts forwards only cancelled and roots/list_changed.
+  // Regression: client progress for an upstream's request used to be answered 202 and dropped.
   test('progress from the client on an elicitation reaches the upstream', { timeout: 15_000 }, async () => {
     const o = await open('a', 'progress-back', {
       elicit: async (_p, _s, token, notify) => {

@@ -39,6 +39,7 @@ const CLIENT_REQUESTS: Readonly<Record<string, keyof ClientCapabilities>> = {
   'elicitation/create': 'elicitation',
   'roots/list': 'roots',
 };
+const PROGRESS_SETTLE_MS = 10;
 const CLIENT_NOTIFICATIONS = new Set(['notifications/message', 'notifications/resources/updated']);
 
 /** One session's own client to one connector. */
@@ -173,9 +174,11 @@ export class SessionUpstreams {
     // Progress is forwarded in order, and all of it before the answer: over HTTP each is its own upstream request,
     // and an answer sent alongside could overtake them.
     let forwarded: Promise<void> = Promise.resolve();
+    const progress = { sent: false };
     const route =
       typeof original === 'string' || typeof original === 'number'
         ? this.#side.progressToken((p) => {
+            progress.sent = true;
             forwarded = forwarded
               .then(() => client.notification({ method: 'notifications/progress', params: { ...p, progressToken: original } }))
               .catch(() => undefined);
@@ -188,7 +191,12 @@ export class SessionUpstreams {
       throw toUpstreamError(err);
     } finally {
       route?.release();
-      await forwarded;
+      if (progress.sent) {
+        await forwarded;
+        // An SDK upstream handles a progress notification a microtask after a response read in the same chunk and
+        // then drops it (typescript-sdk#2580): leave the last one a moment to be read on its own.
+        await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
+      }
     }
   }
 

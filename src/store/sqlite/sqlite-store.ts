@@ -48,8 +48,10 @@ export class SqliteStore implements Store {
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
 
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    // The busy timeout comes first: switching to WAL takes a lock, and another process (the CLI beside a running
+    // server, or several CLIs at once) holding one would otherwise fail the open with "database is locked".
+    this.#db = new DatabaseSync(path, { timeout: 5000 });
+    this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
     const runner: SqliteRunner = {
       stmt: (sql) => this.#stmt(sql),
       transaction: (fn) => this.#transaction(fn),
