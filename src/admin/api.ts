@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
+import { compileAllowlist } from '../cidr.ts';
 import type { Config } from '../config/schema.ts';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
-import { compileAllowlist } from '../gateway/access/network.ts';
 import type { Authenticate, Principal } from '../gateway/authn/authenticate.ts';
 import { exceedsDepth } from '../gateway/protocol.ts';
 import { authorize, type Actor, type ServiceContext } from '../services/context.ts';

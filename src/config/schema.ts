@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { normalizeCidr } from '../gateway/access/network.ts';
+import { normalizeCidr } from '../cidr.ts';
 import { Secret } from './secret.ts';
 
 /**

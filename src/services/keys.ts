@@ -1,6 +1,6 @@
+import { normalizeCidr, rangeWithin } from '../cidr.ts';
 import { GatehouseError } from '../errors.ts';
 import { displayPrefix, generateApiKey, hashApiKey } from '../gateway/authn/api-key-format.ts';
-import { normalizeCidr, rangeWithin } from '../gateway/access/network.ts';
 import { isAllowed, roleWithin } from '../gateway/access/permissions.ts';
 import { scopeCovers, scopeProblem } from '../gateway/access/scopes.ts';
 import { newId } from '../ids.ts';

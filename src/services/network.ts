@@ -1,4 +1,4 @@
-import { compileAllowlist } from '../gateway/access/network.ts';
+import { compileAllowlist } from '../cidr.ts';
 import type { NetworkAllowlist, NetworkPlane } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 import { requireCidrs } from './keys.ts';

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
-import { compileAllowlist } from '../access/network.ts';
+import { compileAllowlist } from '../../cidr.ts';
 import { SYSTEM_CHAIN, type AuditLog } from '../audit/audit-log.ts';
 import type { Authenticate, Principal } from '../authn/authenticate.ts';
 import { httpEvent, pathOf, type HttpExchange } from './exchange.ts';

@@ -1,4 +1,4 @@
-import { compileAllowlist, parseAddress, type Address } from '../access/network.ts';
+import { compileAllowlist, parseAddress, type Address } from '../../cidr.ts';
 
 /**
  * The address a request came from, as audit records and network rules see it. `X-Forwarded-For` is believed only

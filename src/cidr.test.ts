@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileAllowlist, normalizeAddress, normalizeCidr, rangeWithin } from './network.ts';
+import { compileAllowlist, normalizeAddress, normalizeCidr, rangeWithin } from './cidr.ts';
 
 test('CIDRs are read in their canonical form; what is not one is refused', () => {
   assert.equal(normalizeCidr('10.0.0.0/8'), '10.0.0.0/8');
