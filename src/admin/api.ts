@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { compileAllowlist } from '../cidr.ts';
 import type { Config } from '../config/schema.ts';
+import type { ApiRequest, ApiResponse } from '../control-plane.ts';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
 import type { Authenticate, Principal } from '../gateway/authn/authenticate.ts';
@@ -15,7 +16,7 @@ import { keyRoutes } from './keys.ts';
 import { memberRoutes } from './members.ts';
 import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
-import { defineRoute, json, matchRoute, orderRoutes, type ApiRequest, type ApiResponse, type Route } from './route.ts';
+import { defineRoute, json, matchRoute, orderRoutes, type Route } from './route.ts';
 import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
 import { virtualServerRoutes } from './servers.ts';

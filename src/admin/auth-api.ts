@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import * as z from 'zod';
+import type { AuthRequest, AuthResponse } from '../control-plane.ts';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { SessionPrincipal } from '../gateway/authn/browser-session.ts';
 import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../gateway/authn/session-cookie.ts';
@@ -7,26 +8,7 @@ import { confirmTotp, enrolTotp, verifySecondFactor } from '../services/mfa.ts';
 import { finishOidc, startOidc, type OidcEnv } from '../services/oidc-sign-in.ts';
 import { auditSignIn, changeOwnPassword, passwordLogin, type ClientInfo } from '../services/sign-in.ts';
 import { MAX_PASSWORD_LENGTH } from '../gateway/authn/password-policy.ts';
-import { authenticateCookie, NETWORK_REFUSED, refusalOf, type CookieAuthDeps, type CookieRequest } from './cookie-auth.ts';
-
-/** The listener's view of a request to /auth/..., as for the admin API: no node:http in here. */
-export interface AuthRequest extends CookieRequest {
-  /** The path below /auth, e.g. `/login`. */
-  readonly path: string;
-  readonly rawQuery: string;
-  readonly userAgent: string | undefined;
-  readonly contentType: string | undefined;
-  /** This gateway's own origin as the browser sees it (public URL, or the checked Host), for OIDC redirect URIs. */
-  readonly baseUrl: string;
-  readBody(): Promise<string>;
-}
-
-export interface AuthResponse {
-  readonly status: number;
-  readonly body?: unknown;
-  readonly location?: string;
-  readonly cookies?: readonly string[];
-}
+import { authenticateCookie, NETWORK_REFUSED, refusalOf, type CookieAuthDeps } from './cookie-auth.ts';
 
 export interface AuthApiDeps {
   readonly env: OidcEnv;

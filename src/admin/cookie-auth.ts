@@ -1,19 +1,9 @@
 import type { KeyObject } from 'node:crypto';
+import type { CookieRequest } from '../control-plane.ts';
 import { GatehouseError } from '../errors.ts';
 import type { SessionFailure, SessionPrincipal, Sessions } from '../gateway/authn/browser-session.ts';
 import { csrfTokenValid, readCookie, sameOriginRequest, SESSION_COOKIE } from '../gateway/authn/session-cookie.ts';
 import type { Actor } from '../services/context.ts';
-
-/** What cookie authentication reads from a request, whichever endpoint it came to. */
-export interface CookieRequest {
-  readonly method: string;
-  readonly cookie?: string | undefined;
-  readonly csrfToken?: string | undefined;
-  readonly origin?: string | undefined;
-  readonly secFetchSite?: string | undefined;
-  readonly clientIp: string | null;
-  readonly correlationId: string;
-}
 
 export type CookieAuthResult =
   | { readonly ok: true; readonly principal: SessionPrincipal }

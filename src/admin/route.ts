@@ -1,32 +1,8 @@
 import * as z from 'zod';
+import type { ApiResponse } from '../control-plane.ts';
 import { GatehouseError } from '../errors.ts';
 import type { Action } from '../gateway/access/permissions.ts';
 import type { Actor, ServiceContext } from '../services/context.ts';
-
-/**
- * The admin API's view of an HTTP request: what the listener read from node:http, and nothing of node:http itself.
- * The body is read only when a route wants one.
- */
-export interface ApiRequest {
-  readonly method: string;
-  /** The path below /api/v1, e.g. `/keys/key_abc`. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly authorization: string | undefined;
-  readonly contentType: string | undefined;
-  readonly clientIp: string | null;
-  readonly correlationId: string;
-  /** For browser sessions: the Cookie header, the CSRF header and the fetch metadata. */
-  readonly cookie?: string | undefined;
-  readonly csrfToken?: string | undefined;
-  readonly origin?: string | undefined;
-  readonly secFetchSite?: string | undefined;
-  readBody(): Promise<string>;
-}
-
-export type ApiResponse =
-  | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> }
-  | { readonly status: number; readonly stream: AsyncIterable<string>; readonly contentType: string };
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import SCIMMY from 'scimmy';
 import type { Config } from '../../config/schema.ts';
+import type { ApiRequest, ApiResponse } from '../../control-plane.ts';
 import { SYSTEM_CHAIN } from '../../gateway/audit/audit-log.ts';
 import { hashApiKey } from '../../gateway/authn/api-key-format.ts';
 import { isWellFormedScimToken } from '../../gateway/authn/scim-token.ts';
@@ -8,7 +9,6 @@ import { exceedsDepth } from '../../gateway/protocol.ts';
 import type { Actor } from '../../services/context.ts';
 import type { ScimContext } from '../../services/scim-roles.ts';
 import type { ScimTokenRecord } from '../../store/scim-types.ts';
-import type { ApiRequest, ApiResponse } from '../route.ts';
 import { checkPatch, checkResourceBody, listParams } from './checks.ts';
 import { declareScimResources, SCIM_BASE, type ScimCall } from './resources.ts';
 

@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { once } from 'node:events';
-import type { AuthRequest, AuthResponse } from '../../admin/auth-api.ts';
-import type { ApiRequest, ApiResponse } from '../../admin/route.ts';
 import type { Config } from '../../config/schema.ts';
+import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from '../../control-plane.ts';
 import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
 import type { ResourceMetadata } from '../authn/resource-metadata.ts';
