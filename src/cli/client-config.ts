@@ -5,6 +5,8 @@
  *   each client reads the key from where the user keeps it (a VS Code password prompt, an environment variable).
  */
 
+import { publicBaseOf } from '../config/public-url.ts';
+
 export type ClientName = 'claude' | 'cursor' | 'vscode';
 export const CLIENT_NAMES: readonly ClientName[] = ['claude', 'cursor', 'vscode'];
 
@@ -34,13 +36,6 @@ export interface ClientSnippet {
  */
 export function clientConfig(mcpUrl: string, key: string, name = 'gatehouse'): string {
   return JSON.stringify({ mcpServers: { [name]: { type: 'http', url: mcpUrl, headers: { Authorization: `Bearer ${key}` } } } }, null, 2);
-}
-
-/** The base URL clients reach the gateway at (always ending in `/`): the public URL, else host and port. */
-export function publicBaseOf(config: { host: string; port: number; publicUrl?: string | undefined }): string {
-  if (config.publicUrl !== undefined) return config.publicUrl.endsWith('/') ? config.publicUrl : config.publicUrl + '/';
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  return `http://${host}:${config.port}/`;
 }
 
 export function mcpUrlOf(config: { host: string; port: number; publicUrl?: string | undefined }): string {

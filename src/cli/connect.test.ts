@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUTH_HEADER_ENV, clientConfig, endpointOf, entryNameOf, KEY_ENV, mcpUrlOf, publicBaseOf, VSCODE_INPUT_ID } from './client-config.ts';
+import { AUTH_HEADER_ENV, clientConfig, endpointOf, entryNameOf, KEY_ENV, mcpUrlOf, VSCODE_INPUT_ID } from './client-config.ts';
 import { parseBase, parseClients, planConnect, type ConnectPlan } from './connect.ts';
 import { UsageError } from './output.ts';
 
@@ -92,10 +92,7 @@ test('--url is a base URL: http(s), no credentials, query, fragment or /mcp suff
   }
 });
 
-test('the base URL follows the public URL, else host and port; mcpUrlOf keeps its old answers', () => {
-  assert.equal(publicBaseOf({ host: '0.0.0.0', port: 8080 }), 'http://127.0.0.1:8080/');
-  assert.equal(publicBaseOf({ host: '::1', port: 9 }), 'http://[::1]:9/');
-  assert.equal(publicBaseOf({ host: '127.0.0.1', port: 1, publicUrl: 'https://gw.example.com/base' }), 'https://gw.example.com/base/');
+test('mcpUrlOf keeps its old answers', () => {
   assert.equal(mcpUrlOf({ host: '127.0.0.1', port: 8080 }), 'http://127.0.0.1:8080/mcp');
   assert.equal(mcpUrlOf({ host: '127.0.0.1', port: 1, publicUrl: 'https://gw.example.com/base/' }), 'https://gw.example.com/base/mcp');
 });

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
+import { publicBaseOf } from '../config/public-url.ts';
 import { GatehouseError } from '../errors.ts';
 import { viewKey, type KeyView } from '../services/keys.ts';
 import { getVirtualServer } from '../services/virtual-servers.ts';
 import type { Organisation } from '../store/types.ts';
-import { CLIENT_NAMES, clientSnippet, endpointOf, entryNameOf, isPlainHttpRemote, publicBaseOf, type ClientName, type ClientSnippet } from './client-config.ts';
+import { CLIENT_NAMES, clientSnippet, endpointOf, entryNameOf, isPlainHttpRemote, type ClientName, type ClientSnippet } from './client-config.ts';
 import type { CliContext } from './context.ts';
 import { out, UsageError } from './output.ts';
 

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { publicBaseOf } from '../config/public-url.ts';
 import { createKey, listKeys, parseExpiry, revokeKey, rotateKey } from '../services/keys.ts';
 import { memberIdByEmail } from '../services/members.ts';
 import type { KeyRole } from '../store/types.ts';
-import { clientConfig, endpointOf, entryNameOf, mcpUrlOf, publicBaseOf } from './client-config.ts';
+import { clientConfig, endpointOf, entryNameOf, mcpUrlOf } from './client-config.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 

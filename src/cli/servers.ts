@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { publicBaseOf } from '../config/public-url.ts';
 import { GatehouseError } from '../errors.ts';
 import { listConnectors } from '../services/connectors.ts';
 import { DEFAULT_ORG_SLUG } from '../services/organisations.ts';
@@ -12,7 +13,7 @@ import {
   type VirtualServerDefinition,
 } from '../services/virtual-servers.ts';
 import type { Organisation, VirtualServerRecord } from '../store/types.ts';
-import { endpointOf, publicBaseOf } from './client-config.ts';
+import { endpointOf } from './client-config.ts';
 import type { CliContext } from './context.ts';
 import { err, out, table, UsageError } from './output.ts';
 
