@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import * as z from 'zod';
 import type { AuthRequest, AuthResponse } from '../control-plane.ts';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
-import type { SessionPrincipal } from '../gateway/authn/browser-session.ts';
-import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../gateway/authn/session-cookie.ts';
+import type { SessionPrincipal } from '../identity/browser-session.ts';
+import { MAX_PASSWORD_LENGTH } from '../identity/password-policy.ts';
+import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../identity/session-cookie.ts';
 import { confirmTotp, enrolTotp, verifySecondFactor } from '../services/mfa.ts';
 import { finishOidc, startOidc, type OidcEnv } from '../services/oidc-sign-in.ts';
 import { auditSignIn, changeOwnPassword, passwordLogin, type ClientInfo } from '../services/sign-in.ts';
-import { MAX_PASSWORD_LENGTH } from '../gateway/authn/password-policy.ts';
 import { authenticateCookie, NETWORK_REFUSED, refusalOf, type CookieAuthDeps } from './cookie-auth.ts';
 
 export interface AuthApiDeps {

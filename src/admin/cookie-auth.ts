@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { CookieRequest } from '../control-plane.ts';
 import { GatehouseError } from '../errors.ts';
-import type { SessionFailure, SessionPrincipal, Sessions } from '../gateway/authn/browser-session.ts';
-import { csrfTokenValid, readCookie, sameOriginRequest, SESSION_COOKIE } from '../gateway/authn/session-cookie.ts';
+import type { SessionFailure, SessionPrincipal, Sessions } from '../identity/browser-session.ts';
+import { csrfTokenValid, readCookie, sameOriginRequest, SESSION_COOKIE } from '../identity/session-cookie.ts';
 import type { Actor } from '../services/context.ts';
 
 export type CookieAuthResult =

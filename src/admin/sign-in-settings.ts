@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { getSignInSettings, IDLE_MINUTES, MAX_HOURS, updateSignInSettings } from '../services/sign-in-settings.ts';
+import { IDLE_MINUTES, MAX_HOURS } from '../identity/sign-in-defaults.ts';
+import { getSignInSettings, updateSignInSettings } from '../services/sign-in-settings.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam } from './schemas.ts';
 

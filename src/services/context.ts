@@ -16,7 +16,7 @@ export interface ServiceContext {
 /**
  * Who is acting on the control plane, however they were identified: an API key, the operator at the machine (the
  * CLI), an organisation's SCIM token (its identity provider), or a person's browser session
- * (gateway/authn/browser-session.ts). Services decide on this alone.
+ * (identity/browser-session.ts). Services decide on this alone.
  */
 export interface Actor {
   readonly via: 'api_key' | 'session' | 'operator' | 'scim';

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
-import type { SessionPrincipal } from '../gateway/authn/browser-session.ts';
-import { base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../gateway/authn/totp.ts';
+import type { SessionPrincipal } from '../identity/browser-session.ts';
+import { base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../identity/totp.ts';
 import { auditSignIn, LOCKOUT, type ClientInfo, type SignInEnv } from './sign-in.ts';
 
 export const RECOVERY_CODE_COUNT = 10;

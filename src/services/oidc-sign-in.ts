@@ -1,11 +1,12 @@
 import * as oidc from 'openid-client';
 import { GatehouseError } from '../errors.ts';
-import { hashSessionToken, newSessionToken } from '../gateway/authn/session-cookie.ts';
+import { hashSessionToken, newSessionToken } from '../identity/session-cookie.ts';
+import { effectiveSignInSettings } from '../identity/sign-in-defaults.ts';
 import { newId } from '../ids.ts';
 import type { OidcSettings } from '../store/sign-in-types.ts';
 import { DuplicateError, type MemberRecord } from '../store/types.ts';
+import { oidcSecretBinding } from './sign-in-settings.ts';
 import { auditSignIn, type ClientInfo, type SignInEnv } from './sign-in.ts';
-import { effectiveSignInSettings, oidcSecretBinding } from './sign-in-settings.ts';
 
 /** How long a browser may take between leaving for the IdP and coming back. */
 const FLOW_MINUTES = 10;

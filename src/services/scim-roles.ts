@@ -4,7 +4,7 @@ import { changeEvent, type Actor, type ServiceContext } from './context.ts';
 
 /**
  * What SCIM provisioning needs beyond the control-plane context: a way to end a person's sessions in an organisation
- * at once. The gateway's (gateway/user-sessions.ts) ends their browser sessions and the MCP sessions and streams
+ * at once. identity/user-sessions.ts ends their browser sessions and the MCP sessions and streams
  * opened with their keys.
  */
 export interface ScimContext extends ServiceContext {

@@ -1,7 +1,7 @@
 import { GatehouseError } from '../errors.ts';
-import { hashApiKey } from '../gateway/authn/api-key-format.ts';
-import { generateScimToken, scimTokenPrefix } from '../gateway/authn/scim-token.ts';
 import { roleWithin } from '../gateway/access/permissions.ts';
+import { hashApiKey } from '../gateway/authn/api-key-format.ts';
+import { generateScimToken, scimTokenPrefix } from '../identity/scim-token.ts';
 import { newId } from '../ids.ts';
 import type { ScimRoleMapping, ScimTokenRecord } from '../store/scim-types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor } from './context.ts';

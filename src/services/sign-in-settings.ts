@@ -1,11 +1,8 @@
 import { isLoopbackHost } from '../config/load.ts';
 import { GatehouseError } from '../errors.ts';
+import { defaultSignInSettings, effectiveSignInSettings, IDLE_MINUTES, MAX_HOURS } from '../identity/sign-in-defaults.ts';
 import type { OrgSignInSettings } from '../store/sign-in-types.ts';
-import type { Store } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
-
-export const IDLE_MINUTES = { min: 15, max: 480, default: 60 } as const;
-export const MAX_HOURS = { min: 1, max: 168, default: 12 } as const;
 
 /** What an organisation's sign-in settings look like from outside: the client secret is write-only. */
 export interface SignInSettingsView {
@@ -27,23 +24,6 @@ export interface SignInSettingsChange {
 }
 
 const NO_SUCH_ORGANISATION = 'No such organisation';
-
-export function defaultSignInSettings(orgId: string): OrgSignInSettings {
-  return {
-    orgId,
-    sessionIdleMinutes: IDLE_MINUTES.default,
-    sessionMaxHours: MAX_HOURS.default,
-    requireMfa: false,
-    passwordLogin: true,
-    oidc: null,
-    updatedAt: new Date(0).toISOString(),
-  };
-}
-
-/** The settings in force: stored ones, or the defaults for an organisation that never changed them. */
-export async function effectiveSignInSettings(store: Pick<Store, 'signIn'>, orgId: string): Promise<OrgSignInSettings> {
-  return (await store.signIn.getSettings(orgId)) ?? defaultSignInSettings(orgId);
-}
 
 /** Where the client secret is sealed: bound to the organisation and field, so it opens nowhere else. */
 export function oidcSecretBinding(orgId: string): string {

@@ -1,11 +1,11 @@
 import { GatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
-import type { Sessions } from '../gateway/authn/browser-session.ts';
-import { hashPassword, needsRehash, verifyPassword } from '../gateway/authn/password-hash.ts';
-import { checkPassword, passwordProblemMessage } from '../gateway/authn/password-policy.ts';
+import type { Sessions } from '../identity/browser-session.ts';
+import { hashPassword, needsRehash, verifyPassword } from '../identity/password-hash.ts';
+import { checkPassword, passwordProblemMessage } from '../identity/password-policy.ts';
+import { effectiveSignInSettings } from '../identity/sign-in-defaults.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { authorize, changeEvent, type Actor, type ServiceContext } from './context.ts';
-import { effectiveSignInSettings } from './sign-in-settings.ts';
 
 /** Failures before an account is locked, and for how long. */
 export const LOCKOUT = { failures: 5, minutes: 15 } as const;

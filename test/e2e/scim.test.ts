@@ -4,7 +4,7 @@
 // the next request), two organisations isolated, and SCIM errors for bad tokens, filters and attributes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashSessionToken, SESSION_COOKIE } from '../../src/gateway/authn/session-cookie.ts';
+import { hashSessionToken, SESSION_COOKIE } from '../../src/identity/session-cookie.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import { addMember } from '../../src/services/members.ts';
 import { setUserPassword } from '../../src/services/sign-in.ts';

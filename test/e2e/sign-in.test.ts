@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SYSTEM_CHAIN } from '../../src/gateway/audit/audit-log.ts';
-import { base32Decode, hotp, totpStep } from '../../src/gateway/authn/totp.ts';
+import { base32Decode, hotp, totpStep } from '../../src/identity/totp.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import { setUserPassword, SIGN_IN_FAILED } from '../../src/services/sign-in.ts';
 import type { AuditRecord } from '../../src/store/types.ts';

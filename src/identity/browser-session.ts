@@ -1,7 +1,7 @@
-import type { BrowserSessionRecord, SessionStage, SignInMethod } from '../../store/sign-in-types.ts';
-import type { KeyRole, Store } from '../../store/types.ts';
-import { effectiveSignInSettings } from '../../services/sign-in-settings.ts';
+import type { BrowserSessionRecord, SessionStage, SignInMethod } from '../store/sign-in-types.ts';
+import type { KeyRole, Store } from '../store/types.ts';
 import { hashSessionToken, newSessionToken } from './session-cookie.ts';
+import { effectiveSignInSettings } from './sign-in-defaults.ts';
 
 /** A person signed in through a browser, in one organisation. The role is the membership's, read on every request. */
 export interface SessionPrincipal {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateApiKey, isWellFormedApiKey } from './api-key-format.ts';
+import { generateApiKey, isWellFormedApiKey } from '../gateway/authn/api-key-format.ts';
 import { generateScimToken, isWellFormedScimToken, scimTokenPrefix } from './scim-token.ts';
 
 test('a SCIM token has its own prefix and checksum, and is never taken for an API key or the other way round', () => {

@@ -1,4 +1,4 @@
-import { displayPrefix, generateToken, isWellFormedToken } from './api-key-format.ts';
+import { displayPrefix, generateToken, isWellFormedToken } from '../gateway/authn/api-key-format.ts';
 
 /**
  * The SCIM bearer token of an organisation: the API key format under its own prefix, so a secret scanner tells the

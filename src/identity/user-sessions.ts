@@ -1,6 +1,6 @@
+import type { SessionRegistry } from '../gateway/listener/sessions.ts';
+import type { ListenerRegistry } from '../gateway/listener/subscriptions.ts';
 import type { Store } from '../store/types.ts';
-import type { SessionRegistry } from './listener/sessions.ts';
-import type { ListenerRegistry } from './listener/subscriptions.ts';
 
 export interface UserSessionsDeps {
   readonly store: Pick<Store, 'listApiKeys' | 'signIn'>;

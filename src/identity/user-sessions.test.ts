@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { compileScopes } from '../gateway/access/scopes.ts';
+import type { Principal } from '../gateway/authn/authenticate.ts';
+import { SessionRegistry } from '../gateway/listener/sessions.ts';
+import { ListenerRegistry } from '../gateway/listener/subscriptions.ts';
 import type { ApiKeyRecord } from '../store/types.ts';
-import { compileScopes } from './access/scopes.ts';
-import type { Principal } from './authn/authenticate.ts';
-import { SessionRegistry } from './listener/sessions.ts';
-import { ListenerRegistry } from './listener/subscriptions.ts';
 import { createUserSessionEnder } from './user-sessions.ts';
 
 function principal(orgId: string, keyId: string): Principal {
