@@ -1,7 +1,7 @@
 // The store contract for access rules (OAuth issuers, network allowlists, key CIDRs), on SQLite and PostgreSQL alike.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apiKey, orgA, orgB, postgresFixture, sqliteFixture, T0, T1, T2, type Fixture } from './contract-fixtures.ts';
+import { apiKey, orgA, orgB, postgresFixture, sqliteFixture, T0, T1, T2, type Fixture } from '../../test/support/store-contract.ts';
 import { DuplicateError, type OAuthIssuerRecord, type Store } from './types.ts';
 
 function issuer(id: string, orgId: string, url: string, overrides: Partial<OAuthIssuerRecord> = {}): OAuthIssuerRecord {

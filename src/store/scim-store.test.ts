@@ -3,7 +3,7 @@
 // read and write scoped by organisation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { postgresFixture, sqliteFixture, type Fixture } from './contract-fixtures.ts';
+import { postgresFixture, sqliteFixture, type Fixture } from '../../test/support/store-contract.ts';
 import type { ScimGroupRecord, ScimUserRecord } from './scim-types.ts';
 import { DuplicateError, type Store } from './types.ts';
 

@@ -1,7 +1,7 @@
 // The sign-in tables' contract, run on SQLite and on PostgreSQL alike (CI has PostgreSQL: unreachable fails).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { postgresFixture, sqliteFixture, type Fixture } from './contract-fixtures.ts';
+import { postgresFixture, sqliteFixture, type Fixture } from '../../test/support/store-contract.ts';
 import type { BrowserSessionRecord, OrgSignInSettings } from './sign-in-types.ts';
 import type { Store } from './types.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   apiKey, auditEvent, connector, orgA, orgB, postgresFixture, sealer, sqliteFixture, T0, T1, T2, virtualServer, type Fixture,
-} from './contract-fixtures.ts';
+} from '../../test/support/store-contract.ts';
 import { DuplicateError, type AuditRecord, type ConnectorRecord, type MembershipRecord, type Organisation, type Store, type UserRecord } from './types.ts';
 
 for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresStore', postgresFixture]] as const) {

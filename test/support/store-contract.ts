@@ -1,4 +1,4 @@
-/** The databases and records the store contract suite (store.test.ts) runs on; both dialects get the same tests. */
+/** The databases and records the store contract suite (src/store/*.test.ts) runs on; both dialects get the same tests. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
-import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
-import type { ApiKeyRecord, AuditEvent, AuditRecord, AuditSealer, ConnectorRecord, Organisation, Store, VirtualServerRecord } from './types.ts';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { ApiKeyRecord, AuditEvent, AuditRecord, AuditSealer, ConnectorRecord, Organisation, Store, VirtualServerRecord } from '../../src/store/types.ts';
 
 /** One database under test: stores opened on it, and a connection of its own that bypasses the store. */
 export interface Fixture {
