@@ -19,8 +19,9 @@ import { createHttpServer } from './gateway/listener/http-server.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
 import { SessionRegistry } from './gateway/listener/sessions.ts';
-import { createStatelessHandler } from './gateway/listener/stateless.ts';
+import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
+import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
@@ -28,7 +29,6 @@ import { hashPassword } from './identity/password-hash.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
-import { isAllowed } from './services/network.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { MasterKey } from './vault/master-key.ts';
@@ -100,20 +100,24 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
   });
   const authenticate = createAuthenticator({ store, pepper, verifyToken });
-  const pipeline = createPipeline({ federation, audit, log, serverVersion: VERSION });
-  const bridges = createSessionBridges({ federation, box, log, audit, config });
-  const handleMcp = createMcpEndpoint({
-    config,
+  const networkRules = createNetworkRules(store);
+  const networkAllowed = async (orgId: string, ip: string | null) => (await networkRules.allowlist(orgId, 'api'))?.allows(ip) ?? true;
+  const pipeline = createPipeline({
     authenticate,
-    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'mcp', ip),
     metadataUrl: (server) => metadata.metadataUrl(server),
-    pipeline,
-    sessions,
+    networkRules,
+    federation,
     audit,
     log,
-    view: (orgId, server) => federation.view(orgId, server),
+    serverVersion: VERSION,
+  });
+  const bridges = createSessionBridges({ federation, box, log, pipeline, config });
+  const handleMcp = createMcpEndpoint({
+    config,
+    pipeline,
+    sessions,
     bridge: bridges.bridge,
-    stateless: createStatelessHandler({ pipeline, audit, listeners, serverVersion: VERSION }),
+    stateless: createStatelessMode({ listeners, serverVersion: VERSION }),
   });
   const guard = createOriginGuard(config);
   const browserSessions = createSessions({ store, now });
@@ -121,7 +125,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     sessions: browserSessions,
     csrfKey: services.csrfKey,
     originAllowed: (o) => guard.originAllowed(o),
-    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+    networkAllowed,
   };
   // The admin API takes API keys and browser sessions, never OAuth access tokens: those are issued for the MCP
   // endpoints (their audience), and an agent's token must not administer the organisation.
@@ -129,7 +133,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     services,
     authenticate: createAuthenticator({ store, pepper }),
     cookieAuth,
-    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+    networkAllowed,
     config,
     log,
     version: VERSION,
@@ -145,7 +149,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     ctx: { ...services, endUserSessions },
     config,
     log,
-    networkAllowed: (orgId, ip) => isAllowed(services, orgId, 'api', ip),
+    networkAllowed,
   });
   const server: Server = createHttpServer({
     config,

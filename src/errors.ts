@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_error'
   | 'request_cancelled'
+  // A client answered an upstream's request (sampling, elicitation, roots) with an error of its own.
+  | 'client_error'
   | 'audit_unavailable'
   | 'store_unavailable'
   | 'config_invalid'
@@ -57,70 +59,67 @@ export const JSONRPC_METHOD_NOT_FOUND = -32601;
 export const JSONRPC_INVALID_PARAMS = -32602;
 export const JSONRPC_INTERNAL_ERROR = -32603;
 
+/** Whether a failure is the caller's (a denial: refused by a rule or a malformed request) or ours or an upstream's. */
+export type FailureKind = 'deny' | 'error';
+export type LogLevel = 'debug' | 'warn' | 'error';
+
 export interface ErrorDescription {
   readonly httpStatus: number;
   readonly rpcCode: number;
-  readonly message: string;
+  /** How the audit record files it: a denial (the gateway refused) or a fault (something failed). */
+  readonly kind: FailureKind;
+  /** How loudly the log reports it: denials are the audit log's business; faults need an operator. */
+  readonly logLevel: LogLevel;
 }
 
-/** The one map from error codes to HTTP statuses and JSON-RPC error codes. */
-export function describeError(code: ErrorCode): { httpStatus: number; rpcCode: number } {
-  switch (code) {
-    case 'unauthenticated':
-      return { httpStatus: 401, rpcCode: -32001 };
-    case 'forbidden':
-    case 'origin_forbidden':
-      return { httpStatus: 403, rpcCode: -32003 };
-    case 'not_found':
-    case 'session_not_found':
-      return { httpStatus: 404, rpcCode: -32004 };
-    case 'session_required':
-    case 'bad_request':
-    case 'invalid_request':
-    case 'batch_unsupported':
-    case 'unsupported_protocol_version':
-      return { httpStatus: 400, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'parse_error':
-      return { httpStatus: 400, rpcCode: JSONRPC_PARSE_ERROR };
-    case 'method_not_found':
-      return { httpStatus: 200, rpcCode: JSONRPC_METHOD_NOT_FOUND };
-    case 'unknown_method':
-      return { httpStatus: 404, rpcCode: JSONRPC_METHOD_NOT_FOUND };
-    case 'unsupported_revision':
-      return { httpStatus: 400, rpcCode: -32022 };
-    case 'header_mismatch':
-      return { httpStatus: 400, rpcCode: -32020 };
-    case 'invalid_envelope':
-      return { httpStatus: 400, rpcCode: JSONRPC_INVALID_PARAMS };
-    case 'invalid_params':
-      return { httpStatus: 200, rpcCode: JSONRPC_INVALID_PARAMS };
-    case 'not_acceptable':
-      return { httpStatus: 406, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'unsupported_media_type':
-      return { httpStatus: 415, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'method_not_allowed':
-      return { httpStatus: 405, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'payload_too_large':
-      return { httpStatus: 413, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'conflict':
-      return { httpStatus: 409, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'too_many_sessions':
-      return { httpStatus: 429, rpcCode: JSONRPC_INVALID_REQUEST };
-    case 'upstream_unavailable':
-      return { httpStatus: 502, rpcCode: -32010 };
-    case 'upstream_timeout':
-      return { httpStatus: 504, rpcCode: -32011 };
-    case 'upstream_error':
-      return { httpStatus: 502, rpcCode: -32012 };
-    case 'request_cancelled':
-      return { httpStatus: 200, rpcCode: -32800 };
-    case 'audit_unavailable':
-    case 'store_unavailable':
-      return { httpStatus: 503, rpcCode: -32013 };
-    case 'config_invalid':
-    case 'internal':
-      return { httpStatus: 500, rpcCode: JSONRPC_INTERNAL_ERROR };
-  }
+const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, rpcCode: number, kind: FailureKind, logLevel: LogLevel] } = {
+  unauthenticated: [401, -32001, 'deny', 'debug'],
+  forbidden: [403, -32003, 'deny', 'debug'],
+  origin_forbidden: [403, -32003, 'deny', 'debug'],
+  not_found: [404, -32004, 'deny', 'debug'],
+  session_not_found: [404, -32004, 'deny', 'debug'],
+  session_required: [400, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  bad_request: [400, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  invalid_request: [400, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  batch_unsupported: [400, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  unsupported_protocol_version: [400, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  parse_error: [400, JSONRPC_PARSE_ERROR, 'deny', 'debug'],
+  method_not_found: [200, JSONRPC_METHOD_NOT_FOUND, 'deny', 'debug'],
+  unknown_method: [404, JSONRPC_METHOD_NOT_FOUND, 'deny', 'debug'],
+  unsupported_revision: [400, -32022, 'deny', 'debug'],
+  header_mismatch: [400, -32020, 'deny', 'debug'],
+  invalid_envelope: [400, JSONRPC_INVALID_PARAMS, 'deny', 'debug'],
+  invalid_params: [200, JSONRPC_INVALID_PARAMS, 'deny', 'debug'],
+  not_acceptable: [406, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  unsupported_media_type: [415, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  method_not_allowed: [405, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  payload_too_large: [413, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  upstream_unavailable: [502, -32010, 'error', 'warn'],
+  upstream_timeout: [504, -32011, 'error', 'warn'],
+  upstream_error: [502, -32012, 'error', 'warn'],
+  // The client went away or cancelled: not a refusal, and nothing for an operator to fix.
+  request_cancelled: [200, -32800, 'error', 'debug'],
+  client_error: [502, JSONRPC_INTERNAL_ERROR, 'error', 'debug'],
+  audit_unavailable: [503, -32013, 'error', 'error'],
+  store_unavailable: [503, -32013, 'error', 'error'],
+  config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
+  internal: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
+};
+
+/** The one map from an error code to its HTTP status, JSON-RPC code, denial-or-fault and log level. */
+export function describeError(code: ErrorCode): ErrorDescription {
+  return DESCRIBED[code];
+}
+
+const DESCRIBED = Object.fromEntries(
+  Object.entries(DESCRIPTIONS).map(([code, [httpStatus, rpcCode, kind, logLevel]]) => [code, Object.freeze({ httpStatus, rpcCode, kind, logLevel })]),
+) as unknown as { readonly [C in ErrorCode]: ErrorDescription };
+
+/** The one error body of the control plane (admin API, /auth): the code and the client-safe message, nothing else. */
+export function errorBody(e: GatehouseError): { error: { code: ErrorCode; message: string } } {
+  return { error: { code: e.code, message: e.message } };
 }
 
 /** Wraps anything thrown into a GatehouseError, hiding what is not ours to show. */

@@ -1,9 +1,10 @@
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import { GatehouseError } from '../errors.ts';
 import { newCorrelationId } from '../ids.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
-import type { AuditLog } from './audit/audit-log.ts';
+import { newAuditFacts, type Call, type Transport } from './call.ts';
 import type { Federation } from './federation.ts';
 import type { SessionBridge } from './listener/mcp-endpoint.ts';
 import type { ClientFeatures, Session } from './listener/session.ts';
@@ -13,7 +14,8 @@ export interface SessionBridgeDeps {
   readonly federation: Pick<Federation, 'connection' | 'view'>;
   readonly box: SecretBox;
   readonly log: Logger;
-  readonly audit: AuditLog;
+  /** Runs an upstream's requests to the client through the data path, in the server direction. */
+  readonly pipeline: { run(call: Call): Promise<void> };
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'sessionUpstreamIdleSeconds'>;
 }
 
@@ -95,7 +97,10 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
     };
   }
 
-  /** Sends an upstream's request on to the client and writes the decision to the audit log. */
+  /**
+   * An upstream's request to the client (sampling, elicitation, roots) is a call of the pipeline in the server
+   * direction: it gets its own audit record, and the stages that apply both ways (limits, guardrails) see it.
+   */
   async function askClient(
     session: Session,
     method: string,
@@ -103,32 +108,34 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
     connector: string,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    const started = performance.now();
-    let outcome: 'allow' | 'error' = 'allow';
-    let reason: string | null = null;
-    try {
-      return await session.request(method, params, connector, signal);
-    } catch (err) {
-      outcome = 'error';
-      reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'client_error';
-      throw err;
-    } finally {
-      await deps.audit.record({
-        ts: new Date().toISOString(),
-        orgId: session.orgId,
-        actorKeyId: session.keyId,
-        actorUser: null,
-        clientIp: null,
-        action: `mcp.client.${method}`,
-        targetConnector: connector,
-        targetName: null,
-        decision: outcome,
-        reason,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-        correlationId: newCorrelationId(),
-        args: null,
-      });
-    }
+    // The client's own answer (an error it chose, a cancellation) goes back to the upstream as it is.
+    let clientFailure: Error | undefined;
+    const call: Call = {
+      direction: 'server',
+      correlationId: newCorrelationId(),
+      clientIp: null,
+      started: performance.now(),
+      server: session.server,
+      authorization: undefined,
+      requestLine: method,
+      transport: NO_TRANSPORT,
+      signal,
+      request: { jsonrpc: '2.0', id: 0, method, ...(params === undefined ? {} : { params }) },
+      audit: { ...newAuditFacts(`mcp.client.${method}`), orgId: session.orgId, actor: { keyId: session.keyId, user: null }, connector },
+      ask: async () => {
+        try {
+          return await session.request(method, params, connector, signal);
+        } catch (err) {
+          clientFailure = err instanceof Error ? err : new Error(String(err));
+          if (err instanceof GatehouseError) throw err;
+          throw new GatehouseError('client_error', 'The client answered with an error', { cause: err });
+        }
+      },
+    };
+    await deps.pipeline.run(call);
+    if (clientFailure !== undefined) throw clientFailure;
+    if (call.failure !== undefined) throw call.failure;
+    return call.result as Record<string, unknown>;
   }
 
   /** Resource URIs in notifications are given in the form the session's client knows them by. */
@@ -151,6 +158,9 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
     },
   };
 }
+
+/** Server-direction calls are answered to the upstream by their caller, not by a transport. */
+const NO_TRANSPORT: Transport = { receive: () => undefined, respond: () => undefined };
 
 /** The client features the gateway declares to upstreams on a session's behalf: exactly what its client declared. */
 function upstreamCapabilities(client: ClientFeatures): ClientCapabilities {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileScopes } from '../gateway/access/scopes.ts';
-import type { Principal } from '../gateway/authn/authenticate.ts';
+import type { Principal } from '../gateway/principal.ts';
 import { SessionRegistry } from '../gateway/listener/sessions.ts';
 import { ListenerRegistry } from '../gateway/listener/subscriptions.ts';
 import type { ApiKeyRecord } from '../store/types.ts';
@@ -9,7 +9,8 @@ import { createUserSessionEnder } from './user-sessions.ts';
 
 function principal(orgId: string, keyId: string): Principal {
   return { orgId, keyId, keyName: keyId, role: 'member', userId: null, scopes: compileScopes(['*']), scopeList: ['*'], expiresAt: null, servers: null,
-    cidrs: null, actor: { keyId, user: null } };
+    cidrs: null,
+  network: null, actor: { keyId, user: null } };
 }
 
 const key = (id: string, userId: string | null) => ({ id, userId }) as ApiKeyRecord;

@@ -1,4 +1,3 @@
-import { compileAllowlist } from '../cidr.ts';
 import type { NetworkAllowlist, NetworkPlane } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 import { requireCidrs } from './keys.ts';
@@ -42,12 +41,6 @@ export async function setAllowlist(
   await ctx.store.networkAllowlists.setNetworkAllowlist(list);
   await ctx.audit.record(changeEvent(orgId, actor, 'network.set', { name: plane }, { cidrs: list.cidrs }));
   return list;
-}
-
-/** Whether `ip` may reach the organisation's plane. Fails closed: a store failure rejects, an unknown address is refused. */
-export async function isAllowed(ctx: Pick<ServiceContext, 'store'>, orgId: string, plane: NetworkPlane, ip: string | null): Promise<boolean> {
-  const list = await ctx.store.networkAllowlists.getNetworkAllowlist(orgId, plane);
-  return list === undefined || compileAllowlist(list.cidrs).allows(ip);
 }
 
 /** Adds ranges to the plane's list, creating it (and so restricting the plane) if there was none. */

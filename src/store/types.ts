@@ -181,6 +181,10 @@ export interface NetworkAllowlistStore {
   /** Creates or replaces the plane's list. */
   setNetworkAllowlist(list: NetworkAllowlist): Promise<void>;
   deleteNetworkAllowlist(orgId: string, plane: NetworkPlane): Promise<boolean>;
+  /** Every organisation's lists, for the data path's cache. */
+  listAllNetworkAllowlists(): Promise<NetworkAllowlist[]>;
+  /** Moves whenever any list is created, changed or removed (by any process or replica). */
+  networkAllowlistsRevision(): Promise<number>;
 }
 
 export type AuditDecision = 'allow' | 'deny' | 'error';

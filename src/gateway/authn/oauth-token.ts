@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { OAuthIssuerRecord, OAuthIssuerStore } from '../../store/types.ts';
 import { compileScopes } from '../access/scopes.ts';
-import type { AuthResult, Principal } from './authenticate.ts';
+import type { AuthResult, Principal } from '../principal.ts';
 
 /** Why a token was refused: for the audit record only; the client always gets the same 401. */
 export type TokenFailure =
@@ -122,6 +122,7 @@ function principalOf(issuer: OAuthIssuerRecord, sub: string, clientId: string | 
     expiresAt,
     servers: issuer.servers,
     cidrs: null,
+    network: null,
     actor: { keyId: `oauth:${issuer.id}:${client}`, user: sub },
   };
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuditDecision, AuditEvent } from '../../store/types.ts';
-import type { Principal } from '../authn/authenticate.ts';
+import type { Principal } from '../principal.ts';
 import type { ClientFeatures } from './session.ts';
 
 /** Per-request facts the listener gathered before an endpoint runs. */
@@ -13,32 +12,6 @@ export interface HttpExchange {
   readonly headers: Record<string, string>;
   principal?: Principal;
   rpcMethod?: string;
-}
-
-/** An audit event for something the endpoint decided itself (authentication, sessions, malformed input). */
-export function httpEvent(
-  x: HttpExchange,
-  who: { orgId: string; keyId?: string | undefined; actor?: Principal['actor'] },
-  action: string,
-  decision: AuditDecision,
-  reason: string | null,
-  targetName: string | null = null,
-): AuditEvent {
-  return {
-    ts: new Date().toISOString(),
-    orgId: who.orgId,
-    actorKeyId: who.actor === undefined ? (who.keyId ?? null) : who.actor.keyId,
-    actorUser: who.actor?.user ?? null,
-    clientIp: x.clientIp,
-    action,
-    targetConnector: null,
-    targetName,
-    decision,
-    reason,
-    latencyMs: null,
-    correlationId: x.correlationId,
-    args: null,
-  };
 }
 
 /** The client features the gateway can route back to this client, from its initialize capabilities. */

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
-import type { Principal } from '../authn/authenticate.ts';
+import type { Principal } from '../principal.ts';
 import { Session, type ClientFeatures } from './session.ts';
 
 export { Session } from './session.ts';

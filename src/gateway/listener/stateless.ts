@@ -1,9 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { describeError, GatehouseError, toGatehouseError } from '../../errors.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import type { Principal } from '../authn/authenticate.ts';
-import type { CatalogView } from '../catalog/catalog.ts';
-import type { Pipeline } from '../pipeline.ts';
+import { describeError, GatehouseError } from '../../errors.ts';
+import type { Call } from '../call.ts';
 import { MODERN_PROTOCOL_VERSIONS, SERVED_PROTOCOL_VERSIONS, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../protocol.ts';
 import {
   envelopeProblem,
@@ -15,21 +12,27 @@ import {
   standardHeaderProblem,
   withoutEnvelope,
 } from './envelope.ts';
-import { httpEvent, type HttpExchange } from './exchange.ts';
+import type { HttpExchange } from './exchange.ts';
 import { rpcError, sendJson } from './respond.ts';
 import { ListenerRegistry, type ChangeKind } from './subscriptions.ts';
 
 export { carriesEnvelope } from './envelope.ts';
 
 export interface StatelessDeps {
-  readonly pipeline: Pipeline;
-  readonly audit: AuditLog;
   readonly listeners: ListenerRegistry;
   readonly serverVersion: string;
 }
 
-/** Serves one enveloped (2026-07-28) request or notification; the caller has authenticated it and chosen the view. */
-export type StatelessHandler = (x: HttpExchange, p: Principal, view: CatalogView, message: JsonRpcMessage) => Promise<void>;
+/** What the HTTP transport hands an exchange with an enveloped message to: its receive, admitted and respond. */
+export interface StatelessMode {
+  exchange(x: HttpExchange): StatelessReply;
+}
+
+export interface StatelessReply {
+  receive(call: Call, message: JsonRpcMessage): void;
+  admitted(call: Call): void;
+  respond(call: Call): void;
+}
 
 /** The methods of 2026-07-28 the gateway serves; anything else, including what that revision removed, is a 404. */
 const SERVED_METHODS: ReadonlySet<string> = new Set([
@@ -46,6 +49,8 @@ const SERVED_METHODS: ReadonlySet<string> = new Set([
 ]);
 /** Results a client may cache: always for no time and never across keys, since every listing is filtered per key. */
 const CACHEABLE: ReadonlySet<string> = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+/** This revision's own refusals of a request, answered with their HTTP status and the request's id. */
+const REVISION_REFUSALS: ReadonlySet<string> = new Set(['unsupported_revision', 'header_mismatch', 'invalid_envelope', 'unknown_method']);
 
 /**
  * MCP 2026-07-28 over Streamable HTTP: every POST stands alone. Its `_meta` envelope names the revision and the
@@ -57,105 +62,132 @@ const CACHEABLE: ReadonlySet<string> = new Set(['server/discover', 'tools/list',
  * Upstream elicitation and sampling (multi-round-trip `input_required` results) are not offered: these requests use
  * the shared upstream connections, whose client declares no capabilities, so an upstream cannot ask.
  */
-export function createStatelessHandler(deps: StatelessDeps): StatelessHandler {
-  const { pipeline, audit, listeners } = deps;
+export function createStatelessMode(deps: StatelessDeps): StatelessMode {
+  const { listeners } = deps;
   const serverInfo = { name: 'gatehouse', version: deps.serverVersion };
 
-  /** A refusal decided here: audited like the session path's, answered with the request's id so the client can match it. */
-  async function refuse(x: HttpExchange, p: Principal, id: RequestId | null, action: string, err: GatehouseError, data?: Record<string, unknown>) {
-    await audit.record(httpEvent(x, p, action, 'deny', err.code));
-    const body = rpcError(id, err, x.correlationId) as { error: { data?: Record<string, unknown> } };
-    if (data !== undefined) body.error.data = { ...data, ...body.error.data };
-    sendJson(x.res, describeError(err.code).httpStatus, body, x.headers);
+  return { exchange: (x) => new StatelessExchange(x, serverInfo, listeners) };
+}
+
+/** One stateless exchange: refused here, a listen stream, or a request the pipeline runs, answered by `Reply`. */
+class StatelessExchange implements StatelessReply {
+  readonly #x: HttpExchange;
+  #id: RequestId | null = null;
+  readonly #serverInfo: { name: string; version: string };
+  readonly #listeners: ListenerRegistry;
+  readonly #reply: Reply;
+  #refusalData: Record<string, unknown> | undefined;
+  #listen: Set<ChangeKind> | undefined;
+  #controller: AbortController | undefined;
+  #notification = true;
+  #listening = false;
+
+  constructor(x: HttpExchange, serverInfo: { name: string; version: string }, listeners: ListenerRegistry) {
+    this.#x = x;
+    this.#serverInfo = serverInfo;
+    this.#listeners = listeners;
+    this.#reply = new Reply(x.res, x.headers);
   }
 
-  return async function stateless(x, p, view, message) {
+  receive(call: Call, message: JsonRpcMessage): void {
+    const x = this.#x;
     if (message.kind === 'response') throw new GatehouseError('invalid_request', 'Not a request');
     const m = message.message;
     x.rpcMethod = m.method;
-    const action = `mcp.${m.method.slice(0, 64)}`;
-    const id = message.kind === 'request' ? message.message.id : null;
+    call.audit.action = `mcp.${m.method.slice(0, 64)}`;
+    this.#id = message.kind === 'request' ? message.message.id : null;
     const meta = metaOf(m.params) ?? {};
     const version = meta[PROTOCOL_VERSION_KEY];
-    if (typeof version !== 'string') {
-      return refuse(x, p, id, action, new GatehouseError('invalid_envelope', `_meta["${PROTOCOL_VERSION_KEY}"] must be a string`));
-    }
+    if (typeof version !== 'string') this.refuse(new GatehouseError('invalid_envelope', `_meta["${PROTOCOL_VERSION_KEY}"] must be a string`));
     if (!(MODERN_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
       const err = new GatehouseError('unsupported_revision', `Unsupported protocol version: ${version.slice(0, 32)}`);
-      return refuse(x, p, id, action, err, { supported: SERVED_PROTOCOL_VERSIONS, requested: version.slice(0, 32) });
+      this.refuse(err, { supported: SERVED_PROTOCOL_VERSIONS, requested: version.slice(0, 32) });
     }
-    if (message.kind === 'notification') {
-      // 2026-07-28 defines no client notification over HTTP (closing a stream is the cancellation): accept, ignore.
-      x.res.writeHead(202, x.headers);
-      x.res.end();
-      return;
-    }
+    // 2026-07-28 defines no client notification over HTTP (closing a stream is the cancellation): accept, ignore.
+    if (message.kind === 'notification') return;
     const request = message.message;
     const headerProblem = standardHeaderProblem(x.req.headers, request, version);
-    if (headerProblem !== undefined) return refuse(x, p, id, action, new GatehouseError('header_mismatch', headerProblem));
+    if (headerProblem !== undefined) this.refuse(new GatehouseError('header_mismatch', headerProblem));
     const metaProblem = envelopeProblem(meta);
-    if (metaProblem !== undefined) return refuse(x, p, id, action, new GatehouseError('invalid_envelope', metaProblem));
-    if (!SERVED_METHODS.has(request.method)) return refuse(x, p, id, action, new GatehouseError('unknown_method', 'Method not found'));
-    const paramProblem = paramHeaders(x, p, view, request);
-    if (paramProblem !== undefined) return refuse(x, p, id, action, new GatehouseError('header_mismatch', paramProblem));
-    if (request.method === 'subscriptions/listen') return listen(x, p, request, action);
-    return forward(x, p, view, request);
-  };
-
-  /** Mcp-Param-* are checked only against a tool this key may see: the check must not reveal what it may not. */
-  function paramHeaders(x: HttpExchange, p: Principal, view: CatalogView, request: JsonRpcRequest): string | undefined {
-    const name = request.params?.name;
-    if (request.method !== 'tools/call' || typeof name !== 'string') return undefined;
-    const tool = view.tool(name);
-    if (tool === undefined || !p.scopes.allowsTool(tool.connector, tool.original)) return undefined;
-    return paramHeaderProblem(x.req.headers, tool.item.inputSchema, request.params?.arguments);
+    if (metaProblem !== undefined) this.refuse(new GatehouseError('invalid_envelope', metaProblem));
+    if (!SERVED_METHODS.has(request.method)) this.refuse(new GatehouseError('unknown_method', 'Method not found'));
+    if (request.method === 'subscriptions/listen') this.listen(call, request);
+    else this.forward(call, request);
   }
 
-  async function forward(x: HttpExchange, p: Principal, view: CatalogView, request: JsonRpcRequest): Promise<void> {
-    const controller = new AbortController();
-    // The client closing the response before the answer is the cancellation of this revision.
-    const onClose = () => {
-      if (!x.res.writableFinished) controller.abort();
+  /** Throws the refusal (the pipeline records it); `respond` answers it with the request's id and the extra data. */
+  refuse(err: GatehouseError, data?: Record<string, unknown>): never {
+    this.#refusalData = data;
+    throw err;
+  }
+
+  listen(call: Call, request: JsonRpcRequest): void {
+    this.#notification = false;
+    this.#listening = true;
+    call.local = () => {
+      const kinds = ListenerRegistry.honoured(request.params);
+      if (call.principal !== undefined) this.#listeners.admit(call.principal);
+      this.#listen = kinds;
+      call.audit.name = [...kinds].join(',');
     };
-    x.res.on('close', onClose);
+  }
+
+  forward(call: Call, request: JsonRpcRequest): void {
+    this.#notification = false;
+    const controller = new AbortController();
+    this.#controller = controller;
+    // The client closing the response before the answer is the cancellation of this revision.
+    const res = this.#x.res;
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.on('close', onClose);
+    res.once('finish', () => res.off('close', onClose));
+    call.request = withoutEnvelope(request);
+    call.signal = controller.signal;
     const progressToken = metaOf(request.params)?.progressToken;
-    const wantsProgress = typeof progressToken === 'string' || typeof progressToken === 'number';
-    const reply = new Reply(x.res, x.headers);
-    let response: unknown;
-    try {
-      const result = await pipeline({
-        principal: p,
-        request: withoutEnvelope(request),
-        clientIp: x.clientIp,
-        correlationId: x.correlationId,
-        signal: controller.signal,
-        view,
-        onProgress: wantsProgress
-          ? (progress) => {
-              reply.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
-            }
-          : undefined,
-      });
-      response = { jsonrpc: '2.0', id: request.id, result: shapeResult(request.method, result, serverInfo) };
-    } catch (err) {
-      response = rpcError(request.id, toGatehouseError(err), x.correlationId);
-    } finally {
-      x.res.off('close', onClose);
+    if (typeof progressToken === 'string' || typeof progressToken === 'number') {
+      call.onProgress = (progress) => {
+        this.#reply.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
+      };
+    }
+  }
+
+  /** Mcp-Param-* are checked only against a tool this key may use: the check must not reveal what it may not. */
+  admitted(call: Call): void {
+    const t = call.target;
+    const request = call.request;
+    if (t?.kind !== 'tool' || request?.method !== 'tools/call') return;
+    const problem = paramHeaderProblem(this.#x.req.headers, t.entry.item.inputSchema, request.params?.arguments);
+    if (problem !== undefined) throw new GatehouseError('header_mismatch', problem);
+  }
+
+  respond(call: Call): void {
+    const { res, headers } = this.#x;
+    const failure = call.failure;
+    if (failure !== undefined && (call.failedAt === 'receive' || this.#listening || REVISION_REFUSALS.has(failure.code))) {
+      const body = rpcError(this.#id, failure, call.correlationId) as { error: { data?: Record<string, unknown> } };
+      if (this.#refusalData !== undefined) body.error.data = { ...this.#refusalData, ...body.error.data };
+      sendJson(res, describeError(failure.code).httpStatus, body, headers);
+      return;
+    }
+    if (failure === undefined && this.#notification) {
+      res.writeHead(202, headers);
+      res.end();
+      return;
+    }
+    if (failure === undefined && this.#listen !== undefined && call.principal !== undefined && this.#id !== null) {
+      this.#listeners.open(res, headers, call.principal, this.#id, this.#listen);
+      return;
     }
     // A cancelled request sends nothing more.
-    if (!controller.signal.aborted) reply.finish(response);
-  }
-
-  async function listen(x: HttpExchange, p: Principal, request: JsonRpcRequest, action: string): Promise<void> {
-    let kinds: Set<ChangeKind>;
-    try {
-      kinds = ListenerRegistry.honoured(request.params);
-      listeners.admit(p);
-    } catch (err) {
-      return refuse(x, p, request.id, action, toGatehouseError(err));
-    }
-    await audit.record(httpEvent(x, p, action, 'allow', null, [...kinds].join(',')));
-    listeners.open(x.res, x.headers, p, request.id, kinds);
+    if (this.#controller?.signal.aborted === true) return;
+    const method = call.request?.method ?? '';
+    this.#reply.finish(
+      failure === undefined
+        ? { jsonrpc: '2.0', id: this.#id, result: shapeResult(method, call.result, this.#serverInfo) }
+        : rpcError(this.#id, failure, call.correlationId),
+    );
   }
 }
 

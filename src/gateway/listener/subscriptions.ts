@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../../errors.ts';
-import type { Principal } from '../authn/authenticate.ts';
+import type { Principal } from '../principal.ts';
 import type { RequestId } from '../protocol.ts';
 import { isObject, SERVER_INFO_KEY, SUBSCRIPTION_ID_KEY } from './envelope.ts';
 

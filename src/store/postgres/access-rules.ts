@@ -70,4 +70,14 @@ export class PostgresNetworkAllowlists implements NetworkAllowlistStore {
     const r = await this.#query('DELETE FROM network_allowlists WHERE org_id = $1 AND plane = $2', [orgId, plane]);
     return r.rowCount === 1;
   }
+
+  async listAllNetworkAllowlists(): Promise<NetworkAllowlist[]> {
+    const { rows } = await this.#query('SELECT * FROM network_allowlists ORDER BY org_id, plane');
+    return rows.map(toNetworkAllowlist);
+  }
+
+  async networkAllowlistsRevision(): Promise<number> {
+    const { rows } = await this.#query("SELECT value FROM counters WHERE name = 'network_allowlists_revision'");
+    return Number(rows[0]?.value);
+  }
 }

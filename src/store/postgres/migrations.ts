@@ -275,4 +275,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (org_id, plane)
   );
   `,
+  // 7: a revision for the network allowlists, so the data path serves them from memory and reads one counter per request.
+  `
+  INSERT INTO counters (name, value) VALUES ('network_allowlists_revision', 0);
+  CREATE FUNCTION network_allowlists_bump_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision';
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER network_allowlists_revision AFTER INSERT OR UPDATE OR DELETE ON network_allowlists
+    FOR EACH ROW EXECUTE FUNCTION network_allowlists_bump_revision();
+  `,
 ];

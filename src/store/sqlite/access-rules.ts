@@ -78,4 +78,14 @@ export class SqliteNetworkAllowlists implements NetworkAllowlistStore {
     const r = this.#db.stmt('DELETE FROM network_allowlists WHERE org_id = ? AND plane = ?').run(orgId, plane);
     return Promise.resolve(Number(r.changes) === 1);
   }
+
+  listAllNetworkAllowlists(): Promise<NetworkAllowlist[]> {
+    const rows = this.#db.stmt('SELECT * FROM network_allowlists ORDER BY org_id, plane').all() as Row[];
+    return Promise.resolve(rows.map(toNetworkAllowlist));
+  }
+
+  networkAllowlistsRevision(): Promise<number> {
+    const row = this.#db.stmt("SELECT value FROM counters WHERE name = 'network_allowlists_revision'").get() as Row;
+    return Promise.resolve(Number(row.value));
+  }
 }

@@ -265,4 +265,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (org_id, plane)
   ) STRICT;
   `,
+  // 7: a revision for the network allowlists, so the data path serves them from memory and reads one counter per request.
+  `
+  INSERT INTO counters (name, value) VALUES ('network_allowlists_revision', 0);
+  CREATE TRIGGER network_allowlists_revision_insert AFTER INSERT ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
+  CREATE TRIGGER network_allowlists_revision_update AFTER UPDATE ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
+  CREATE TRIGGER network_allowlists_revision_delete AFTER DELETE ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
+  `,
 ];
