@@ -4,7 +4,8 @@
  * gateway makes for every request. `inFlight` appenders each await their record before sending the next, over a
  * few organisations, until `records` are written; then every chain is verified from its first record.
  *
- * Run alone with `node bench/audit-append.ts [--records N] [--in-flight N] [--orgs N]`; bench/run.ts calls it last.
+ * Run alone with `node bench/audit-append.ts [--records N] [--in-flight N] [--orgs N] [--json]`; bench/run.ts runs it
+ * last, as its own process (`--json`: one JSON line of the result), so the driver's heap and history are not in it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -134,11 +135,16 @@ if (import.meta.main) {
       records: { type: 'string', default: '20000' },
       'in-flight': { type: 'string', default: '64' },
       orgs: { type: 'string', default: '3' },
+      json: { type: 'boolean', default: false },
     },
     strict: true,
   });
   const r = await measureAuditAppend({ records: Number(values.records), inFlight: Number(values['in-flight']), orgs: Number(values.orgs) });
-  console.log(auditAppendLine(r));
-  for (const p of r.problems) console.error(`INVALID: ${p}`);
-  if (r.problems.length > 0) process.exitCode = 1;
+  if (values.json) {
+    console.log(JSON.stringify(r));
+  } else {
+    console.log(auditAppendLine(r));
+    for (const p of r.problems) console.error(`INVALID: ${p}`);
+    if (r.problems.length > 0) process.exitCode = 1;
+  }
 }
