@@ -1,16 +1,20 @@
 /**
- * The processes a benchmark run starts: the fixture upstream over HTTP and the gateway under test. Every child is
- * registered and stopped by `stopAll()`, on success and on error alike.
+ * The processes a benchmark run starts: the fixture upstream over HTTP, the byte proxy in front of it, the gateway
+ * under test and the audit append run. Every child is registered and stopped by `stopAll()`, on success and on
+ * error alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import type { AuditAppendOptions, AuditAppendResult } from './audit-append.ts';
 import type { GatewayStats } from './gateway-process.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const FIXTURE = join(ROOT, 'test/fixtures/fixture-server.ts');
 const GATEWAY = join(ROOT, 'bench/gateway-process.ts');
+const BYTE_PROXY = join(ROOT, 'bench/byte-proxy.ts');
+const AUDIT_APPEND = join(ROOT, 'bench/audit-append.ts');
 const START_TIMEOUT_MS = 30_000;
 
 const children = new Set<ChildProcess>();
@@ -90,6 +94,24 @@ export async function startHttpFixture(): Promise<HttpFixture> {
   const lines = createInterface({ input: child.stdout! });
   const m = await firstLine(child, lines, /^LISTENING (\S+)$/, 'the HTTP fixture');
   return { url: m[1]!, pid: child.pid!, close: () => stop(child) };
+}
+
+/** bench/byte-proxy.ts in front of `upstreamUrl`, as its own process; its url has the upstream's path. */
+export async function startByteProxy(upstreamUrl: string): Promise<HttpFixture> {
+  const child = track(spawn(process.execPath, [BYTE_PROXY, '--upstream', upstreamUrl], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  const lines = createInterface({ input: child.stdout! });
+  const m = await firstLine(child, lines, /^LISTENING (\S+)$/, 'the byte proxy');
+  return { url: m[1]!, pid: child.pid!, close: () => stop(child) };
+}
+
+/** bench/audit-append.ts as its own process, so the driver's heap and history do not weigh on it. */
+export async function runAuditAppend(opts: AuditAppendOptions): Promise<AuditAppendResult> {
+  const args = [AUDIT_APPEND, '--json', '--records', String(opts.records), '--in-flight', String(opts.inFlight), '--orgs', String(opts.orgs)];
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const lines = createInterface({ input: child.stdout! });
+  const m = await firstLine(child, lines, /^(\{"records".*\})$/, 'the audit append run');
+  await stop(child, () => undefined, 30_000);
+  return JSON.parse(m[1]!) as AuditAppendResult;
 }
 
 export interface GatewayProcess {

@@ -1,19 +1,23 @@
 /**
- * `npm run bench`: the same tools/call load (the fixture's `echo`) sent straight to an upstream and through the
- * gateway (API-key authentication, a non-`*` scope check and a hash-chained audit record on every call), over a
- * Streamable HTTP upstream and a stdio upstream, at concurrency 1, 16 and 64. Reports throughput, latency, the
- * gateway/direct ratios, the gateway's CPU per call and peak RSS, and memory per idle session; writes
- * .bench/results.json. Exits non-zero only when a run is invalid (any failed call or process), never for a miss.
+ * `npm run bench`: the same tools/call load (the fixture's `echo`) sent straight to an upstream, through a plain
+ * node:http byte proxy (HTTP only) and through the gateway (API-key authentication, a non-`*` scope check and a
+ * hash-chained audit record on every call), over a Streamable HTTP upstream and a stdio upstream, at concurrency 1,
+ * 16 and 64, each phase measured in several interleaved rounds. Reports the medians (and the spread of req/s) of
+ * throughput and latency, the gateway/proxy and gateway/direct ratios, the gateway's CPU per call and peak RSS, memory
+ * per idle session, and SQLite audit append throughput; writes .bench/results.json. Exits non-zero only when a run is
+ * invalid (any failed call or process, a chain that does not verify), never for a missed target.
  *
- * What each pair compares:
+ * What each leg is:
  *   http   direct  = this driver (node:http) -> fixture over Streamable HTTP
+ *          proxy   = this driver (node:http) -> byte proxy (bench/byte-proxy.ts) -> the same fixture process
  *          gateway = this driver (node:http) -> gateway -> SDK client -> the same fixture process
  *   stdio  direct  = this driver's SDK client -> a fixture child over stdio (no HTTP anywhere)
  *          gateway = this driver (node:http) -> gateway -> SDK client -> the gateway's own stdio fixture child
  *
- * Options: --duration-ms N (4000), --max-requests N (20000), --warmup N (300), --sessions N (500),
+ * Options: --duration-ms N (2500), --max-requests N (20000), --warmup N (300), --rounds N (3), --sessions N (500),
  *          --no-info (skip the extra run at log level info), --profile (gateway under --cpu-prof, in .bench/profiles),
  *          --upstreams http,stdio and --concurrency 1,16,64 (a subset, e.g. for profiling one path),
+ *          --audit-records N (20000; 0 skips the audit append part),
  *          --gateway-node-args=... (V8/Node flags for the gateway processes; default as npm start: --max-semi-space-size=8)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,8 +25,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from 'node:http';
-import { httpToolCaller, openHttpSession, openStdioTarget, runLoad, type HttpSession, type Send } from './load.ts';
-import { childPids, FIXTURE, machineBusyUs, procCpuUs, ROOT, startGateway, startHttpFixture, stopAll, type GatewayProcess } from './processes.ts';
+import { openHttpSession, openStdioTarget } from './load.ts';
+import { httpSubject, measureRounds, type Leg, type PhaseOptions, type Subject } from './phases.ts';
+import { auditAppendLine, type AuditAppendResult } from './audit-append.ts';
+import { childPids, FIXTURE, ROOT, runAuditAppend, startByteProxy, startGateway, startHttpFixture, stopAll, type GatewayProcess } from './processes.ts';
 import {
   evaluateTargets,
   infoTable,
@@ -31,15 +37,17 @@ import {
   throughputTable,
   type IdleSessions,
   type InfoRow,
-  type PhaseResult,
+  type Measured,
   type Row,
 } from './report.ts';
 
 const { values: opts } = parseArgs({
   options: {
-    'duration-ms': { type: 'string', default: '4000' },
+    'duration-ms': { type: 'string', default: '2500' },
     'max-requests': { type: 'string', default: '20000' },
     warmup: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '3' },
+    'audit-records': { type: 'string', default: '20000' },
     sessions: { type: 'string', default: '500' },
     'no-info': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -53,6 +61,8 @@ const { values: opts } = parseArgs({
 const DURATION_MS = Number(opts['duration-ms']);
 const MAX_REQUESTS = Number(opts['max-requests']);
 const WARMUP = Number(opts.warmup);
+const ROUNDS = Math.max(1, Number(opts.rounds));
+const AUDIT_RECORDS = Number(opts['audit-records']);
 const IDLE_SESSIONS = Number(opts.sessions);
 const CONCURRENCIES = opts.concurrency.split(',').map(Number);
 const UPSTREAMS = (['http', 'stdio'] as const).filter((u) => opts.upstreams.split(',').includes(u));
@@ -63,51 +73,7 @@ const DISTURBED_CORES = 0.2;
 const problems: string[] = [];
 /** Closers for what is not a tracked child process (the direct stdio client and its child). */
 const cleanups: (() => Promise<void>)[] = [];
-
-interface Subject {
-  readonly label: string;
-  readonly open: (concurrency: number) => { send: Send; close: () => void };
-  readonly gateway?: GatewayProcess;
-  readonly upstreamPid: () => number | undefined;
-}
-
-async function measure(subject: Subject, concurrency: number): Promise<PhaseResult> {
-  const { send, close } = subject.open(concurrency);
-  try {
-    const warm = await runLoad(send, { concurrency, maxRequests: Math.max(WARMUP, concurrency), maxMs: 30_000 });
-    const gwBefore = await subject.gateway?.stats();
-    const upPid = subject.upstreamPid();
-    const upBefore = upPid === undefined ? undefined : procCpuUs(upPid);
-    const selfBefore = process.cpuUsage();
-    const busyBefore = machineBusyUs();
-    const r = await runLoad(send, { concurrency, maxRequests: MAX_REQUESTS, maxMs: DURATION_MS });
-    const busyAfter = machineBusyUs();
-    const self = process.cpuUsage(selfBefore);
-    const upAfter = upPid === undefined ? undefined : procCpuUs(upPid);
-    const gwAfter = await subject.gateway?.stats();
-    for (const [what, x] of [['warm-up', warm], ['measured', r]] as const) {
-      if (x.errors > 0) problems.push(`${subject.label} c${concurrency} ${what}: ${x.errors} failed calls, first: ${x.firstError ?? '?'}`);
-    }
-    const perCall = (us: number): number => us / Math.max(1, r.requests);
-    const gwUs = gwBefore && gwAfter ? gwAfter.cpuUserUs + gwAfter.cpuSystemUs - gwBefore.cpuUserUs - gwBefore.cpuSystemUs : 0;
-    const upUs = upBefore !== undefined && upAfter !== undefined ? upAfter - upBefore : undefined;
-    const ours = gwUs + (upUs ?? 0) + self.user + self.system;
-    return {
-      ...r,
-      gatewayCpuUsPerCall: gwBefore && gwAfter ? perCall(gwUs) : null,
-      gatewayPeakRssMb: gwAfter ? gwAfter.peakRss / 1024 : null,
-      upstreamCpuUsPerCall: upUs === undefined ? null : perCall(upUs),
-      driverCpuUsPerCall: perCall(self.user + self.system),
-      otherCores: busyBefore === undefined || busyAfter === undefined || upUs === undefined ? null : Math.max(0, busyAfter - busyBefore - ours) / (r.elapsedMs * 1000),
-    };
-  } finally {
-    close();
-  }
-}
-
-function httpSubject(label: string, session: HttpSession, tool: string, upstreamPid: () => number | undefined, gateway?: GatewayProcess): Subject {
-  return { label, open: (c) => httpToolCaller(session, tool, c), upstreamPid, ...(gateway ? { gateway } : {}) };
-}
+const phaseOptions: PhaseOptions = { warmup: WARMUP, maxRequests: MAX_REQUESTS, durationMs: DURATION_MS, rounds: ROUNDS, problems };
 
 function mb(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1);
@@ -153,15 +119,21 @@ async function main(): Promise<void> {
     loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
   };
   console.log(`Gatehouse bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryMb} MB, Node ${env.node}, load average ${env.loadAverage.join(' ')}`);
-  console.log(`phases: warm-up ${WARMUP} calls, then ${DURATION_MS} ms or ${MAX_REQUESTS} calls, whichever first; gateway log level warn\n`);
+  const legs = UPSTREAMS.reduce((n, u) => n + (u === 'http' ? 3 : 2), 0) * CONCURRENCIES.length + (opts['no-info'] || !UPSTREAMS.includes('http') ? 0 : CONCURRENCIES.length);
+  console.log(
+    `phases: warm-up ${WARMUP} calls, then ${DURATION_MS} ms or ${MAX_REQUESTS} calls, whichever first; ${ROUNDS} rounds of ${legs} phases ` +
+      `(about ${Math.ceil((ROUNDS * legs * (DURATION_MS + 400)) / 60_000)} min); tables show medians; gateway log level warn\n`,
+  );
 
   const fixture = await startHttpFixture();
+  const proxy = await startByteProxy(fixture.url);
   const extraArgs = opts['gateway-node-args'].split(/\s+/).filter(Boolean);
   const nodeArgs = [...extraArgs, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT_DIR, 'profiles')}`] : [])];
   const gw = await startGateway({ httpUrl: fixture.url, logLevel: 'warn', logFile: logFile('gateway-warn.log'), nodeArgs });
   const stdio = await openStdioTarget(process.execPath, [FIXTURE, '--stdio']);
   cleanups.push(() => stdio.close());
   const directSession = await openHttpSession(fixture.url);
+  const proxySession = await openHttpSession(proxy.url);
   const gwSession = await openHttpSession(gw.url, gw.key);
   const gwStdioChild = (): number | undefined => childPids(gw.pid)[0];
   const startStats = await gw.stats(true);
@@ -172,26 +144,37 @@ async function main(): Promise<void> {
   const subjects = {
     http: {
       direct: httpSubject('http direct', directSession, 'echo', () => fixture.pid),
-      gateway: httpSubject('http gateway', gwSession, 'fx__echo', () => fixture.pid, gw),
+      proxy: httpSubject('http proxy', proxySession, 'echo', () => fixture.pid, { hopPid: proxy.pid }),
+      gateway: httpSubject('http gateway', gwSession, 'fx__echo', () => fixture.pid, { gateway: gw }),
     },
     stdio: {
       direct: { label: 'stdio direct', open: () => ({ send: stdio.send, close: () => undefined }), upstreamPid: () => stdio.pid ?? undefined },
-      gateway: httpSubject('stdio gateway', gwSession, 'fxs__echo', gwStdioChild, gw),
+      gateway: httpSubject('stdio gateway', gwSession, 'fxs__echo', gwStdioChild, { gateway: gw }),
     },
-  } satisfies Record<string, Record<string, Subject>>;
+  } satisfies Record<string, Partial<Record<Leg, Subject>>>;
 
   const rows: Row[] = [];
-  let flip = false;
+  let shiftBy = 0;
   for (const upstream of UPSTREAMS) {
     for (const concurrency of CONCURRENCIES) {
-      const s = subjects[upstream];
-      // Alternate which side goes first, so neither always runs on a machine warmed by the other.
-      flip = !flip;
-      const first = await measure(flip ? s.direct : s.gateway, concurrency);
-      const second = await measure(flip ? s.gateway : s.direct, concurrency);
-      const [direct, gateway] = flip ? [first, second] : [second, first];
-      rows.push({ upstream, concurrency, direct, gateway, ratio: gateway.rps / direct.rps, addedP50Ms: gateway.p50Ms - direct.p50Ms });
-      console.log(`  ${upstream} c${concurrency}: direct ${direct.rps.toFixed(0)} req/s, gateway ${gateway.rps.toFixed(0)} req/s`);
+      const legs = Object.entries(subjects[upstream]) as [Leg, Subject][];
+      const m = await measureRounds(legs, concurrency, shiftBy++, phaseOptions);
+      const direct = m.get('direct')!;
+      const gateway = m.get('gateway')!;
+      const proxied = m.get('proxy') ?? null;
+      rows.push({
+        upstream,
+        concurrency,
+        direct,
+        proxy: proxied,
+        gateway,
+        ratio: gateway.rps / direct.rps,
+        proxyRatio: proxied === null ? null : gateway.rps / proxied.rps,
+        addedP50Ms: gateway.p50Ms - direct.p50Ms,
+        proxyAddedP50Ms: proxied === null ? null : proxied.p50Ms - direct.p50Ms,
+      });
+      const via = proxied === null ? '' : `, proxy ${proxied.rps.toFixed(0)}`;
+      console.log(`  ${upstream} c${concurrency} (median of ${ROUNDS}): direct ${direct.rps.toFixed(0)}${via}, gateway ${gateway.rps.toFixed(0)} req/s`);
     }
   }
   const idle = await idleSessions(gw, IDLE_SESSIONS);
@@ -201,24 +184,49 @@ async function main(): Promise<void> {
   if (!opts['no-info']) {
     const gwInfo = await startGateway({ httpUrl: fixture.url, logLevel: 'info', logFile: logFile('gateway-info.log'), nodeArgs: extraArgs });
     const session = await openHttpSession(gwInfo.url, gwInfo.key);
-    const subject = httpSubject('http gateway (info)', session, 'fx__echo', () => fixture.pid, gwInfo);
+    const subject = httpSubject('http gateway (info)', session, 'fx__echo', () => fixture.pid, { gateway: gwInfo });
     for (const concurrency of CONCURRENCIES) {
-      const gateway = await measure(subject, concurrency);
-      const direct = rows.find((r) => r.upstream === 'http' && r.concurrency === concurrency)?.direct;
-      if (direct === undefined) continue;
-      infoRows.push({ concurrency, gateway, ratio: gateway.rps / direct.rps, addedP50Ms: gateway.p50Ms - direct.p50Ms });
+      const row = rows.find((r) => r.upstream === 'http' && r.concurrency === concurrency);
+      if (row === undefined) continue;
+      const gateway = (await measureRounds([['gateway', subject]], concurrency, 0, phaseOptions)).get('gateway')!;
+      infoRows.push({
+        concurrency,
+        gateway,
+        ratio: gateway.rps / row.direct.rps,
+        proxyRatio: row.proxy === null ? null : gateway.rps / row.proxy.rps,
+        addedP50Ms: gateway.p50Ms - row.direct.p50Ms,
+      });
     }
     await gwInfo.close();
   }
+  await proxy.close();
   await fixture.close();
 
-  const targets = evaluateTargets(rows);
-  const results = { at: new Date().toISOString(), env, gatewayAtStart: startStats, options: { DURATION_MS, MAX_REQUESTS, WARMUP, logLevel: 'warn', profile: opts.profile }, rows, infoRows, idle, targets, problems };
+  // Last, with the other processes gone: its own process, on the real store in a temporary data directory.
+  let audit: AuditAppendResult | undefined;
+  if (AUDIT_RECORDS > 0) {
+    audit = await runAuditAppend({ records: AUDIT_RECORDS, inFlight: 64, orgs: 3 });
+    problems.push(...audit.problems);
+  }
+
+  const targets = evaluateTargets(rows, { readyPeakRssMb: startStats.peakRss / 1024, auditRecordsPerSecond: audit?.recordsPerSecond ?? null });
+  const results = {
+    at: new Date().toISOString(),
+    env,
+    gatewayAtStart: startStats,
+    options: { DURATION_MS, MAX_REQUESTS, WARMUP, ROUNDS, logLevel: 'warn', profile: opts.profile },
+    rows,
+    infoRows,
+    idle,
+    audit,
+    targets,
+    problems,
+  };
   writeFileSync(join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-  console.log('\nThroughput and latency (ms); gateway at log level warn');
+  console.log(`\nThroughput and latency (ms): medians of ${ROUNDS} rounds, req/s with (min-max); gateway at log level warn`);
   console.log(throughputTable(rows));
-  console.log('\nResources per call (µs of CPU); peak RSS is the gateway process maxRSS after the phase');
+  console.log('\nResources per call (µs of CPU; d/p/gw = direct/proxy/gateway); peak RSS is the gateway process maxRSS after the phase');
   console.log(resourceTable(rows));
   if (infoRows.length > 0) {
     console.log('\nThe same HTTP load through a second gateway at log level info (one log line per request), against the direct runs above');
@@ -231,11 +239,20 @@ async function main(): Promise<void> {
   console.log(
     `Idle sessions: ${idle.sessions} opened (initialize only): ${idle.rssKbPerSession.toFixed(2)} KB RSS, ${idle.heapKbPerSession.toFixed(2)} KB heap per session (both after GC; RSS moves in pages and reuses freed heap, heap is the finer measure)`,
   );
-  const disturbed = [...rows.flatMap((r) => [[`${r.upstream} c${r.concurrency} direct`, r.direct], [`${r.upstream} c${r.concurrency} gateway`, r.gateway]] as const), ...infoRows.map((r) => [`info c${r.concurrency}`, r.gateway] as const)]
-    .filter(([, p]) => (p.otherCores ?? 0) > DISTURBED_CORES)
-    .map(([name, p]) => `${name} (${(p.otherCores ?? 0).toFixed(2)})`);
+  if (audit !== undefined) console.log(`\nSQLite audit append (openStore + createAuditLog().record, chains verified after): ${auditAppendLine(audit)}`);
+  const phases: [string, Measured][] = [
+    ...rows.flatMap((r) => (['direct', 'proxy', 'gateway'] as const).flatMap((leg) => (r[leg] === null ? [] : [[`${r.upstream} c${r.concurrency} ${leg}`, r[leg]] as [string, Measured]]))),
+    ...infoRows.map((r) => [`info c${r.concurrency}`, r.gateway] as [string, Measured]),
+  ];
+  const disturbed = phases.flatMap(([name, p]) => {
+    const hits = p.perRound.map((x, i) => [i + 1, x.otherCores ?? 0] as const).filter(([, cores]) => cores > DISTURBED_CORES);
+    return hits.length === 0 ? [] : [`${name} (${hits.map(([i, cores]) => `round ${i}: ${cores.toFixed(2)}`).join(', ')})`];
+  });
   if (disturbed.length > 0) {
-    console.log(`\nNOTE: other processes used more than ${DISTURBED_CORES} of a core during: ${disturbed.join(', ')}. Those numbers are disturbed; run again on a quiet machine.`);
+    console.log(
+      `\nNOTE: other processes used more than ${DISTURBED_CORES} of a core during: ${disturbed.join('; ')}. ` +
+        'The medians damp single disturbed rounds; where most rounds are disturbed, run again on a quiet machine.',
+    );
   }
   console.log('\nTargets (reported, not asserted)');
   console.log(targetLines(targets));

@@ -132,6 +132,30 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.equal(await store.getAuditByHash(orgA.id, records[1]!.hash), undefined, "another organisation's record");
     });
 
+    void it('finds by hash the records a version-6 database holds, once migrated (migration 7 replaced the SQLite hash index)', async () => {
+      const old = makeFixture();
+      try {
+        await old.exec(old.schemaAt(6));
+        const upgraded = old.open();
+        try {
+          const org = 'org_hash_upgrade';
+          const written: AuditRecord[] = [];
+          for (let i = 1; i <= 3; i++) written.push(await upgraded.appendAudit(org, sealer(auditEvent(org, i))));
+          await upgraded.migrate();
+          for (const r of written) assert.deepEqual(await upgraded.getAuditByHash(org, r.hash), r);
+          const after = await upgraded.appendAudit(org, sealer(auditEvent(org, 4)));
+          assert.equal(after.prevHash, written[2]!.hash, 'the chain continues across the upgrade');
+          assert.deepEqual(await upgraded.getAuditByHash(org, after.hash), after);
+          assert.equal(await upgraded.getAuditByHash(org, `${after.hash.slice(0, 16)}${'0'.repeat(48)}`), undefined, 'the same prefix is not the same hash');
+          assert.equal(await upgraded.getAuditByHash('org_other', after.hash), undefined, "another organisation's record");
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await old.cleanup();
+      }
+    });
+
     void it('deletes an organisation: revokes its keys, removes its connectors, virtual servers and members, keeps its audit chain', async () => {
       const doomed: Organisation = { id: 'org_doomed', slug: 'doomed', name: 'Doomed', createdAt: T0, deletedAt: null };
       await store.createOrganisation(doomed);

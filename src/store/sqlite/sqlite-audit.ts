@@ -2,6 +2,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { AUDIT_COLUMNS, auditValues, type Row } from '../rows.ts';
 import type { AuditRecord, AuditSealer } from '../types.ts';
 
+const HEAD_SQL = 'SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1';
+const INSERT_SQL = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+
 interface PendingAudit {
   readonly orgId: string;
   readonly seal: AuditSealer;
@@ -40,8 +43,8 @@ export class SqliteAuditWriter {
     let head: StatementSync;
     let insert: StatementSync;
     try {
-      head = this.#stmt('SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1');
-      insert = this.#stmt(`INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`);
+      head = this.#stmt(HEAD_SQL);
+      insert = this.#stmt(INSERT_SQL);
       this.#db.exec('BEGIN IMMEDIATE');
     } catch (err) {
       for (const p of batch) p.reject(asError(err));

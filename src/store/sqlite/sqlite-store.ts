@@ -294,7 +294,10 @@ export class SqliteStore implements Store {
   }
 
   getAuditByHash(orgId: string, hash: string): Promise<AuditRecord | undefined> {
-    const row = this.#stmt('SELECT * FROM audit_events WHERE org_id = ? AND hash = ?').get(orgId, hash) as Row | undefined;
+    // The prefix expression is the one audit_events_hash_prefix indexes (migration 7), so the lookup is an index seek.
+    const row = this.#stmt('SELECT * FROM audit_events WHERE unhex(substr(hash, 1, 16)) = unhex(substr(?, 1, 16)) AND org_id = ? AND hash = ?').get(
+      hash, orgId, hash,
+    ) as Row | undefined;
     return Promise.resolve(row && toAuditRecord(row));
   }
 
