@@ -133,7 +133,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     services,
     authenticate: createAuthenticator({ store, pepper }),
     cookieAuth,
-    networkAllowed,
+    networkRules,
     config,
     log,
     version: VERSION,

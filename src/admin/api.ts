@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import { compileAllowlist } from '../cidr.ts';
 import type { Config } from '../config/schema.ts';
 import type { ApiRequest, ApiResponse } from '../control-plane.ts';
-import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
+import { describeError, errorBody, GatehouseError, toGatehouseError } from '../errors.ts';
+import { auditEvent } from '../gateway/audit/event.ts';
+import { decide } from '../gateway/access/decide.ts';
+import type { NetworkRules } from '../gateway/access/network-rules.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
 import type { Authenticate } from '../gateway/authn/authenticate.ts';
 import type { Principal } from '../gateway/principal.ts';
@@ -29,10 +31,10 @@ export interface AdminApiDeps {
   /** Browser sessions: when given, a request without a Bearer key may come with a session cookie and CSRF token. */
   readonly cookieAuth?: CookieAuthDeps;
   /**
-   * Whether the organisation's `api` allowlist (if any) admits the address; rejects when it cannot tell. Checked after
-   * authentication, for keys (with their own CIDRs too) and sessions alike. Absent: no network rules.
+   * The organisations' allowlists; a key's request is decided on the `api` one (and the key's own CIDRs) after
+   * authentication, by the data path's one decision point. Rejects when it cannot tell: the request is refused.
    */
-  readonly networkAllowed: (orgId: string, ip: string | null) => Promise<boolean>;
+  readonly networkRules: NetworkRules;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
@@ -98,21 +100,18 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
   const { services } = deps;
 
   async function audit(req: ApiRequest, who: { orgId: string; keyId?: string | null; userId?: string | null }, action: string, decision: AuditDecision, reason: string | null, target: string | null) {
-    await services.audit.record({
-      ts: new Date().toISOString(),
-      orgId: who.orgId,
-      actorKeyId: who.keyId ?? null,
-      actorUser: who.userId ?? null,
-      clientIp: req.clientIp,
-      action,
-      targetConnector: null,
-      targetName: target,
-      decision,
-      reason,
-      latencyMs: null,
-      correlationId: req.correlationId,
-      args: null,
-    });
+    await services.audit.record(
+      auditEvent({
+        orgId: who.orgId,
+        actor: { keyId: who.keyId ?? null, user: who.userId ?? null },
+        clientIp: req.clientIp,
+        action,
+        target,
+        decision,
+        reason,
+        correlationId: req.correlationId,
+      }),
+    );
   }
 
   async function readJson(req: ApiRequest): Promise<unknown> {
@@ -147,14 +146,9 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
     const p = auth.principal;
     // After authentication: only then is the organisation, and so its allowlist, known. The key's own CIDRs apply here
     // as on the MCP endpoints.
-    const refusedBy =
-      !(await deps.networkAllowed(p.orgId, req.clientIp))
-        ? 'org'
-        : p.cidrs !== null && !compileAllowlist(p.cidrs).allows(req.clientIp)
-          ? 'key'
-          : undefined;
-    if (refusedBy !== undefined) {
-      await audit(req, { orgId: p.orgId, keyId: p.keyId, userId: p.userId }, 'auth.network', 'deny', 'ip_not_allowed', refusedBy);
+    const d = decide(p, 'connect', undefined, { clientIp: req.clientIp, orgNetwork: await deps.networkRules.allowlist(p.orgId, 'api') });
+    if (!d.allow) {
+      await audit(req, { orgId: p.orgId, keyId: p.keyId, userId: p.userId }, 'auth.network', 'deny', d.reason, d.rule);
       return errorResponse(NETWORK_REFUSED);
     }
     return { actor: actorOf(p, req), orgId: p.orgId };
@@ -182,11 +176,9 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
       );
     } catch (err) {
       const e = toGatehouseError(err);
-      if (e.code === 'internal' || e.code === 'audit_unavailable' || e.code === 'store_unavailable') {
-        deps.log.error({ correlationId: req.correlationId, err: e.cause ?? e }, 'admin request failed');
-      }
-      const status = describeError(e.code).httpStatus;
-      await audit(req, who, route.action, status >= 500 ? 'error' : 'deny', e.code, target);
+      const { logLevel } = describeError(e.code);
+      if (logLevel !== 'debug') deps.log[logLevel]({ correlationId: req.correlationId, err: e.cause ?? e }, 'admin request failed');
+      await audit(req, who, route.action, describeError(e.code).kind, e.code, target);
       return errorResponse(e);
     }
     // Changes are audited by the service that made them, with what changed; reads are audited here.
@@ -199,5 +191,5 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
 
 /** The one error body of the admin API. No correlation id in it: two refusals for the same reason read the same. */
 export function errorResponse(e: GatehouseError, headers: Record<string, string> = {}): ApiResponse {
-  return { status: describeError(e.code).httpStatus, body: { error: { code: e.code, message: e.message } }, headers };
+  return { status: describeError(e.code).httpStatus, body: errorBody(e), headers };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import * as z from 'zod';
 import type { AuthRequest, AuthResponse } from '../control-plane.ts';
-import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
+import { describeError, errorBody, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { SessionPrincipal } from '../identity/browser-session.ts';
 import { MAX_PASSWORD_LENGTH } from '../identity/password-policy.ts';
 import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../identity/session-cookie.ts';
@@ -137,9 +137,10 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
       return await route(req, client);
     } catch (err) {
       const e = toGatehouseError(err);
-      if (describeError(e.code).httpStatus >= 500) deps.log.error({ correlationId: req.correlationId, err: e.cause ?? e }, 'sign-in request failed');
+      const { httpStatus, logLevel } = describeError(e.code);
+      if (logLevel !== 'debug') deps.log[logLevel]({ correlationId: req.correlationId, err: e.cause ?? e }, 'sign-in request failed');
       const cookies = req.path.endsWith('/callback') ? [clearCookie(OIDC_FLOW_COOKIE)] : [];
-      return { status: describeError(e.code).httpStatus, body: { error: { code: e.code, message: e.message } }, cookies };
+      return { status: httpStatus, body: errorBody(e), cookies };
     }
   };
 }

@@ -53,10 +53,10 @@ export interface Call {
   /** A WWW-Authenticate challenge for a refusal of the credential. */
   challenge?: string;
   /** The facts the audit record is built from. */
-  readonly audit: AuditFacts;
+  readonly audit: CallAudit;
 }
 
-export interface AuditFacts {
+export interface CallAudit {
   /** The chain: the principal's organisation, or an unauthenticated caller's if the key named one. */
   orgId: string | undefined;
   actor: { readonly keyId: string | null; readonly user: string | null } | undefined;
@@ -116,6 +116,6 @@ function clip(s: string): string {
   return s.length > 128 ? s.slice(0, 128) + '…' : s;
 }
 
-export function newAuditFacts(action: string): AuditFacts {
+export function newAuditFacts(action: string): CallAudit {
   return { orgId: undefined, actor: undefined, action, connector: null, name: null, args: null, reason: null };
 }

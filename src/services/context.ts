@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
+import { auditEvent, auditJson } from '../gateway/audit/event.ts';
 import type { AuditLog } from '../gateway/audit/audit-log.ts';
 import { isAllowed, type Action, type Role } from '../gateway/access/permissions.ts';
 import type { AuditEvent, Store } from '../store/types.ts';
@@ -77,19 +78,15 @@ export interface ChangeTarget {
 }
 
 export function changeEvent(orgId: string, actor: Actor, action: string, target: ChangeTarget, args: unknown): AuditEvent {
-  return {
-    ts: new Date().toISOString(),
+  return auditEvent({
     orgId,
-    actorKeyId: actor.keyId,
-    actorUser: actor.userId ?? (actor.via === 'operator' ? actor.name : null),
+    actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
     clientIp: actor.clientIp,
     action,
-    targetConnector: target.connector ?? null,
-    targetName: target.name ?? null,
+    connector: target.connector ?? null,
+    target: target.name ?? null,
     decision: 'allow',
-    reason: null,
-    latencyMs: null,
     correlationId: actor.correlationId,
-    args: args === undefined ? null : JSON.stringify(args),
-  };
+    args: auditJson(args),
+  });
 }

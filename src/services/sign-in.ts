@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
+import { auditEvent, auditJson } from '../gateway/audit/event.ts';
 import type { Sessions } from '../identity/browser-session.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../identity/password-hash.ts';
 import { checkPassword, passwordProblemMessage } from '../identity/password-policy.ts';
@@ -33,21 +34,19 @@ export async function auditSignIn(
   e: { orgId: string | null; userId: string | null; action: string; decision: AuditDecision; reason: string | null; target?: string | null; extra?: Record<string, unknown> },
   client: ClientInfo,
 ): Promise<void> {
-  await env.services.audit.record({
-    ts: new Date().toISOString(),
-    orgId: e.orgId ?? SYSTEM_CHAIN,
-    actorKeyId: null,
-    actorUser: e.userId,
-    clientIp: client.ip,
-    action: e.action,
-    targetConnector: null,
-    targetName: e.target ?? e.userId,
-    decision: e.decision,
-    reason: e.reason,
-    latencyMs: null,
-    correlationId: client.correlationId,
-    args: JSON.stringify({ userAgent: client.userAgent?.slice(0, 256) ?? null, ...e.extra }),
-  });
+  await env.services.audit.record(
+    auditEvent({
+      orgId: e.orgId ?? SYSTEM_CHAIN,
+      actor: { keyId: null, user: e.userId },
+      clientIp: client.ip,
+      action: e.action,
+      target: e.target ?? e.userId,
+      decision: e.decision,
+      reason: e.reason,
+      correlationId: client.correlationId,
+      args: auditJson({ userAgent: client.userAgent?.slice(0, 256) ?? null, ...e.extra }),
+    }),
+  );
 }
 
 export type LoginOutcome = { readonly token: string; readonly next: 'done' | 'totp' | 'enrol_totp' };

@@ -3,6 +3,7 @@ import SCIMMY from 'scimmy';
 import type { Config } from '../../config/schema.ts';
 import type { ApiRequest, ApiResponse } from '../../control-plane.ts';
 import { SYSTEM_CHAIN } from '../../gateway/audit/audit-log.ts';
+import { auditEvent } from '../../gateway/audit/event.ts';
 import { hashApiKey } from '../../gateway/authn/api-key-format.ts';
 import { exceedsDepth } from '../../gateway/protocol.ts';
 import { isWellFormedScimToken } from '../../identity/scim-token.ts';
@@ -75,11 +76,18 @@ export function createScimEndpoint(deps: ScimEndpointDeps): (req: ApiRequest) =>
   }
 
   async function audit(req: ApiRequest, orgId: string, keyId: string | null, action: string, reason: string): Promise<void> {
-    await ctx.audit.record({
-      ts: new Date().toISOString(), orgId, actorKeyId: keyId, actorUser: null, clientIp: req.clientIp, action,
-      targetConnector: null, targetName: `${req.method} ${SCIM_BASE}${req.path}`.slice(0, 256), decision: 'deny', reason,
-      latencyMs: null, correlationId: req.correlationId, args: null,
-    });
+    await ctx.audit.record(
+      auditEvent({
+        orgId,
+        actor: { keyId, user: null },
+        clientIp: req.clientIp,
+        action,
+        target: `${req.method} ${SCIM_BASE}${req.path}`.slice(0, 256),
+        decision: 'deny',
+        reason,
+        correlationId: req.correlationId,
+      }),
+    );
   }
 
   async function readJson(req: ApiRequest): Promise<unknown> {
