@@ -2,12 +2,11 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createAdminApi } from './admin/api.ts';
-import { createAuthApi } from './admin/auth-api.ts';
 import type { CookieAuthDeps } from './admin/cookie-auth.ts';
-import { createScimEndpoint } from './admin/scim/endpoint.ts';
 import { publicBaseOf } from './config/public-url.ts';
 import type { Config } from './config/schema.ts';
+import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from './control-plane.ts';
+import { builtOnFirstUse } from './first-use.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
@@ -25,7 +24,6 @@ import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
-import { hashPassword } from './identity/password-hash.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
@@ -129,27 +127,36 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   };
   // The admin API takes API keys and browser sessions, never OAuth access tokens: those are issued for the MCP
   // endpoints (their audience), and an agent's token must not administer the organisation.
-  const adminApi = createAdminApi({
-    services,
-    authenticate: createAuthenticator({ store, pepper }),
-    cookieAuth,
-    networkRules,
-    config,
-    log,
-    version: VERSION,
+  const handleApi = builtOnFirstUse<ApiRequest, ApiResponse>('The admin API', async () => {
+    const { createAdminApi } = await import('./admin/api.ts');
+    return createAdminApi({
+      services,
+      authenticate: createAuthenticator({ store, pepper }),
+      cookieAuth,
+      networkRules,
+      config,
+      log,
+      version: VERSION,
+    }).handle;
   });
-  const handleAuth = createAuthApi({
-    // Unknown accounts are checked against this, so refusing them costs one Argon2id verification like any other.
-    env: { services, sessions: browserSessions, now, dummyHash: await hashPassword(randomBytes(16).toString('base64')), oidcConfigs: new Map() },
-    cookieAuth,
-    log,
+  const handleAuth = builtOnFirstUse<AuthRequest, AuthResponse>('Sign-in', async () => {
+    const [{ createAuthApi }, { hashPassword }] = await Promise.all([import('./admin/auth-api.ts'), import('./identity/password-hash.ts')]);
+    return createAuthApi({
+      // Unknown accounts are checked against this, so refusing them costs one Argon2id verification like any other.
+      env: { services, sessions: browserSessions, now, dummyHash: await hashPassword(randomBytes(16).toString('base64')), oidcConfigs: new Map() },
+      cookieAuth,
+      log,
+    });
   });
   const endUserSessions = createUserSessionEnder({ store, sessions, listeners, now });
-  const handleScim = createScimEndpoint({
-    ctx: { ...services, endUserSessions },
-    config,
-    log,
-    networkAllowed,
+  const handleScim = builtOnFirstUse<ApiRequest, ApiResponse>('The SCIM endpoint', async () => {
+    const { createScimEndpoint } = await import('./admin/scim/endpoint.ts');
+    return createScimEndpoint({
+      ctx: { ...services, endUserSessions },
+      config,
+      log,
+      networkAllowed,
+    });
   });
   const server: Server = createHttpServer({
     config,
@@ -158,7 +165,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     clientIp: createClientIpResolver(config.trustedProxies),
     metadata,
     handleMcp,
-    handleApi: adminApi.handle,
+    handleApi,
     handleAuth,
     handleScim,
     ready: async () => {
