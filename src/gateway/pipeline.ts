@@ -39,14 +39,15 @@ export type StageName = (typeof PATH)[number];
 export type Stage = (call: Call) => void | Promise<void>;
 
 /** Per JSON-RPC method: how it finds its target, who answers it, and whether the guardrails look at it. */
+const GATEWAY: MethodSpec = { target: 'none', answer: 'gateway', guarded: false };
 export const METHODS: Readonly<Record<string, MethodSpec>> = {
-  initialize: { target: 'none', answer: 'gateway', guarded: false },
-  ping: { target: 'none', answer: 'gateway', guarded: false },
-  'server/discover': { target: 'none', answer: 'gateway', guarded: false },
-  'tools/list': { target: 'none', answer: 'gateway', guarded: false },
-  'prompts/list': { target: 'none', answer: 'gateway', guarded: false },
-  'resources/list': { target: 'none', answer: 'gateway', guarded: false },
-  'resources/templates/list': { target: 'none', answer: 'gateway', guarded: false },
+  initialize: GATEWAY,
+  ping: GATEWAY,
+  'server/discover': GATEWAY,
+  'tools/list': GATEWAY,
+  'prompts/list': GATEWAY,
+  'resources/list': GATEWAY,
+  'resources/templates/list': GATEWAY,
   'tools/call': { target: 'tool', answer: 'upstream', guarded: true },
   'prompts/get': { target: 'prompt', answer: 'upstream', guarded: true },
   'resources/read': { target: 'resource', answer: 'upstream', guarded: true },
