@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { once } from 'node:events';
 import type { Config } from '../../config/schema.ts';
 import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from '../../control-plane.ts';
-import { GatehouseError, toGatehouseError } from '../../errors.ts';
+import { describeError, GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
 import type { ResourceMetadata } from '../authn/resource-metadata.ts';
 import { readBody } from './body.ts';
@@ -185,9 +185,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     });
     route(req, res, x).catch((err: unknown) => {
       const e = toGatehouseError(err);
-      if (e.code === 'internal' || e.code === 'audit_unavailable' || e.code === 'store_unavailable') {
-        log.error({ correlationId, err: e.cause ?? e }, 'request failed');
-      }
+      const { logLevel } = describeError(e.code);
+      if (logLevel !== 'debug') log[logLevel]({ correlationId, err: e.cause ?? e }, 'request failed');
       if (res.headersSent) {
         res.destroy();
         return;
