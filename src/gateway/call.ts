@@ -25,6 +25,8 @@ export interface Call {
   readonly transport: Transport;
   signal: AbortSignal;
   principal?: Principal;
+  /** The store's access revision authentication checked the principal against, so the network stage need not read it. */
+  accessRevision?: number;
   /** The catalog this endpoint serves the principal. */
   view?: CatalogView;
   /** The JSON-RPC request, once the transport has read one. */

@@ -31,7 +31,8 @@ export interface Principal {
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'not_a_member' | TokenFailure | 'insufficient_scope';
 
 export type AuthResult =
-  | { readonly ok: true; readonly principal: Principal }
+  /** `revision`: the store's access revision the principal was checked against (for the network rules), if read. */
+  | { readonly ok: true; readonly principal: Principal; readonly revision?: number }
   | {
       readonly ok: false;
       readonly reason: AuthFailure;

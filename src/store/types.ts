@@ -183,8 +183,6 @@ export interface NetworkAllowlistStore {
   deleteNetworkAllowlist(orgId: string, plane: NetworkPlane): Promise<boolean>;
   /** Every organisation's lists, for the data path's cache. */
   listAllNetworkAllowlists(): Promise<NetworkAllowlist[]>;
-  /** Moves whenever any list is created, changed or removed (by any process or replica). */
-  networkAllowlistsRevision(): Promise<number>;
 }
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
@@ -287,6 +285,11 @@ export interface Store {
   deleteVirtualServer(orgId: string, id: string): Promise<boolean>;
   /** A number that changes whenever any virtual server is created, changed or deleted. */
   virtualServersRevision(): Promise<number>;
+  /**
+   * Moves whenever an API key, a membership or a network allowlist is created, changed or removed, by any process or
+   * replica: what the data path decides access on is cached in memory and reloaded when it moves.
+   */
+  accessRevision(): Promise<number>;
 
   /** Appends one record to the organisation's chain atomically, even with other writers (CLI, replicas). */
   appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord>;

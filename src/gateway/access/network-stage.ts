@@ -26,7 +26,7 @@ export function createNetworkStage(deps: NetworkStageDeps) {
     const p = call.principal;
     if (p === undefined) throw new GatehouseError('internal', 'network stage without a principal');
     const view = deps.view(p.orgId, call.server);
-    const orgNetwork = await deps.networkRules.allowlist(p.orgId, 'mcp');
+    const orgNetwork = await deps.networkRules.allowlist(p.orgId, 'mcp', call.accessRevision);
     const d = decide(p, 'connect', { kind: 'endpoint', server: call.server, exists: view !== undefined }, { clientIp: call.clientIp, orgNetwork });
     if (d.allow && view !== undefined) {
       call.view = view;

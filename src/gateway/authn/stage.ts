@@ -24,6 +24,7 @@ export function createAuthenticateStage(deps: AuthenticateStageDeps) {
     const result = await deps.authenticate(call.authorization, Date.now(), call.server);
     if (result.ok) {
       call.principal = result.principal;
+      if (result.revision !== undefined) call.accessRevision = result.revision;
       call.audit.orgId = result.principal.orgId;
       call.audit.actor = result.principal.actor;
       return;

@@ -75,9 +75,4 @@ export class PostgresNetworkAllowlists implements NetworkAllowlistStore {
     const { rows } = await this.#query('SELECT * FROM network_allowlists ORDER BY org_id, plane');
     return rows.map(toNetworkAllowlist);
   }
-
-  async networkAllowlistsRevision(): Promise<number> {
-    const { rows } = await this.#query("SELECT value FROM counters WHERE name = 'network_allowlists_revision'");
-    return Number(rows[0]?.value);
-  }
 }

@@ -275,15 +275,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (org_id, plane)
   );
   `,
-  // 7: a revision for the network allowlists, so the data path serves them from memory and reads one counter per request.
+  // 7: one revision for what decides access on every request (keys, memberships, network allowlists): the data path
+  // keeps them in memory and reads this one counter per request instead of the rows.
   `
-  INSERT INTO counters (name, value) VALUES ('network_allowlists_revision', 0);
-  CREATE FUNCTION network_allowlists_bump_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  INSERT INTO counters (name, value) VALUES ('access_revision', 0);
+  CREATE FUNCTION access_bump_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
   BEGIN
-    UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision';
+    UPDATE counters SET value = value + 1 WHERE name = 'access_revision';
     RETURN NULL;
   END $$;
-  CREATE TRIGGER network_allowlists_revision AFTER INSERT OR UPDATE OR DELETE ON network_allowlists
-    FOR EACH ROW EXECUTE FUNCTION network_allowlists_bump_revision();
+  CREATE TRIGGER api_keys_access_revision AFTER INSERT OR UPDATE OR DELETE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  CREATE TRIGGER memberships_access_revision AFTER INSERT OR UPDATE OR DELETE ON memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  CREATE TRIGGER network_allowlists_access_revision AFTER INSERT OR UPDATE OR DELETE ON network_allowlists
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
   `,
 ];

@@ -272,6 +272,11 @@ export class PostgresStore implements Store {
     return this.#virtualServers.revision();
   }
 
+  async accessRevision(): Promise<number> {
+    const { rows } = await this.#query("SELECT value FROM counters WHERE name = 'access_revision'");
+    return Number(rows[0]?.value);
+  }
+
   appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord> {
     return this.#audit.append(orgId, seal);
   }

@@ -83,9 +83,4 @@ export class SqliteNetworkAllowlists implements NetworkAllowlistStore {
     const rows = this.#db.stmt('SELECT * FROM network_allowlists ORDER BY org_id, plane').all() as Row[];
     return Promise.resolve(rows.map(toNetworkAllowlist));
   }
-
-  networkAllowlistsRevision(): Promise<number> {
-    const row = this.#db.stmt("SELECT value FROM counters WHERE name = 'network_allowlists_revision'").get() as Row;
-    return Promise.resolve(Number(row.value));
-  }
 }

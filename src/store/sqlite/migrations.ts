@@ -273,14 +273,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   DROP INDEX audit_events_hash;
   CREATE INDEX audit_events_hash_prefix ON audit_events(unhex(substr(hash, 1, 16)));
   `,
-  // 8: a revision for the network allowlists, so the data path serves them from memory and reads one counter per request.
+  // 8: one revision for what decides access on every request (keys, memberships, network allowlists): the data path
+  // keeps them in memory and reads this one counter per request instead of the rows.
   `
-  INSERT INTO counters (name, value) VALUES ('network_allowlists_revision', 0);
-  CREATE TRIGGER network_allowlists_revision_insert AFTER INSERT ON network_allowlists
-  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
-  CREATE TRIGGER network_allowlists_revision_update AFTER UPDATE ON network_allowlists
-  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
-  CREATE TRIGGER network_allowlists_revision_delete AFTER DELETE ON network_allowlists
-  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'network_allowlists_revision'; END;
+  INSERT INTO counters (name, value) VALUES ('access_revision', 0);
+  CREATE TRIGGER api_keys_access_revision_insert AFTER INSERT ON api_keys
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER api_keys_access_revision_update AFTER UPDATE ON api_keys
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER api_keys_access_revision_delete AFTER DELETE ON api_keys
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER memberships_access_revision_insert AFTER INSERT ON memberships
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER memberships_access_revision_update AFTER UPDATE ON memberships
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER memberships_access_revision_delete AFTER DELETE ON memberships
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER network_allowlists_access_revision_insert AFTER INSERT ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER network_allowlists_access_revision_update AFTER UPDATE ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER network_allowlists_access_revision_delete AFTER DELETE ON network_allowlists
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
 ];

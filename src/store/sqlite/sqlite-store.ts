@@ -277,6 +277,10 @@ export class SqliteStore implements Store {
     return this.#run(() => this.#virtualServers.revision());
   }
 
+  accessRevision(): Promise<number> {
+    return this.#run(() => Number((this.#stmt("SELECT value FROM counters WHERE name = 'access_revision'").get() as Row).value));
+  }
+
   /** Group commit: see SqliteAuditWriter. */
   appendAudit(orgId: string, seal: AuditSealer): Promise<AuditRecord> {
     return this.#audit.append(orgId, seal);
