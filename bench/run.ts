@@ -18,7 +18,7 @@
  *          --no-info (skip the extra run at log level info), --profile (gateway under --cpu-prof, in .bench/profiles),
  *          --upstreams http,stdio and --concurrency 1,16,64 (a subset, e.g. for profiling one path),
  *          --audit-records N (20000; 0 skips the audit append part),
- *          --gateway-node-args=... (V8/Node flags for the gateway processes; default as npm start: --max-semi-space-size=8)
+ *          --gateway-node-args=... (Node flags for the gateway processes; default as npm start: --max-semi-space-size=8 --import ./bin/compile-cache.js)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -54,7 +54,7 @@ const { values: opts } = parseArgs({
     upstreams: { type: 'string', default: 'http,stdio' },
     concurrency: { type: 'string', default: '1,16,64' },
     // The same V8 flags `npm start` runs the gateway with, so the bench measures what users run.
-    'gateway-node-args': { type: 'string', default: '--max-semi-space-size=8' },
+    'gateway-node-args': { type: 'string', default: '--max-semi-space-size=8 --import ./bin/compile-cache.js' },
   },
   strict: true,
 });

@@ -17,6 +17,6 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
   }
 }
 // The young generation is capped as in `npm start`: it keeps the server's RSS under load near its working set.
-const child = spawn(node, ['--max-semi-space-size=8', entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+const child = spawn(node, ['--max-semi-space-size=8', '--import', join(root, 'bin', 'compile-cache.js'), entry, ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)));

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type * as JoseModule from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { OAuthIssuerRecord, OAuthIssuerStore } from '../../store/types.ts';
 import { compileScopes } from '../access/scopes.ts';
 import type { AuthResult, Principal } from '../principal.ts';
@@ -28,6 +29,17 @@ export interface TokenVerifierDeps {
 /** Small, for clocks that drift; not a grace period. */
 const CLOCK_TOLERANCE_S = 30;
 const MAX_TOKEN_LENGTH = 8192;
+
+type Jose = typeof JoseModule;
+let jose: Promise<Jose> | undefined;
+/** jose is loaded with the first access token: a gateway whose agents use API keys only never holds it. */
+function loadJose(): Promise<Jose> {
+  jose ??= import('jose').catch((err: unknown) => {
+    jose = undefined;
+    throw err;
+  });
+  return jose;
+}
 const MAX_CLAIM_LENGTH = 256;
 
 /**
@@ -40,10 +52,10 @@ const MAX_CLAIM_LENGTH = 256;
 export function createTokenVerifier(deps: TokenVerifierDeps) {
   const keySets = new Map<string, JWTVerifyGetKey>();
 
-  function keySet(jwksUri: string): JWTVerifyGetKey {
+  function keySet(jose: Jose, jwksUri: string): JWTVerifyGetKey {
     let set = keySets.get(jwksUri);
     if (set === undefined) {
-      set = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+      set = jose.createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
       keySets.set(jwksUri, set);
     }
     return set;
@@ -51,9 +63,10 @@ export function createTokenVerifier(deps: TokenVerifierDeps) {
 
   return async function verifyToken(token: string, server: string | null, now: number): Promise<AuthResult> {
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'token_malformed' };
+    const jose = await loadJose();
     let iss: string | undefined;
     try {
-      iss = decodeJwt(token).iss;
+      iss = jose.decodeJwt(token).iss;
     } catch {
       return { ok: false, reason: 'token_malformed' };
     }
@@ -70,7 +83,7 @@ export function createTokenVerifier(deps: TokenVerifierDeps) {
     let payload: JWTPayload;
     let typ: string | undefined;
     try {
-      const result = await jwtVerify(token, keySet(issuer.jwksUri), {
+      const result = await jose.jwtVerify(token, keySet(jose, issuer.jwksUri), {
         issuer: issuer.issuer,
         audience: [...new Set([issuer.audience, deps.resourceFor(server)])],
         algorithms: [...issuer.algorithms],
@@ -81,7 +94,7 @@ export function createTokenVerifier(deps: TokenVerifierDeps) {
       payload = result.payload;
       typ = result.protectedHeader.typ;
     } catch (err) {
-      const reason = failureOf(err);
+      const reason = failureOf(jose.errors, err);
       if (reason === 'jwks_unavailable') deps.onJwksError?.(issuer.issuer, err);
       return refused(reason);
     }
@@ -144,7 +157,7 @@ function stringClaim(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
-function failureOf(err: unknown): TokenFailure {
+function failureOf(errors: Jose['errors'], err: unknown): TokenFailure {
   if (err instanceof errors.JWTExpired) return 'token_expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return 'token_not_yet_valid';
