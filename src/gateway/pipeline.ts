@@ -94,7 +94,9 @@ export function createPipeline(deps: PipelineDeps) {
         const step = steps[i];
         if (step === undefined || (step.clientOnly && call.direction === 'server')) continue;
         at = step.name;
-        await step.run(call);
+        // Most stages are synchronous: awaiting only a promise saves a microtask turn per stage per call.
+        const pending = step.run(call);
+        if (pending !== undefined) await pending;
         if (call.members !== undefined) {
           const members = call.members;
           await Promise.all(members.map((m) => run(m, afterReceive)));
