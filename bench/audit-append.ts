@@ -58,6 +58,7 @@ function eventFor(orgId: string, i: number): AuditEvent {
     latencyMs: 1 + (i % 37) / 10,
     correlationId: randomUUID(),
     args: JSON.stringify({ query: `is:open label:bug repo:acme/service-${i % 13}`, limit: 20, token: '[redacted]' }),
+    detail: i % 50 === 0 ? JSON.stringify({ guard: [{ rule: 'secret.github_token', at: 'arguments.query', action: 'block' }] }) : null,
   };
 }
 

@@ -18,6 +18,7 @@ export const auditRecordView = z.object({
   latencyMs: z.number().nullable(),
   correlationId: z.string().nullable(),
   args: z.string().nullable().describe('JSON text of the arguments, secret-looking values redacted'),
+  detail: z.string().nullable().describe('JSON object text of what the stages found and decided (guardrail findings, policies, limits), never matched values'),
   prevHash: z.string(),
   hash: z.string(),
 });

@@ -67,6 +67,11 @@ export interface CallAudit {
   name: string | null;
   args: string | null;
   reason: string | null;
+  /**
+   * What the stages found and decided beyond the decision, by stage (`guard`, `policy`, `limit`, `idempotency`, ...):
+   * rule names and places, never matched values. Written into the record's `detail`; add with `noteDetail`.
+   */
+  detail: Record<string, unknown> | undefined;
 }
 
 /** How a request arrived and how it is answered: the listener's part of the path. */
@@ -119,5 +124,10 @@ function clip(s: string): string {
 }
 
 export function newAuditFacts(action: string): CallAudit {
-  return { orgId: undefined, actor: undefined, action, connector: null, name: null, args: null, reason: null };
+  return { orgId: undefined, actor: undefined, action, connector: null, name: null, args: null, reason: null, detail: undefined };
+}
+
+/** Adds one stage's facts to the call's audit detail (a stage writes under its own key). */
+export function noteDetail(call: Call, key: string, value: unknown): void {
+  (call.audit.detail ??= {})[key] = value;
 }

@@ -137,6 +137,7 @@ export function createPipeline(deps: PipelineDeps) {
           latencyMs: performance.now() - call.started,
           correlationId: call.correlationId,
           args: a.args,
+          detail: a.detail,
         }),
       );
     } catch (err) {

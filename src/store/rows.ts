@@ -126,6 +126,7 @@ export function toAuditRecord(r: Row): AuditRecord {
     latencyMs: r.latency_ms === null || r.latency_ms === undefined ? null : Number(r.latency_ms),
     correlationId: strOrNull(r.correlation_id),
     args: strOrNull(r.args),
+    detail: strOrNull(r.detail),
     prevHash: str(r.prev_hash),
     hash: str(r.hash),
   };
@@ -134,13 +135,13 @@ export function toAuditRecord(r: Row): AuditRecord {
 /** Audit columns in insert order, with the value of each for a record. */
 export const AUDIT_COLUMNS = [
   'org_id', 'seq', 'ts', 'actor_key_id', 'actor_user', 'client_ip', 'action', 'target_connector', 'target_name',
-  'decision', 'reason', 'latency_ms', 'correlation_id', 'args', 'prev_hash', 'hash',
+  'decision', 'reason', 'latency_ms', 'correlation_id', 'args', 'detail', 'prev_hash', 'hash',
 ] as const;
 
 export function auditValues(r: AuditRecord): (string | number | null)[] {
   return [
     r.orgId, r.seq, r.ts, r.actorKeyId, r.actorUser, r.clientIp, r.action, r.targetConnector, r.targetName,
-    r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.prevHash, r.hash,
+    r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.detail, r.prevHash, r.hash,
   ];
 }
 

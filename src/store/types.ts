@@ -203,6 +203,12 @@ export interface AuditEvent {
   readonly correlationId: string | null;
   /** JSON text of the arguments, secret-looking values already redacted. */
   readonly args: string | null;
+  /**
+   * JSON object text of what the stages decided beyond allow/deny: guardrail findings (rule and place, never the
+   * matched value), the policy set's version and deciding policies, the limit that refused, an idempotent replay.
+   * null when there is nothing to say (and then the hash is computed exactly as before the field existed).
+   */
+  readonly detail: string | null;
 }
 
 /** An audit event in its chain: `hash = SHA-256(prevHash, seq, event)`, see gateway/audit/chain.ts. */

@@ -138,6 +138,7 @@ export function auditEvent(orgId: string, n: number): AuditEvent {
     targetConnector: n % 2 ? 'github' : null, targetName: n % 2 ? 'create_issue' : null, decision: n % 3 ? 'allow' : 'deny',
     reason: n % 3 ? null : 'scope', latencyMs: n % 2 ? 12.345 + n : null, correlationId: `corr-${n}`,
     args: n % 2 ? JSON.stringify({ title: `issue ${n}`, token: '[REDACTED]' }) : null,
+    detail: n % 4 === 0 ? JSON.stringify({ guard: [{ rule: 'pii.email', at: 'content[0].text', action: 'redact' }] }) : null,
   };
 }
 

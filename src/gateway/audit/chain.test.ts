@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent, AuditRecord } from '../../store/types.ts';
-import { ChainVerifier, GENESIS_HASH, sealerFor } from './chain.ts';
+import { ChainVerifier, GENESIS_HASH, hashRecord, sealerFor } from './chain.ts';
 
 function event(i: number): AuditEvent {
   return {
@@ -18,6 +19,7 @@ function event(i: number): AuditEvent {
     latencyMs: 1.25,
     correlationId: `c${i}`,
     args: '{"text":"x"}',
+    detail: null,
   };
 }
 
@@ -78,4 +80,20 @@ test('an inserted record breaks the link', () => {
   const forged = sealerFor(event(99))({ seq: 3, hash: 'f'.repeat(64) });
   assert.equal(verify([...records, forged]).firstBreak?.seq, 4);
   assert.match(verify([...records, forged]).firstBreak?.reason ?? '', /does not link/);
+});
+
+test('a record without detail hashes exactly as before the field existed; a detail is covered by the hash', () => {
+  const e = event(1);
+  const before = createHash('sha256')
+    .update(GENESIS_HASH)
+    .update('\n')
+    .update(JSON.stringify([1, e.orgId, e.ts, e.actorKeyId, e.actorUser, e.clientIp, e.action, e.targetConnector, e.targetName, e.decision, e.reason, e.latencyMs, e.correlationId, e.args]))
+    .digest('hex');
+  assert.equal(hashRecord(GENESIS_HASH, 1, e), before);
+  const withDetail = { ...e, detail: '{"guard":[{"rule":"pii.email"}]}' };
+  const sealed = sealerFor(withDetail)(undefined);
+  assert.notEqual(sealed.hash, before);
+  const v = new ChainVerifier();
+  v.push({ ...sealed, detail: '{"guard":[]}' });
+  assert.equal(v.result().ok, false);
 });

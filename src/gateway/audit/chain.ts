@@ -9,10 +9,13 @@ export const GENESIS_HASH = '0'.repeat(64);
  * changed field breaks the record's own hash, and a removed, inserted or reordered record breaks the link.
  */
 export function hashRecord(prevHash: string, seq: number, e: AuditEvent): string {
-  const canonical = JSON.stringify([
+  const fields: unknown[] = [
     seq, e.orgId, e.ts, e.actorKeyId, e.actorUser, e.clientIp, e.action, e.targetConnector, e.targetName,
     e.decision, e.reason, e.latencyMs, e.correlationId, e.args,
-  ]);
+  ];
+  // `detail` came later: a record without one hashes as records did before it existed, so older chains verify.
+  if (e.detail !== null) fields.push(e.detail);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
 

@@ -18,6 +18,9 @@ import type { AuditDecision, AuditEvent } from '../../store/types.ts';
  *   latencyMs        time spent in the gateway for data-path requests; null elsewhere
  *   correlationId    the id in the response's x-correlation-id header and in the log line
  *   args             JSON text of the arguments or of what changed, secrets redacted; null when there are none
+ *   detail           JSON object text of what the stages found and decided beyond the decision (guardrail findings
+ *                    by rule and place, never the value; policy version and deciding policy ids; the limit that
+ *                    refused; an idempotent replay); null when there is none
  *
  * Every string is made well-formed and bounded here, before it is hashed: a lone UTF-16 surrogate would be stored as
  * U+FFFD by the database and the stored record would no longer match its hash; NUL cannot be stored in PostgreSQL text.
@@ -36,11 +39,15 @@ export interface AuditFacts {
   readonly correlationId?: string | null;
   /** JSON text, already redacted and bounded (see redact.ts `auditArgs`), or anything to serialise as is. */
   readonly args?: string | null;
+  /** What the stages found and decided (see `detail` above); serialised here, bounded. */
+  readonly detail?: Readonly<Record<string, unknown>> | null;
 }
 
 const LIMITS = { orgId: 64, actor: 256, clientIp: 64, action: 128, connector: 128, target: 512, reason: 256, correlationId: 128 } as const;
 /** Bounded by auditArgs already; this only stops a caller that skipped it from writing megabytes. */
 const MAX_ARGS = 64 * 1024;
+/** Findings are names and places, never values: a few kilobytes at most unless something produced thousands. */
+const MAX_DETAIL = 16 * 1024;
 
 export function auditEvent(f: AuditFacts): AuditEvent {
   return {
@@ -57,12 +64,20 @@ export function auditEvent(f: AuditFacts): AuditEvent {
     latencyMs: f.latencyMs === undefined || f.latencyMs === null ? null : Math.round(f.latencyMs * 1000) / 1000,
     correlationId: textOrNull(f.correlationId, LIMITS.correlationId),
     args: textOrNull(f.args, MAX_ARGS),
+    detail: detailText(f.detail),
   };
 }
 
 /** Arguments or a change description as record text (for the control plane, whose values are the gateway's own). */
 export function auditJson(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
+}
+
+function detailText(detail: Readonly<Record<string, unknown>> | null | undefined): string | null {
+  if (detail === undefined || detail === null || Object.keys(detail).length === 0) return null;
+  const json = JSON.stringify(detail);
+  // Cut JSON is no longer JSON: an oversized detail is replaced by a note saying so rather than clipped.
+  return text(json.length > MAX_DETAIL ? JSON.stringify({ truncated: true, bytes: json.length }) : json, MAX_DETAIL);
 }
 
 function textOrNull(s: string | null | undefined, max: number): string | null {

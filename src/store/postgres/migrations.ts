@@ -291,4 +291,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER network_allowlists_access_revision AFTER INSERT OR UPDATE OR DELETE ON network_allowlists
     FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
   `,
+  // 8: what the stages found and decided beyond allow/deny (guardrail findings, policies, limits), as JSON text.
+  `
+  ALTER TABLE audit_events ADD COLUMN detail TEXT;
+  `,
 ];

@@ -296,4 +296,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER network_allowlists_access_revision_delete AFTER DELETE ON network_allowlists
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
+  // 9: what the stages found and decided beyond allow/deny (guardrail findings, policies, limits), as JSON text.
+  `
+  ALTER TABLE audit_events ADD COLUMN detail TEXT;
+  `,
 ];
