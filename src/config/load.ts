@@ -23,8 +23,13 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
   GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS: 'upstreamConnectTimeoutMs',
   GATEHOUSE_CONNECTOR_POLL_MS: 'connectorPollMs',
+  GATEHOUSE_RATE_LIMIT_ADDRESS: 'rateLimitAddress',
+  GATEHOUSE_RATE_LIMIT_AUTH: 'rateLimitAuth',
+  GATEHOUSE_RATE_LIMIT_KEY: 'rateLimitKey',
+  GATEHOUSE_RATE_LIMIT_AUDIT_WINDOW_MS: 'rateLimitAuditWindowMs',
+  GATEHOUSE_DENY_CIDRS: 'denyCidrs',
 };
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
@@ -51,12 +56,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
-  const { allowedOrigins, allowedHosts, trustedProxies } = parsed.data;
+  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs } = parsed.data;
   return Object.freeze({
     ...parsed.data,
     allowedOrigins: Object.freeze([...allowedOrigins]),
     allowedHosts: Object.freeze([...allowedHosts]),
     trustedProxies: Object.freeze([...trustedProxies]),
+    denyCidrs: Object.freeze([...denyCidrs]),
   }) as Config;
 }
 

@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { normalizeCidr } from '../cidr.ts';
+import { parseLimit } from '../limit-spec.ts';
 import { Secret } from './secret.ts';
+
+const limitSetting = z.string().refine((v) => v === 'off' || parseLimit(v) !== undefined, 'must be off or <n>/<s|m|h>[,burst=<n>]');
 
 /**
  * Everything the gateway can be told, validated once at start-up. Environment variables (`GATEHOUSE_*`) and an
@@ -45,6 +48,19 @@ export const configSchema = z.strictObject({
   upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   /** How often a running server looks for connector changes made by the CLI or another replica. */
   connectorPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /**
+   * Rate limits (`<n>/<s|m|h>[,burst=<n>]`, or `off`): every request from one client address, whatever it is for
+   * (MCP, admin API, SCIM, sign-in; not /healthz or /readyz).
+   */
+  rateLimitAddress: limitSetting.default('6000/m,burst=600'),
+  /** Per address, much stricter: authentication failures anywhere, and every request to /auth (sign-in). */
+  rateLimitAuth: limitSetting.default('10/s,burst=30'),
+  /** Per API key or token whose organisation assigned it no tier. */
+  rateLimitKey: limitSetting.default('off'),
+  /** A flood of refusals writes the first per limit and subject in this window, then one record counting the rest. */
+  rateLimitAuditWindowMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** Addresses and ranges refused outright, before authentication, on every endpoint but /healthz and /readyz. */
+  denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,3 +1,4 @@
+import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -231,6 +232,7 @@ export interface Store {
   readonly oauthIssuers: OAuthIssuerStore;
   /** Per-organisation IP allowlists for the MCP and admin API planes. */
   readonly networkAllowlists: NetworkAllowlistStore;
+  readonly trafficSettings: TrafficSettingsStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gcra, parseLimit, parseTier } from './gcra.ts';
+import { parseLimit, parseTier } from '../../limit-spec.ts';
+import { gcra } from './gcra.ts';
 import { MemoryLimiterStore } from './limiter-store.ts';
 
 const TEN_PER_SECOND = { rate: 10, periodMs: 1000, burst: 3 };

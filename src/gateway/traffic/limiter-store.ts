@@ -1,4 +1,5 @@
-import { gcra, type LimitSpec, type TakeResult } from './gcra.ts';
+import type { LimitSpec } from '../../limit-spec.ts';
+import { gcra, type TakeResult } from './gcra.ts';
 
 /**
  * Where the limiters keep their state. One call per check, atomic for the key, so a shared implementation (Redis:

@@ -295,4 +295,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit_events ADD COLUMN detail TEXT;
   `,
+  // next: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
+  // bump the access revision, which authentication reads on every request already, so the data path's cache of them
+  // costs no second read.
+  `
+  CREATE TABLE traffic_settings (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    settings JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TRIGGER traffic_settings_access_revision AFTER INSERT OR UPDATE OR DELETE ON traffic_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  `,
 ];

@@ -300,4 +300,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit_events ADD COLUMN detail TEXT;
   `,
+  // next: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
+  // bump the access revision, which authentication reads on every request already, so the data path's cache of them
+  // costs no second read.
+  `
+  CREATE TABLE traffic_settings (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER traffic_settings_access_revision_insert AFTER INSERT ON traffic_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER traffic_settings_access_revision_update AFTER UPDATE ON traffic_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER traffic_settings_access_revision_delete AFTER DELETE ON traffic_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  `,
 ];

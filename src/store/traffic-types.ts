@@ -1,0 +1,51 @@
+/**
+ * An organisation's traffic settings: its own limit, per-tool limits, the tiers it assigned its keys, and the
+ * addresses it refuses. One document per organisation; the data path holds all of them in memory and reloads when
+ * the access revision moves (the table's triggers bump it, so no second counter is read per request).
+ */
+export interface ToolLimit {
+  /** `connector/tool`, where either part may be `*` or end in `*` (`github/create_*`). */
+  readonly pattern: string;
+  /** `<n>/<s|m|h>[,burst=<n>]`, shared by every key of the organisation calling a tool that matches. */
+  readonly limit: string;
+}
+
+export interface TrafficSettings {
+  readonly orgId: string;
+  /** All the organisation's requests together; null: no limit of its own. */
+  readonly orgLimit: string | null;
+  readonly toolLimits: readonly ToolLimit[];
+  /** Key id -> tier (`unlimited`, a number of requests per second, or a limit). */
+  readonly keyTiers: Readonly<Record<string, string>>;
+  /** Addresses and CIDRs refused per plane, whatever the allowlist says. */
+  readonly deny: { readonly mcp: readonly string[]; readonly api: readonly string[] };
+  readonly updatedAt: string;
+}
+
+export interface TrafficSettingsStore {
+  getTrafficSettings(orgId: string): Promise<TrafficSettings | undefined>;
+  /** Inserts or replaces the organisation's document. */
+  setTrafficSettings(s: TrafficSettings): Promise<void>;
+  listAllTrafficSettings(): Promise<TrafficSettings[]>;
+}
+
+export function emptyTrafficSettings(orgId: string): TrafficSettings {
+  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, updatedAt: new Date(0).toISOString() };
+}
+
+/** The stored JSON document back into settings; fields a document lacks read as empty. */
+export function toTrafficSettings(orgId: string, json: unknown, updatedAt: string): TrafficSettings {
+  const doc = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<Omit<TrafficSettings, 'orgId' | 'updatedAt'>>;
+  return {
+    orgId,
+    orgLimit: doc.orgLimit ?? null,
+    toolLimits: doc.toolLimits ?? [],
+    keyTiers: doc.keyTiers ?? {},
+    deny: { mcp: doc.deny?.mcp ?? [], api: doc.deny?.api ?? [] },
+    updatedAt,
+  };
+}
+
+export function trafficDocument(s: TrafficSettings): string {
+  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny });
+}
