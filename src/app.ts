@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CookieAuthDeps } from './admin/cookie-auth.ts';
+import { compileAllowlist } from './cidr.ts';
 import { publicBaseOf } from './config/public-url.ts';
 import type { Config } from './config/schema.ts';
 import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from './control-plane.ts';
@@ -22,6 +23,13 @@ import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPipeline } from './gateway/pipeline.ts';
+import { createAddressStage } from './gateway/traffic/address-stage.ts';
+import { createControlPlaneGate } from './gateway/traffic/control-plane-gate.ts';
+import { createLimitStage } from './gateway/traffic/limit-stage.ts';
+import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
+import { createTrafficLimits } from './gateway/traffic/limits.ts';
+import { createOrgLimits } from './gateway/traffic/org-limits.ts';
+import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
@@ -99,7 +107,21 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
   const authenticate = createAuthenticator({ store, pepper, verifyToken });
   const networkRules = createNetworkRules(store);
-  const networkAllowed = async (orgId: string, ip: string | null) => (await networkRules.allowlist(orgId, 'api'))?.allows(ip) ?? true;
+  // Traffic: one limiter store for every limit (memory now; a Redis one plugs in here), the organisations' settings
+  // cached by access revision, and a refusal audit that keeps a flood of refusals to one record per window.
+  const limits = createTrafficLimits(new MemoryLimiterStore(), config);
+  const orgLimits = createOrgLimits(store);
+  const refusals = createRefusalAudit({
+    audit,
+    windowMs: config.rateLimitAuditWindowMs,
+    onError: (err) => {
+      log.error({ err }, 'cannot write an aggregated rate-limit audit record');
+    },
+  });
+  const gatewayDeny = config.denyCidrs.length === 0 ? undefined : compileAllowlist(config.denyCidrs);
+  const orgDeny = async (orgId: string, plane: 'mcp' | 'api', revision?: number) => (await orgLimits.of(orgId, revision))?.deny[plane];
+  const networkAllowed = async (orgId: string, ip: string | null) =>
+    (await orgDeny(orgId, 'api'))?.allows(ip) !== true && ((await networkRules.allowlist(orgId, 'api'))?.allows(ip) ?? true);
   const pipeline = createPipeline({
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
@@ -108,6 +130,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     audit,
     log,
     serverVersion: VERSION,
+    traffic: {
+      address: createAddressStage({ limits, gatewayDeny, refusals, now: Date.now }),
+      limit: createLimitStage({ limits, orgLimits, refusals, now: Date.now }),
+      authenticationFailed: (call) => limits.authenticationFailed(call.clientIp, Date.now()),
+      orgDeny: (orgId, revision) => orgDeny(orgId, 'mcp', revision),
+    },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config });
   const handleMcp = createMcpEndpoint({
@@ -134,6 +162,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       authenticate: createAuthenticator({ store, pepper }),
       cookieAuth,
       networkRules,
+      orgDeny: (orgId) => orgDeny(orgId, 'api'),
       config,
       log,
       version: VERSION,
@@ -168,6 +197,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleApi,
     handleAuth,
     handleScim,
+    controlPlane: createControlPlaneGate({ limits, gatewayDeny, refusals, audit, now: Date.now }),
     ready: async () => {
       await store.connectorsRevision();
       return true;
@@ -175,6 +205,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
 
   let reaper: NodeJS.Timeout | undefined;
+  let refusalFlush: NodeJS.Timeout | undefined;
   return {
     services,
     federation,
@@ -191,6 +222,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       listeners.startReaper(5000, isKeyActive);
       reaper = setInterval(() => void bridges.closeIdle(Date.now()), 5000);
       reaper.unref();
+      refusalFlush = setInterval(() => void refusals.flush(Date.now()), Math.min(5000, Math.max(50, config.rateLimitAuditWindowMs / 2)));
+      refusalFlush.unref();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -205,6 +238,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     async close() {
       clearInterval(reaper);
+      clearInterval(refusalFlush);
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {
@@ -214,6 +248,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         server.closeAllConnections();
       });
       await federation.close();
+      // What a flood suppressed is still counted in the log before the store closes.
+      await refusals.flush(Date.now(), true).catch((err: unknown) => {
+        log.error({ err }, 'cannot write an aggregated rate-limit audit record');
+      });
       await services.close();
     },
   };

@@ -1,3 +1,4 @@
+import type { Allowlist } from '../cidr.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ApiRequest, ApiResponse } from '../control-plane.ts';
@@ -35,6 +36,8 @@ export interface AdminApiDeps {
    * authentication, by the data path's one decision point. Rejects when it cannot tell: the request is refused.
    */
   readonly networkRules: NetworkRules;
+  /** The organisation's deny list for the `api` plane (beats the allowlist); rejects when it cannot tell. */
+  readonly orgDeny: (orgId: string) => Promise<Allowlist | undefined>;
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
@@ -146,7 +149,11 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
     const p = auth.principal;
     // After authentication: only then is the organisation, and so its allowlist, known. The key's own CIDRs apply here
     // as on the MCP endpoints.
-    const d = decide(p, 'connect', undefined, { clientIp: req.clientIp, orgNetwork: await deps.networkRules.allowlist(p.orgId, 'api') });
+    const d = decide(p, 'connect', undefined, {
+      clientIp: req.clientIp,
+      orgNetwork: await deps.networkRules.allowlist(p.orgId, 'api'),
+      orgDeny: await deps.orgDeny(p.orgId),
+    });
     if (!d.allow) {
       await audit(req, { orgId: p.orgId, keyId: p.keyId, userId: p.userId }, 'auth.network', 'deny', d.reason, d.rule);
       return errorResponse(NETWORK_REFUSED);

@@ -72,6 +72,11 @@ export interface CallAudit {
    * rule names and places, never matched values. Written into the record's `detail`; add with `noteDetail`.
    */
   detail: Record<string, unknown> | undefined;
+  /**
+   * Set by a limit for a refusal inside a flood: its record is not written, it is counted into the one aggregated
+   * record of its window instead (traffic/refusal-audit.ts).
+   */
+  suppressed?: boolean;
 }
 
 /** How a request arrived and how it is answered: the listener's part of the path. */

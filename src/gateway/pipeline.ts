@@ -3,7 +3,7 @@ import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { createDecideStage } from './access/decide-stage.ts';
 import type { NetworkRules } from './access/network-rules.ts';
-import { createNetworkStage } from './access/network-stage.ts';
+import { createNetworkStage, type NetworkStageDeps } from './access/network-stage.ts';
 import { createGatewayAnswers } from './answers.ts';
 import { SYSTEM_CHAIN, type AuditLog } from './audit/audit-log.ts';
 import { auditEvent } from './audit/event.ts';
@@ -19,15 +19,17 @@ import { createForwardStage } from './upstream/forward.ts';
  * in order, and so does every request an upstream sends to a client (sampling, elicitation, roots), in its own
  * direction. A stage fills in the call or ends it by throwing; whichever way it ends, the runner writes exactly one
  * audit record from the call, and only then does the transport answer (an answer whose record cannot be written
- * is not sent: the client gets audit_unavailable).
+ * is not sent: the client gets audit_unavailable). The one exception is a flood of rate-limit refusals: past the
+ * first per limit and subject in a window they are counted into one aggregated record (traffic/refusal-audit.ts).
  *
  *   stage          direction   what it does                                                         where
- *   authenticate   client      API key or OAuth access token -> Principal                          authn/stage.ts
- *   network        client      decide(connect): org allowlist, key CIDR, endpoint -> the view      access/network-stage.ts
+ *   authenticate   client      deny list, address and auth-failure limits; then API key or OAuth   traffic/address-stage.ts,
+ *                              access token -> Principal (failures charged to the address)         authn/stage.ts
+ *   network        client      decide(connect): org deny list and allowlist, key CIDR, endpoint    access/network-stage.ts
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
  *   resolve        client      method table -> one connector and its upstream name or URI          catalog/resolve.ts
  *   decide         client      decide(use, target): scopes (read-only and Cedar join here)         access/decide-stage.ts
- *   limit          both        rate limits, quotas, idempotency                                    traffic/ (to come)
+ *   limit          client      rate limits: key tier, organisation, tool (quotas, idempotency to come) traffic/limit-stage.ts
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
  *   guard-post     both        output checks, PII and secrets redaction                            guardrails/ (to come)
@@ -68,16 +70,22 @@ export interface PipelineDeps {
   readonly audit: AuditLog;
   readonly log: Logger;
   readonly serverVersion: string;
+  readonly traffic: {
+    readonly address: Stage;
+    readonly limit: Stage;
+    readonly authenticationFailed: (call: Call) => Promise<void>;
+    readonly orgDeny: NetworkStageDeps['orgDeny'];
+  };
 }
 
 export function createPipeline(deps: PipelineDeps) {
   const stages: Record<StageName, readonly Stage[]> = {
-    authenticate: [createAuthenticateStage(deps)],
-    network: [createNetworkStage({ networkRules: deps.networkRules, view: (orgId, server) => deps.federation.view(orgId, server) })],
+    authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
+    network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state })],
     decide: [createDecideStage()],
-    limit: [],
+    limit: [deps.traffic.limit],
     'guard-pre': [],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers(deps) })],
     'guard-post': [],
@@ -120,6 +128,7 @@ export function createPipeline(deps: PipelineDeps) {
       deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: failure.cause ?? failure }, 'request failed');
     }
     const a = call.audit;
+    if (a.suppressed === true) return;
     const decision: AuditDecision = described === undefined ? 'allow' : described.kind;
     const dataReason = failure?.data?.reason;
     const reason = a.reason ?? (failure === undefined ? null : typeof dataReason === 'string' ? `${failure.code}:${dataReason}` : failure.code);

@@ -28,6 +28,8 @@ export interface AccessContext {
   readonly clientIp: string | null;
   /** The organisation's allowlist for the plane being reached; undefined when it has none (no restriction). */
   readonly orgNetwork: Allowlist | undefined;
+  /** The organisation's deny list for the plane; undefined when it has none. Beats the allowlist. */
+  readonly orgDeny?: Allowlist | undefined;
 }
 
 export type Decision =
@@ -40,6 +42,7 @@ const deny = (rule: string, reason: string): Decision => Object.freeze({ allow: 
 const allow = (rule: string): Decision => Object.freeze({ allow: true, rule });
 
 const ORG_NETWORK = deny('org', 'ip_not_allowed');
+const ORG_DENIED = deny('org_deny', 'ip_denied');
 const KEY_NETWORK = deny('key', 'ip_not_allowed');
 const SERVER_SCOPE = deny('endpoint', 'server_scope');
 const UNKNOWN_SERVER = deny('endpoint', 'unknown_server');
@@ -53,6 +56,8 @@ const NO_RULE = deny('default', 'no_rule');
 const RULES: readonly Rule[] = [
   (p, action, _t, ctx) => {
     if (action !== 'connect') return undefined;
+    // Deny beats allow: an address on the deny list is refused even inside an allowed range.
+    if (ctx.orgDeny?.allows(ctx.clientIp) === true) return ORG_DENIED;
     if (ctx.orgNetwork !== undefined && !ctx.orgNetwork.allows(ctx.clientIp)) return ORG_NETWORK;
     if (p.network !== null && !p.network.allows(ctx.clientIp)) return KEY_NETWORK;
     return CONNECTED;

@@ -7,6 +7,8 @@ export interface AuthenticateStageDeps {
   readonly authenticate: Authenticate;
   /** The RFC 9728 metadata URL of an endpoint's resource, named in every 401 and in the 403 for scope. */
   readonly metadataUrl: (server: string | null) => string;
+  /** Told of a refused credential (not of a good one lacking scope), before the refusal: the address's failure limit. */
+  readonly onFailure?: (call: Call) => Promise<void>;
 }
 
 const UNAUTHENTICATED = new GatehouseError('unauthenticated', 'Authentication required');
@@ -40,6 +42,7 @@ export function createAuthenticateStage(deps: AuthenticateStageDeps) {
       throw INSUFFICIENT_SCOPE;
     }
     call.audit.action = 'auth.failed';
+    if (deps.onFailure !== undefined) await deps.onFailure(call);
     call.challenge = result.reason === 'missing' ? `Bearer ${metadata}` : `Bearer error="invalid_token", ${metadata}`;
     throw UNAUTHENTICATED;
   };

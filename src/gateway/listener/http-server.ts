@@ -6,6 +6,7 @@ import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from '../../c
 import { describeError, GatehouseError, toGatehouseError } from '../../errors.ts';
 import { newCorrelationId } from '../../ids.ts';
 import type { ResourceMetadata } from '../authn/resource-metadata.ts';
+import type { ControlPlaneGate } from '../traffic/control-plane-gate.ts';
 import { readBody } from './body.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
@@ -27,6 +28,8 @@ export interface HttpServerDeps {
   /** SCIM 2.0 under /scim/v2, the same framework-neutral shape. */
   readonly handleScim: (req: ApiRequest) => Promise<ApiResponse>;
   readonly ready: () => Promise<boolean>;
+  /** The deny list and the address limits for /api/v1, /scim/v2 and /auth (the data path has its own stage). */
+  readonly controlPlane: ControlPlaneGate;
   /** RFC 9728 protected resource metadata of the MCP endpoints. */
   readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
 }
@@ -97,6 +100,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       // No CORS for the admin API or SCIM: a browser page on another origin gets nothing from them.
       if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       const handle = prefix === API_PREFIX ? deps.handleApi : deps.handleScim;
+      await deps.controlPlane.admit(prefix === API_PREFIX ? 'api' : 'scim', x.clientIp, `${req.method ?? 'GET'} ${path}`.slice(0, 256), x.correlationId);
       const response = await handle({
         method: req.method ?? 'GET',
         path: path.slice(prefix.length) || '/',
@@ -108,6 +112,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         ...browserParts(req),
         readBody: () => readLimitedBody(req, res),
       });
+      if (response.status === 401) await deps.controlPlane.failed(x.clientIp);
       await sendApiResponse(res, response, x.headers);
       return;
     }
@@ -115,6 +120,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       const url = req.url ?? '/';
       const q = url.indexOf('?');
+      await deps.controlPlane.admit('auth', x.clientIp, `${req.method ?? 'GET'} ${path}`.slice(0, 256), x.correlationId);
       const response = await deps.handleAuth({
         method: req.method ?? 'GET',
         path: path.slice(AUTH_PREFIX.length),

@@ -294,7 +294,7 @@ class ExchangeTransport implements Transport {
     const id = call.request?.id;
     if (this.#channel !== undefined) {
       if (id !== undefined) this.#session?.inflight.delete(id);
-      this.#channel.finish(failure === undefined ? { jsonrpc: '2.0', id, result: call.result } : rpcError(id ?? null, failure, call.correlationId));
+      this.#channel.finish(failure === undefined ? { jsonrpc: '2.0', id, result: call.result } : rpcError(id ?? null, failure, call.correlationId), failure);
       return;
     }
     if (failure !== undefined && this.#kind !== 'batch') {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describeError, type GatehouseError } from '../../errors.ts';
 import type { RequestId } from '../protocol.ts';
+import { refusalHeaders } from '../traffic/rate-limited.ts';
 
 /** Headers every response carries. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -28,6 +29,17 @@ export function rpcError(id: RequestId | null, err: GatehouseError, correlationI
 /** An HTTP-level failure: the status from the one error map and a JSON-RPC error body with id null. */
 export function sendHttpError(res: ServerResponse, err: GatehouseError, headers: Record<string, string>, correlationId?: string): number {
   const { httpStatus } = describeError(err.code);
-  sendJson(res, httpStatus, rpcError(null, err, correlationId), headers);
+  const extra = refusalHeaders(err);
+  sendJson(res, httpStatus, rpcError(null, err, correlationId), extra === undefined ? headers : { ...headers, ...extra });
   return httpStatus;
 }
+
+/**
+ * How a JSON-RPC answer that is not (yet) a stream goes out: 200, except a rate-limit refusal, which is HTTP 429
+ * with its Retry-After and RateLimit headers (inside a stream or a batch it can only be the JSON-RPC error).
+ */
+export function plainAnswer(refusal: GatehouseError | undefined): { readonly status: number; readonly headers: Readonly<Record<string, string>> } {
+  const extra = refusal === undefined ? undefined : refusalHeaders(refusal);
+  return extra === undefined ? OK : { status: describeError('rate_limited').httpStatus, headers: extra };
+}
+const OK = Object.freeze({ status: 200, headers: Object.freeze({}) });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../../errors.ts';
 import type { RequestId } from '../protocol.ts';
-import { sendJson } from './respond.ts';
+import { plainAnswer, sendJson } from './respond.ts';
 import { StreamTable, type EventStream } from './streams.ts';
 
 /** What the client declared at initialize that the gateway may use on its behalf towards upstreams. */
@@ -18,7 +18,8 @@ export interface RequestChannel {
   connector: string | undefined;
   readonly done: boolean;
   send(message: unknown): void;
-  finish(response: unknown): void;
+  /** `refusal`: the failure the response carries, when it has one (a rate limit answers 429 if it can). */
+  finish(response: unknown, refusal?: GatehouseError): void;
 }
 
 /**
@@ -52,11 +53,12 @@ export class ResponseChannel implements RequestChannel {
     this.#stream.send(message);
   }
 
-  finish(response: unknown): void {
+  finish(response: unknown, refusal?: GatehouseError): void {
     if (this.#done) return;
     this.#done = true;
     if (this.#stream === undefined) {
-      if (!this.#res.writableEnded && !this.#res.destroyed) sendJson(this.#res, 200, response, this.#headers);
+      const { status, headers } = plainAnswer(refusal);
+      if (!this.#res.writableEnded && !this.#res.destroyed) sendJson(this.#res, status, response, { ...this.#headers, ...headers });
       return;
     }
     // The answer goes out a macrotask after the last notification, in its own write: SDK clients dispatch a

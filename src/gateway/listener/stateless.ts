@@ -13,7 +13,7 @@ import {
   withoutEnvelope,
 } from './envelope.ts';
 import type { HttpExchange } from './exchange.ts';
-import { rpcError, sendJson } from './respond.ts';
+import { plainAnswer, rpcError, sendJson } from './respond.ts';
 import { ListenerRegistry, type ChangeKind } from './subscriptions.ts';
 
 export { carriesEnvelope } from './envelope.ts';
@@ -168,7 +168,7 @@ class StatelessExchange implements StatelessReply {
     if (failure !== undefined && (call.failedAt === 'receive' || this.#listening || REVISION_REFUSALS.has(failure.code))) {
       const body = rpcError(this.#id, failure, call.correlationId) as { error: { data?: Record<string, unknown> } };
       if (this.#refusalData !== undefined) body.error.data = { ...this.#refusalData, ...body.error.data };
-      sendJson(res, describeError(failure.code).httpStatus, body, headers);
+      sendJson(res, describeError(failure.code).httpStatus, body, { ...headers, ...plainAnswer(failure).headers });
       return;
     }
     if (failure === undefined && this.#notification) {
@@ -187,6 +187,7 @@ class StatelessExchange implements StatelessReply {
       failure === undefined
         ? { jsonrpc: '2.0', id: this.#id, result: shapeResult(method, call.result, this.#serverInfo) }
         : rpcError(this.#id, failure, call.correlationId),
+      failure,
     );
   }
 }
@@ -234,12 +235,13 @@ class Reply {
     this.#res.write(frame(message));
   }
 
-  finish(response: unknown): void {
+  finish(response: unknown, refusal?: GatehouseError): void {
     if (this.#done) return;
     this.#done = true;
     const res = this.#res;
     if (!this.#streaming) {
-      if (!res.writableEnded && !res.destroyed) sendJson(res, 200, response, this.#headers);
+      const { status, headers } = plainAnswer(refusal);
+      if (!res.writableEnded && !res.destroyed) sendJson(res, status, response, { ...this.#headers, ...headers });
       return;
     }
     // In its own write, a macrotask after the last notification: SDK clients dispatch a notification later than a
