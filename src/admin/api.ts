@@ -13,6 +13,7 @@ import { exceedsDepth } from '../gateway/protocol.ts';
 import { authorize, type Actor, type ServiceContext } from '../services/context.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { accessRuleRoutes } from './access-rules.ts';
+import { trafficRoutes } from './traffic.ts';
 import { auditRoutes } from './audit.ts';
 import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
 import { connectorRoutes } from './connectors.ts';
@@ -69,6 +70,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...signInSettingsRoutes,
     ...scimSettingsRoutes,
     ...accessRuleRoutes,
+    ...trafficRoutes,
   ]);
 }
 

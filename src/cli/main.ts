@@ -9,6 +9,7 @@ import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
+import { TRAFFIC_USAGE, trafficCommand } from './traffic.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
@@ -26,6 +27,7 @@ ${CONNECTORS_USAGE}
 ${SERVERS_USAGE}
 ${KEYS_USAGE}
 ${NETWORK_USAGE}
+${TRAFFIC_USAGE}
 ${OAUTH_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
@@ -51,6 +53,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
     scim: { handler: scimCommand, usage: SCIM_USAGE },
     network: { handler: networkCommand, usage: NETWORK_USAGE },
+    traffic: { handler: trafficCommand, usage: TRAFFIC_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
   };
   const group = command === undefined ? undefined : handlers[command];

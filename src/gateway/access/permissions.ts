@@ -85,6 +85,13 @@ export const PERMISSIONS = {
   'network.update': MANAGERS,
 
   /**
+   * Traffic: the organisation's rate limits (its total, per tool), the tiers of its keys, and its deny lists. Readers
+   * see them; managers change them.
+   */
+  'traffic.read': READERS,
+  'traffic.update': MANAGERS,
+
+  /**
    * The OAuth issuers whose access tokens agents may present. Adding one hands out rights like creating a key does,
    * so the services keep its scope map and servers within the actor's own (no more than yours).
    */
