@@ -19,6 +19,7 @@ import type {
 import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
+import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
 import { PostgresScim } from './postgres-scim.ts';
@@ -53,6 +54,7 @@ export class PostgresStore implements Store {
   readonly #query: PgQuery = (text, values) => query(this.#pool, text, values);
   readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
+  readonly idempotency = new PostgresIdempotency(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;
