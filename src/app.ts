@@ -22,6 +22,7 @@ import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPipeline } from './gateway/pipeline.ts';
+import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
@@ -33,6 +34,8 @@ import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
 
 export const VERSION = '0.1.0';
+/** How often a server deletes expired idempotency keys. */
+const IDEMPOTENCY_PURGE_MS = 60_000;
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
 export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
@@ -60,7 +63,7 @@ export interface App {
 }
 
 export interface AppOptions {
-  /** The clock of sign-in (session timeouts, lockouts, TOTP): tests move it instead of waiting. */
+  /** The clock of sign-in (session timeouts, lockouts, TOTP) and of idempotency keys' expiry: tests move it instead of waiting. */
   readonly now?: () => number;
 }
 
@@ -108,6 +111,15 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     audit,
     log,
     serverVersion: VERSION,
+    idempotency: {
+      store: store.idempotency,
+      box,
+      retentionMs: config.idempotencyRetentionSeconds * 1000,
+      // A claim lives as long as its call may: the upstream's timeout, and a minute for the rest of the path.
+      pendingMs: config.upstreamTimeoutMs + 60_000,
+      log,
+      now,
+    },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config });
   const handleMcp = createMcpEndpoint({
@@ -175,6 +187,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
 
   let reaper: NodeJS.Timeout | undefined;
+  let purger: NodeJS.Timeout | undefined;
   return {
     services,
     federation,
@@ -191,6 +204,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       listeners.startReaper(5000, isKeyActive);
       reaper = setInterval(() => void bridges.closeIdle(Date.now()), 5000);
       reaper.unref();
+      purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
+      purger.unref();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -205,6 +220,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     async close() {
       clearInterval(reaper);
+      clearInterval(purger);
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {

@@ -29,6 +29,9 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'conflict'
   | 'too_many_sessions'
+  // Idempotency keys: the key was used for a different request, or its first request is still running.
+  | 'idempotency_mismatch'
+  | 'idempotency_in_flight'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -96,6 +99,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   payload_too_large: [413, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  idempotency_mismatch: [422, -32030, 'deny', 'debug'],
+  idempotency_in_flight: [409, -32031, 'deny', 'debug'],
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],
