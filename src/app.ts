@@ -103,6 +103,15 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const authenticate = createAuthenticator({ store, pepper, verifyToken });
   const networkRules = createNetworkRules(store);
   const networkAllowed = async (orgId: string, ip: string | null) => (await networkRules.allowlist(orgId, 'api'))?.allows(ip) ?? true;
+  const idempotency = {
+    store: store.idempotency,
+    box,
+    retentionMs: config.idempotencyRetentionSeconds * 1000,
+    // A claim lives as long as its call may: the upstream's timeout, and a minute for the rest of the path.
+    pendingMs: config.upstreamTimeoutMs + 60_000,
+    log,
+    now,
+  };
   const pipeline = createPipeline({
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
@@ -111,15 +120,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     audit,
     log,
     serverVersion: VERSION,
-    idempotency: {
-      store: store.idempotency,
-      box,
-      retentionMs: config.idempotencyRetentionSeconds * 1000,
-      // A claim lives as long as its call may: the upstream's timeout, and a minute for the rest of the path.
-      pendingMs: config.upstreamTimeoutMs + 60_000,
-      log,
-      now,
-    },
+    idempotency,
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config });
   const handleMcp = createMcpEndpoint({
@@ -140,8 +141,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   // The admin API takes API keys and browser sessions, never OAuth access tokens: those are issued for the MCP
   // endpoints (their audience), and an agent's token must not administer the organisation.
   const handleApi = builtOnFirstUse<ApiRequest, ApiResponse>('The admin API', async () => {
-    const { createAdminApi } = await import('./admin/api.ts');
+    const [{ createAdminApi }, { createAdminIdempotency }] = await Promise.all([import('./admin/api.ts'), import('./admin/idempotency.ts')]);
     return createAdminApi({
+      idempotent: createAdminIdempotency(idempotency),
       services,
       authenticate: createAuthenticator({ store, pepper }),
       cookieAuth,

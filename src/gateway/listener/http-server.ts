@@ -102,6 +102,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         path: path.slice(prefix.length) || '/',
         query: new URL(req.url ?? '/', 'http://localhost').searchParams,
         authorization: req.headers.authorization,
+        idempotencyKey: header(req.headers['idempotency-key']),
         contentType: req.headers['content-type'],
         clientIp: x.clientIp,
         correlationId: x.correlationId,
