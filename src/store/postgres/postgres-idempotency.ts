@@ -19,6 +19,9 @@ export class PostgresIdempotency implements IdempotencyStore {
   }
 
   async claimIdempotencyKey(c: IdempotencyClaim): Promise<IdempotencyState> {
+    // A retry finds its row in one read; only a new (or expired) key writes.
+    const live = await this.#query(`SELECT fingerprint, state, result FROM idempotency_keys WHERE ${KEY} AND expires_at > $5`, [...keyOf(c), c.now]);
+    if (live.rows[0] !== undefined) return toIdempotencyState(live.rows[0]);
     await this.#query(`DELETE FROM idempotency_keys WHERE ${KEY} AND expires_at <= $5`, [...keyOf(c), c.now]);
     const inserted = await this.#query(
       `INSERT INTO idempotency_keys (org_id, principal, plane, idem_key, claim_id, fingerprint, state, result, created_at, expires_at)

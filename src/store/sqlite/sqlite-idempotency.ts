@@ -19,8 +19,11 @@ export class SqliteIdempotency implements IdempotencyStore {
   }
 
   claimIdempotencyKey(c: IdempotencyClaim): Promise<IdempotencyState> {
-    return this.#run(() =>
-      this.#db.transaction((): IdempotencyState => {
+    return this.#run(() => {
+      // A retry finds its row without taking the write lock; only a new (or expired) key writes.
+      const live = this.#db.stmt(`SELECT fingerprint, state, result FROM idempotency_keys WHERE ${KEY} AND expires_at > ?`).get(...keyOf(c), c.now) as Row | undefined;
+      if (live !== undefined) return toIdempotencyState(live);
+      return this.#db.transaction((): IdempotencyState => {
         this.#db.stmt(`DELETE FROM idempotency_keys WHERE ${KEY} AND expires_at <= ?`).run(...keyOf(c), c.now);
         const inserted = this.#db
           .stmt(
@@ -31,8 +34,8 @@ export class SqliteIdempotency implements IdempotencyStore {
         if (Number(inserted.changes) === 1) return { state: 'claimed' };
         const row = this.#db.stmt(`SELECT fingerprint, state, result FROM idempotency_keys WHERE ${KEY}`).get(...keyOf(c)) as Row | undefined;
         return toIdempotencyState(row);
-      }),
-    );
+      });
+    });
   }
 
   completeIdempotencyKey(ref: IdempotencyRef, claimId: string, result: string, expiresAt: string): Promise<boolean> {
