@@ -30,6 +30,7 @@ import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
+import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
@@ -41,6 +42,8 @@ import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
 
 export const VERSION = '0.1.0';
+/** How often a server deletes expired idempotency keys. */
+const IDEMPOTENCY_PURGE_MS = 60_000;
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
 export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
@@ -68,7 +71,7 @@ export interface App {
 }
 
 export interface AppOptions {
-  /** The clock of sign-in (session timeouts, lockouts, TOTP): tests move it instead of waiting. */
+  /** The clock of sign-in (session timeouts, lockouts, TOTP) and of idempotency keys' expiry: tests move it instead of waiting. */
   readonly now?: () => number;
 }
 
@@ -122,6 +125,15 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const orgDeny = async (orgId: string, plane: 'mcp' | 'api', revision?: number) => (await orgLimits.of(orgId, revision))?.deny[plane];
   const networkAllowed = async (orgId: string, ip: string | null) =>
     (await orgDeny(orgId, 'api'))?.allows(ip) !== true && ((await networkRules.allowlist(orgId, 'api'))?.allows(ip) ?? true);
+  const idempotency = {
+    store: store.idempotency,
+    box,
+    retentionMs: config.idempotencyRetentionSeconds * 1000,
+    // A claim lives as long as its call may: the upstream's timeout, and a minute for the rest of the path.
+    pendingMs: config.upstreamTimeoutMs + 60_000,
+    log,
+    now,
+  };
   const pipeline = createPipeline({
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
@@ -136,6 +148,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       authenticationFailed: (call) => limits.authenticationFailed(call.clientIp, Date.now()),
       orgDeny: (orgId, revision) => orgDeny(orgId, 'mcp', revision),
     },
+    idempotency,
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config });
   const handleMcp = createMcpEndpoint({
@@ -156,8 +169,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   // The admin API takes API keys and browser sessions, never OAuth access tokens: those are issued for the MCP
   // endpoints (their audience), and an agent's token must not administer the organisation.
   const handleApi = builtOnFirstUse<ApiRequest, ApiResponse>('The admin API', async () => {
-    const { createAdminApi } = await import('./admin/api.ts');
+    const [{ createAdminApi }, { createAdminIdempotency }] = await Promise.all([import('./admin/api.ts'), import('./admin/idempotency.ts')]);
     return createAdminApi({
+      idempotent: createAdminIdempotency(idempotency),
       services,
       authenticate: createAuthenticator({ store, pepper }),
       cookieAuth,
@@ -206,6 +220,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
 
   let reaper: NodeJS.Timeout | undefined;
   let refusalFlush: NodeJS.Timeout | undefined;
+  let purger: NodeJS.Timeout | undefined;
   return {
     services,
     federation,
@@ -224,6 +239,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       reaper.unref();
       refusalFlush = setInterval(() => void refusals.flush(Date.now()), Math.min(5000, Math.max(50, config.rateLimitAuditWindowMs / 2)));
       refusalFlush.unref();
+      purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
+      purger.unref();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -239,6 +256,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     async close() {
       clearInterval(reaper);
       clearInterval(refusalFlush);
+      clearInterval(purger);
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ export interface ApiRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly authorization: string | undefined;
+  /** The Idempotency-Key header: a POST retried with the same key is answered once (admin/idempotency.ts). */
+  readonly idempotencyKey?: string | undefined;
   readonly contentType: string | undefined;
   readonly clientIp: string | null;
   readonly correlationId: string;

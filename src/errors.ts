@@ -31,6 +31,9 @@ export type ErrorCode =
   | 'too_many_sessions'
   // A rate limit refused the request: HTTP 429 with Retry-After and the RateLimit headers (data.headers).
   | 'rate_limited'
+  // Idempotency keys: the key was used for a different request, or its first request is still running.
+  | 'idempotency_mismatch'
+  | 'idempotency_in_flight'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -99,6 +102,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   rate_limited: [429, -32029, 'deny', 'debug'],
+  idempotency_mismatch: [422, -32030, 'deny', 'debug'],
+  idempotency_in_flight: [409, -32031, 'deny', 'debug'],
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],

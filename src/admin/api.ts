@@ -14,6 +14,7 @@ import { authorize, type Actor, type ServiceContext } from '../services/context.
 import type { AuditDecision } from '../store/types.ts';
 import { accessRuleRoutes } from './access-rules.ts';
 import { trafficRoutes } from './traffic.ts';
+import type { AdminIdempotency } from './idempotency.ts';
 import { auditRoutes } from './audit.ts';
 import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
 import { connectorRoutes } from './connectors.ts';
@@ -42,6 +43,8 @@ export interface AdminApiDeps {
   readonly config: Pick<Config, 'maxJsonDepth'>;
   readonly log: Logger;
   readonly version: string;
+  /** Idempotency keys of POST routes (the Idempotency-Key header). */
+  readonly idempotent: AdminIdempotency;
 }
 
 const openApiRoute = (document: () => unknown) =>
@@ -179,10 +182,13 @@ export function createAdminApi(deps: AdminApiDeps): { handle: (req: ApiRequest) 
     try {
       authorize(actor, route.action);
       const body = route.body === undefined ? {} : await readJson(req);
-      response = await route.run(
-        { actor, orgId, services },
-        { params, query: Object.fromEntries(req.query), body },
+      const query = Object.fromEntries(req.query);
+      const answer = await deps.idempotent(req.idempotencyKey, actor, orgId, route, { params, query, body }, () =>
+        route.run({ actor, orgId, services }, { params, query, body }),
       );
+      response = answer.response;
+      // A replay changed nothing, so no service wrote a record: this one says what happened.
+      if (answer.replayed) await audit(req, who, route.action, 'allow', 'idempotent_replay', target);
     } catch (err) {
       const e = toGatehouseError(err);
       const { logLevel } = describeError(e.code);

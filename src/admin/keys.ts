@@ -42,6 +42,7 @@ export const keyRoutes = [
     path: '/keys',
     action: 'key.create',
     operationId: 'createKey',
+    shownOnce: 'key',
     summary: 'Create a key; the key is in this answer only',
     tag: 'keys',
     body: z.strictObject({
@@ -106,6 +107,7 @@ export const keyRoutes = [
     path: '/keys/{id}/rotate',
     action: 'key.rotate',
     operationId: 'rotateKey',
+    shownOnce: 'key',
     summary: 'Replace a key with a new one of the same rights; the old one stops working at once',
     tag: 'keys',
     params: keyId,

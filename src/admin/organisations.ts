@@ -23,6 +23,7 @@ export const organisationRoutes = [
     path: '/organisations',
     action: 'org.create',
     operationId: 'createOrganisation',
+    shownOnce: 'ownerKey',
     summary: 'Create an organisation: reserved to the operator (CLI `gatehouse orgs create`); every API key gets 403',
     tag: 'organisations',
     body: z.strictObject({ slug: z.string().min(1).max(40), name: orgName }),

@@ -32,6 +32,8 @@ export interface RouteSpec<P extends Obj, Q extends Obj, B extends z.ZodType> {
   /** Request body (JSON); POST, PUT and PATCH routes always have one, strict, so unknown fields are refused. */
   readonly body?: B;
   readonly response: { readonly status: number; readonly description: string; readonly schema?: z.ZodType; readonly contentType?: string };
+  /** A response body field holding a secret shown once: never stored for an idempotent replay, which answers without it. */
+  readonly shownOnce?: string;
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<ApiResponse>;
 }
 
@@ -47,6 +49,7 @@ export interface Route {
   readonly query: Obj | undefined;
   readonly body: z.ZodType | undefined;
   readonly response: RouteSpec<Obj, Obj, z.ZodType>['response'];
+  readonly shownOnce: string | undefined;
   readonly segments: readonly string[];
   run(base: { actor: Actor; orgId: string; services: ServiceContext }, raw: { params: unknown; query: unknown; body: unknown }): Promise<ApiResponse>;
 }
@@ -67,6 +70,7 @@ export function defineRoute<P extends Obj = typeof EMPTY, Q extends Obj = typeof
     query: spec.query,
     body: spec.body,
     response: spec.response,
+    shownOnce: spec.shownOnce,
     segments: spec.path.split('/').slice(1),
     async run(base, raw) {
       const params = parse(spec.params ?? EMPTY, raw.params, 'path') as z.output<P>;

@@ -46,6 +46,7 @@ export const scimSettingsRoutes = [
     path: '/scim/token',
     action: 'scim.token.rotate',
     operationId: 'rotateScimToken',
+    shownOnce: 'token',
     summary: 'Issue the SCIM token (gths_…), replacing any previous one at once; the token is in this answer only',
     tag: 'scim',
     body: z.strictObject({}),

@@ -19,6 +19,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_MAX_JSON_DEPTH: 'maxJsonDepth',
   GATEHOUSE_SESSION_IDLE_SECONDS: 'sessionIdleSeconds',
   GATEHOUSE_MAX_SESSIONS_PER_KEY: 'maxSessionsPerKey',
+  GATEHOUSE_IDEMPOTENCY_RETENTION_SECONDS: 'idempotencyRetentionSeconds',
   GATEHOUSE_SESSION_UPSTREAM_IDLE_SECONDS: 'sessionUpstreamIdleSeconds',
   GATEHOUSE_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
   GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS: 'upstreamConnectTimeoutMs',

@@ -21,6 +21,8 @@ export interface Call {
   readonly requestLine: string;
   /** The Authorization header as sent. */
   readonly authorization: string | undefined;
+  /** The Idempotency-Key header as sent (requests of a batch carry theirs in `_meta` only). */
+  readonly idempotencyKey?: string | undefined;
   /** The only code that knows how this call arrived and how it is answered. */
   readonly transport: Transport;
   signal: AbortSignal;
@@ -39,7 +41,10 @@ export interface Call {
   target?: Target;
   /** The params as the upstream receives them (names and URIs translated back). */
   upstreamParams?: Record<string, unknown>;
-  /** Set by the transport when it takes the request itself (a notification, a response to the gateway's own request). */
+  /**
+   * Set when the request is answered without its upstream: by the transport when it takes the request itself (a
+   * notification, a response to the gateway's own request), or by the idempotency stage replaying a stored answer.
+   */
   local?: () => unknown;
   /** For server-to-client requests: asks the client (the transport's forward). */
   ask?: () => Promise<Record<string, unknown>>;
@@ -48,6 +53,11 @@ export interface Call {
   onTarget?: (connector: string) => void;
   /** The batch's members, when the transport read a batch: each runs the rest of the path as a call of its own. */
   members?: Call[];
+  /**
+   * Run by the runner once the stages are done, however the call ended, before its audit record: for a stage that
+   * must see the answer (idempotency stores it). They handle their own failures.
+   */
+  onSettled?: (() => Promise<void>)[];
   result?: unknown;
   failure?: GatehouseError;
   /** The stage the call failed in. */

@@ -12,6 +12,7 @@ import { createAuthenticateStage } from './authn/stage.ts';
 import type { Call, MethodSpec } from './call.ts';
 import { createResolveStage } from './catalog/resolve.ts';
 import type { Federation } from './federation.ts';
+import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
 
 /**
@@ -29,7 +30,7 @@ import { createForwardStage } from './upstream/forward.ts';
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
  *   resolve        client      method table -> one connector and its upstream name or URI          catalog/resolve.ts
  *   decide         client      decide(use, target): scopes (read-only and Cedar join here)         access/decide-stage.ts
- *   limit          client      rate limits: key tier, organisation, tool (quotas, idempotency to come) traffic/limit-stage.ts
+ *   limit          client      rate limits (key tier, organisation, tool); idempotency keys         traffic/limit-stage.ts, idempotency.ts
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
  *   guard-post     both        output checks, PII and secrets redaction                            guardrails/ (to come)
@@ -76,6 +77,7 @@ export interface PipelineDeps {
     readonly authenticationFailed: (call: Call) => Promise<void>;
     readonly orgDeny: NetworkStageDeps['orgDeny'];
   };
+  readonly idempotency: IdempotencyStageDeps;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -85,7 +87,7 @@ export function createPipeline(deps: PipelineDeps) {
     receive: [(call) => call.transport.receive(call)],
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state })],
     decide: [createDecideStage()],
-    limit: [deps.traffic.limit],
+    limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers(deps) })],
     'guard-post': [],
@@ -116,6 +118,7 @@ export function createPipeline(deps: PipelineDeps) {
       call.failure = toGatehouseError(err);
       call.failedAt = at;
     }
+    if (call.onSettled !== undefined) for (const settle of call.onSettled) await settle();
     await record(call);
     call.transport.respond(call);
   }

@@ -1,4 +1,5 @@
 import type { TrafficSettingsStore } from './traffic-types.ts';
+import type { IdempotencyStore } from './idempotency-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -233,6 +234,8 @@ export interface Store {
   /** Per-organisation IP allowlists for the MCP and admin API planes. */
   readonly networkAllowlists: NetworkAllowlistStore;
   readonly trafficSettings: TrafficSettingsStore;
+  /** Idempotency keys of tools/call and the admin API's creating POSTs. */
+  readonly idempotency: IdempotencyStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -37,7 +37,7 @@ export interface HttpServerDeps {
 const API_PREFIX = '/api/v1';
 const AUTH_PREFIX = '/auth';
 const SCIM_PREFIX = '/scim/v2';
-const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
+const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name, idempotency-key';
 /** 2026-07-28 tools may ask for their arguments mirrored in `Mcp-Param-<Name>` headers, so those names vary per tool. */
 const MCP_PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/;
 
@@ -106,6 +106,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         path: path.slice(prefix.length) || '/',
         query: new URL(req.url ?? '/', 'http://localhost').searchParams,
         authorization: req.headers.authorization,
+        idempotencyKey: header(req.headers['idempotency-key']),
         contentType: req.headers['content-type'],
         clientIp: x.clientIp,
         correlationId: x.correlationId,

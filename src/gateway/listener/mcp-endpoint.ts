@@ -52,6 +52,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       started: performance.now(),
       server,
       authorization: x.req.headers.authorization,
+      idempotencyKey: oneHeader(x.req.headers['idempotency-key']),
       requestLine: `${x.req.method ?? ''} ${pathOf(x)}`,
       transport: new ExchangeTransport(x, env),
       signal: NEVER_ABORTED,
@@ -59,6 +60,11 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     };
     await deps.pipeline.run(call);
   };
+}
+
+/** A header sent more than once reads as its values joined, as Node joins most headers. */
+function oneHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 interface Env extends McpEndpointDeps {
@@ -234,7 +240,7 @@ class ExchangeTransport implements Transport {
       const channel = new BatchChannel(session);
       this.#batchChannels.push(channel);
       const t = new ExchangeTransport(this.#x, this.#env);
-      const member: Call = { ...call, transport: t, audit: { ...newAuditFacts(`mcp.${m.message.method.slice(0, 64)}`), orgId: call.audit.orgId, actor: call.audit.actor } };
+      const member: Call = { ...call, idempotencyKey: undefined, transport: t, audit: { ...newAuditFacts(`mcp.${m.message.method.slice(0, 64)}`), orgId: call.audit.orgId, actor: call.audit.actor } };
       t.#accept(member, session, m, channel);
       members.push(member);
     }

@@ -307,4 +307,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER traffic_settings_access_revision AFTER INSERT OR UPDATE OR DELETE ON traffic_settings
     FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
   `,
+  // next: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win
+  // across replicas; results are sealed; expired rows are purged by the servers.
+  `
+  CREATE TABLE idempotency_keys (
+    org_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    plane TEXT NOT NULL CHECK (plane IN ('mcp', 'api')),
+    idem_key TEXT NOT NULL,
+    claim_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+    result TEXT,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, principal, plane, idem_key)
+  );
+  CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
+  `,
 ];

@@ -20,6 +20,7 @@ import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from '.
 import { PostgresTrafficSettings } from './postgres-traffic.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
+import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
 import { PostgresScim } from './postgres-scim.ts';
@@ -55,6 +56,7 @@ export class PostgresStore implements Store {
   readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
+  readonly idempotency = new PostgresIdempotency(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

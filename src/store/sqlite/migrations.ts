@@ -316,4 +316,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER traffic_settings_access_revision_delete AFTER DELETE ON traffic_settings
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
+  // next: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win;
+  // results are sealed; expired rows are purged by the server.
+  `
+  CREATE TABLE idempotency_keys (
+    org_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    plane TEXT NOT NULL CHECK (plane IN ('mcp', 'api')),
+    idem_key TEXT NOT NULL,
+    claim_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+    result TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, principal, plane, idem_key)
+  ) STRICT;
+  CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
+  `,
 ];

@@ -21,6 +21,7 @@ import {
 import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from './access-rules.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
+import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
@@ -44,6 +45,7 @@ export class SqliteStore implements Store {
   readonly #keys: SqliteKeys;
   readonly signIn: SqliteSignIn;
   readonly scim: SqliteScim;
+  readonly idempotency: SqliteIdempotency;
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
@@ -64,6 +66,7 @@ export class SqliteStore implements Store {
     this.#keys = new SqliteKeys(runner);
     this.signIn = new SqliteSignIn(runner, (fn) => this.#run(fn));
     this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
+    this.idempotency = new SqliteIdempotency(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
