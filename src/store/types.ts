@@ -1,3 +1,4 @@
+import type { PinningStore } from './pinning-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -231,6 +232,8 @@ export interface Store {
   readonly oauthIssuers: OAuthIssuerStore;
   /** Per-organisation IP allowlists for the MCP and admin API planes. */
   readonly networkAllowlists: NetworkAllowlistStore;
+  /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */
+  readonly pinning: PinningStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

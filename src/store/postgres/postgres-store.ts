@@ -18,6 +18,7 @@ import type {
 } from '../types.ts';
 import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
@@ -53,6 +54,7 @@ export class PostgresStore implements Store {
   readonly #query: PgQuery = (text, values) => query(this.#pool, text, values);
   readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
+  readonly pinning = new PostgresPinning(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;
