@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'conflict'
   | 'too_many_sessions'
+  // A tool whose definition is new, changed or rejected since it was approved (tool pinning).
+  | 'tool_quarantined'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -96,6 +98,7 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   payload_too_large: [413, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  tool_quarantined: [200, -32031, 'deny', 'debug'],
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],

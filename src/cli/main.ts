@@ -9,6 +9,7 @@ import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
+import { TOOLS_USAGE, toolsCommand } from './tools.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
@@ -29,7 +30,8 @@ ${NETWORK_USAGE}
 ${OAUTH_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
-${SCIM_USAGE}`;
+${SCIM_USAGE}
+${TOOLS_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
 /**
@@ -51,6 +53,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     audit: { handler: auditCommand, usage: AUDIT_USAGE },
     scim: { handler: scimCommand, usage: SCIM_USAGE },
     network: { handler: networkCommand, usage: NETWORK_USAGE },
+    tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
   };
   const group = command === undefined ? undefined : handlers[command];

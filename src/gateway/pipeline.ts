@@ -11,6 +11,7 @@ import type { Authenticate } from './authn/authenticate.ts';
 import { createAuthenticateStage } from './authn/stage.ts';
 import type { Call, MethodSpec } from './call.ts';
 import { createResolveStage } from './catalog/resolve.ts';
+import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
 import { createForwardStage } from './upstream/forward.ts';
 
@@ -25,8 +26,8 @@ import { createForwardStage } from './upstream/forward.ts';
  *   authenticate   client      API key or OAuth access token -> Principal                          authn/stage.ts
  *   network        client      decide(connect): org allowlist, key CIDR, endpoint -> the view      access/network-stage.ts
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
- *   resolve        client      method table -> one connector and its upstream name or URI          catalog/resolve.ts
- *   decide         client      decide(use, target): scopes (read-only and Cedar join here)         access/decide-stage.ts
+ *   resolve        client      method table -> one connector and its upstream name; quarantined    catalog/resolve.ts
+ *   decide         client      decide(use, target): scopes, read-only (Cedar joins here)           access/decide-stage.ts
  *   limit          both        rate limits, quotas, idempotency                                    traffic/ (to come)
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
@@ -65,6 +66,8 @@ export interface PipelineDeps {
   readonly metadataUrl: (server: string | null) => string;
   readonly networkRules: NetworkRules;
   readonly federation: Pick<Federation, 'view' | 'connection'>;
+  /** Tool pinning and read-only connectors (catalog/tool-pins.ts), held in memory. */
+  readonly pins: PinLookup;
   readonly audit: AuditLog;
   readonly log: Logger;
   readonly serverVersion: string;
@@ -75,11 +78,11 @@ export function createPipeline(deps: PipelineDeps) {
     authenticate: [createAuthenticateStage(deps)],
     network: [createNetworkStage({ networkRules: deps.networkRules, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
-    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state })],
-    decide: [createDecideStage()],
+    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
+    decide: [createDecideStage({ connectors: deps.pins })],
     limit: [],
     'guard-pre': [],
-    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers(deps) })],
+    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [],
     scrub: [],
   };
