@@ -28,6 +28,7 @@ export interface ToolPinView {
 }
 
 export interface ToolPinDetail extends ToolPinView {
+  /** The definitions, hidden characters shown as `<U+200B>` (the fingerprints are of the definitions as served). */
   readonly approvedDefinition: unknown;
   readonly pendingDefinition: unknown;
   /** Approved (`-`) against pending (`+`), hidden characters shown as `<U+200B>`. */
@@ -70,9 +71,17 @@ function view(pin: ToolPinRecord, connector: string): ToolPinView {
   };
 }
 
+/** A definition as a reviewer reads it: every string with its hidden characters shown as `<U+200B>`. */
+function visibleDeep(v: unknown): unknown {
+  if (typeof v === 'string') return visible(v);
+  if (Array.isArray(v)) return v.map(visibleDeep);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [visible(k), visibleDeep(x)]));
+}
+
 function detail(pin: ToolPinRecord, connector: string): ToolPinDetail {
-  const approved = parse(pin.approvedDefinition);
-  const pending = parse(pin.pendingDefinition);
+  const approved = visibleDeep(parse(pin.approvedDefinition));
+  const pending = visibleDeep(parse(pin.pendingDefinition));
   return { ...view(pin, connector), approvedDefinition: approved, pendingDefinition: pending, diff: pending === null ? null : definitionDiff(approved, pending) };
 }
 
