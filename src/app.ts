@@ -139,6 +139,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
     federation,
+    pins: federation.pins,
     audit,
     log,
     serverVersion: VERSION,

@@ -26,6 +26,7 @@ import { defineRoute, json, matchRoute, orderRoutes, type Route } from './route.
 import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
 import { virtualServerRoutes } from './servers.ts';
+import { toolPinRoutes } from './tool-pins.ts';
 import { signInSettingsRoutes } from './sign-in-settings.ts';
 
 export interface AdminApiDeps {
@@ -74,6 +75,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...scimSettingsRoutes,
     ...accessRuleRoutes,
     ...trafficRoutes,
+    ...toolPinRoutes,
   ]);
 }
 

@@ -47,6 +47,13 @@ export const CLI_COMMANDS = {
   'oauth issuers add': 'oauth_issuer.create',
   'oauth issuers list': 'oauth_issuer.read',
   'oauth issuers remove': 'oauth_issuer.delete',
+  'tools review': 'tool_pin.read',
+  'tools list': 'tool_pin.read',
+  'tools approve': 'tool_pin.review',
+  'tools reject': 'tool_pin.review',
+  'tools classify': 'tool_pin.review',
+  'tools read-only': 'connector.update',
+  'tools auto-approve': 'connector.update',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

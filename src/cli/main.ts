@@ -10,6 +10,7 @@ import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
 import { TRAFFIC_USAGE, trafficCommand } from './traffic.ts';
+import { TOOLS_USAGE, toolsCommand } from './tools.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
@@ -31,7 +32,8 @@ ${TRAFFIC_USAGE}
 ${OAUTH_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
-${SCIM_USAGE}`;
+${SCIM_USAGE}
+${TOOLS_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
 /**
@@ -54,6 +56,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     scim: { handler: scimCommand, usage: SCIM_USAGE },
     network: { handler: networkCommand, usage: NETWORK_USAGE },
     traffic: { handler: trafficCommand, usage: TRAFFIC_USAGE },
+    tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
   };
   const group = command === undefined ? undefined : handlers[command];

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../errors.ts';
-import { decide } from './access/decide.ts';
+import { decide, type ConnectorFacts } from './access/decide.ts';
 import type { Call } from './call.ts';
 import type { Visibility } from './catalog/catalog.ts';
 import type { Principal } from './principal.ts';
@@ -18,7 +18,7 @@ const CAPABILITIES = {
  * What the gateway answers itself (the method table's `answer: 'gateway'`): the handshake, ping, 2026-07-28's
  * discovery, and the lists, which are the endpoint's view filtered item by item through the one decision point.
  */
-export function createGatewayAnswers(deps: { readonly serverVersion: string }) {
+export function createGatewayAnswers(deps: { readonly serverVersion: string; readonly connectors: ConnectorFacts }) {
   const serverInfo = { name: 'gatehouse', version: deps.serverVersion };
   return function answer(call: Call): unknown {
     const params = call.request?.params ?? {};
@@ -37,7 +37,7 @@ export function createGatewayAnswers(deps: { readonly serverVersion: string }) {
         };
     }
     if (view === undefined || p === undefined) throw new GatehouseError('method_not_found', 'Method not found');
-    const seen = visibility(p, call.clientIp);
+    const seen = visibility(p, call.clientIp, deps.connectors);
     switch (call.request?.method) {
       case 'tools/list':
         return page('tools', view.listTools(seen, params.cursor));
@@ -54,8 +54,8 @@ export function createGatewayAnswers(deps: { readonly serverVersion: string }) {
 }
 
 /** What a list shows the principal: each item asked of `decide`, as using it would be. */
-function visibility(p: Principal, clientIp: string | null): Visibility {
-  const ctx = { clientIp, orgNetwork: undefined };
+function visibility(p: Principal, clientIp: string | null, connectors: ConnectorFacts): Visibility {
+  const ctx = { clientIp, orgNetwork: undefined, connectors };
   return {
     allowsTool: (connector, name) => decide(p, 'list', { kind: 'tool', connector, name }, ctx).allow,
     allowsConnector: (connector) => decide(p, 'list', { kind: 'prompt', connector }, ctx).allow,

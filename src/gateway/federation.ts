@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
-import { OrgCatalog, type CatalogView } from './catalog/catalog.ts';
+import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/catalog.ts';
+import { ToolPins } from './catalog/tool-pins.ts';
 import { VirtualView } from './catalog/virtual-view.ts';
 import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
 
 export interface FederationDeps {
-  readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers'>;
+  readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
   readonly box: SecretBox;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
@@ -31,9 +32,15 @@ export class Federation {
   #serversRevision = -1;
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
+  /** Which tools may be served (pinning) and what read-only connectors allow; catalogs serve only pinned tools. */
+  readonly pins: ToolPins;
 
   constructor(deps: FederationDeps) {
     this.#deps = deps;
+    this.pins = new ToolPins({ store: deps.store, log: deps.log, onChange: (orgId) => {
+        this.#rebuild(orgId, ['tools']);
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -55,6 +62,10 @@ export class Federation {
   }
 
   async #sync(): Promise<void> {
+    // Pins first: a connector's first listing is judged against what the store already holds for it.
+    if (await this.pins.refresh()) {
+      for (const orgId of new Set([...this.#connections.values()].map((c) => c.connector.orgId))) this.#rebuild(orgId, ['tools']);
+    }
     await this.#syncConnectors();
     await this.#syncServers();
   }
@@ -114,7 +125,9 @@ export class Federation {
   }
 
   #rebuild(orgId: string, kinds: readonly ListingKind[]): void {
-    const sources = [...this.#connections.values()].filter((c) => c.connector.orgId === orgId);
+    const sources: CatalogSource[] = [...this.#connections.values()]
+      .filter((c) => c.connector.orgId === orgId)
+      .map((c) => ({ name: c.connector.name, listing: { ...c.listing, tools: this.pins.serve(orgId, c.connector, c.listing.tools) } }));
     let catalog = this.#catalogs.get(orgId);
     if (catalog === undefined) {
       catalog = new OrgCatalog();
@@ -147,6 +160,7 @@ export class Federation {
     while ([...this.#connections.values()].some((c) => c.state === 'connecting') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    await this.pins.idle();
   }
 
   async close(): Promise<void> {

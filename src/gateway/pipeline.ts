@@ -11,6 +11,7 @@ import type { Authenticate } from './authn/authenticate.ts';
 import { createAuthenticateStage } from './authn/stage.ts';
 import type { Call, MethodSpec } from './call.ts';
 import { createResolveStage } from './catalog/resolve.ts';
+import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
@@ -28,8 +29,8 @@ import { createForwardStage } from './upstream/forward.ts';
  *                              access token -> Principal (failures charged to the address)         authn/stage.ts
  *   network        client      decide(connect): org deny list and allowlist, key CIDR, endpoint    access/network-stage.ts
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
- *   resolve        client      method table -> one connector and its upstream name or URI          catalog/resolve.ts
- *   decide         client      decide(use, target): scopes (read-only and Cedar join here)         access/decide-stage.ts
+ *   resolve        client      method table -> one connector and its upstream name; quarantined    catalog/resolve.ts
+ *   decide         client      decide(use, target): scopes, read-only (Cedar joins here)           access/decide-stage.ts
  *   limit          client      rate limits (key tier, organisation, tool); idempotency keys         traffic/limit-stage.ts, idempotency.ts
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
@@ -68,6 +69,8 @@ export interface PipelineDeps {
   readonly metadataUrl: (server: string | null) => string;
   readonly networkRules: NetworkRules;
   readonly federation: Pick<Federation, 'view' | 'connection'>;
+  /** Tool pinning and read-only connectors (catalog/tool-pins.ts), held in memory. */
+  readonly pins: PinLookup;
   readonly audit: AuditLog;
   readonly log: Logger;
   readonly serverVersion: string;
@@ -85,11 +88,11 @@ export function createPipeline(deps: PipelineDeps) {
     authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
-    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state })],
-    decide: [createDecideStage()],
+    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
+    decide: [createDecideStage({ connectors: deps.pins })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [],
-    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers(deps) })],
+    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [],
     scrub: [],
   };

@@ -1,5 +1,6 @@
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
+import type { PinningStore } from './pinning-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -236,6 +237,8 @@ export interface Store {
   readonly trafficSettings: TrafficSettingsStore;
   /** Idempotency keys of tools/call and the admin API's creating POSTs. */
   readonly idempotency: IdempotencyStore;
+  /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */
+  readonly pinning: PinningStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

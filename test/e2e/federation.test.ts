@@ -22,6 +22,7 @@ import {
   type Gateway,
   type UpstreamProcess,
 } from './harness.ts';
+import { approvePending } from './pinning-support.ts';
 
 const VALID_TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -130,6 +131,8 @@ describe('federation', () => {
     await addAndConnect(gw, stdioFixture('pages'));
     const added = Array.from({ length: 70 }, (_, i) => `p${String(i).padStart(2, '0')}`);
     for (const name of added) assert.equal(textOf(await call(client, 'pages__add_tool', { name })), `added ${name}`);
+    // Tools an upstream adds after its first sync wait for an admin's approval (tool pinning).
+    await approvePending(gw, 'pages', added);
     await waitFor(() => gw.app.federation.catalog(gw.org.id).tool('pages__p69') !== undefined, 10_000, 'the added tools in the catalog');
 
     const { tools, pages } = await listAllTools(client);
@@ -173,6 +176,8 @@ describe('federation', () => {
 
       assert.equal(textOf(await call(listener, 'fx__add_tool', { name: 'dyn' })), 'added dyn');
       await waitFor(() => changed > 0, 5000, 'notifications/tools/list_changed');
+      // Tools an upstream adds after its first sync wait for an admin's approval (tool pinning).
+      await approvePending(gw, 'fx', ['dyn']);
       assert.ok((await listAllTools(listener)).tools.some((t) => t.name === 'fx__dyn'));
       assert.equal(textOf(await call(listener, 'fx__dyn')), 'dynamic dyn');
     } finally {

@@ -10,6 +10,7 @@ import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import { createVirtualServer } from '../../src/services/virtual-servers.ts';
 import { addAndConnect, rawPost, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
+import { approvePending } from './pinning-support.ts';
 
 const V = '2026-07-28';
 const LEGACY = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
@@ -230,6 +231,8 @@ describe('MCP 2026-07-28 (stateless)', () => {
     assert.deepEqual(sub.honoredFilter, { toolsListChanged: true });
     await client.callTool({ name: 'other__add_tool', arguments: { name: 'dynamic_one' } });
     await waitFor(() => changed > 0, 10_000, 'tools/list_changed on the listen stream');
+    // Tools an upstream adds after its first sync wait for an admin's approval (tool pinning).
+    await approvePending(gw, 'other', ['dynamic_one']);
     assert.ok((await client.listTools()).tools.some((t) => t.name === 'other__dynamic_one'));
     await sub.close();
     assert.equal(await sub.closed, 'local');

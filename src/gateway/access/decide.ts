@@ -30,6 +30,17 @@ export interface AccessContext {
   readonly orgNetwork: Allowlist | undefined;
   /** The organisation's deny list for the plane; undefined when it has none. Beats the allowlist. */
   readonly orgDeny?: Allowlist | undefined;
+  /** What admins said about connectors and their tools (read-only); given wherever a tool is listed or used. */
+  readonly connectors?: ConnectorFacts;
+}
+
+/**
+ * Read-only connectors, enforced by the gateway: on a connector an admin marked read-only, only tools an admin
+ * classified as reading may be listed and used. An upstream's `readOnlyHint` is never taken for a classification.
+ */
+export interface ConnectorFacts {
+  readOnly(orgId: string, connector: string): boolean;
+  reads(orgId: string, connector: string, tool: string): boolean;
 }
 
 export type Decision =
@@ -51,6 +62,7 @@ const CONNECTED = allow('network');
 const IN_SCOPE = allow('scope');
 const ENDPOINT = allow('endpoint');
 const NO_RULE = deny('default', 'no_rule');
+const READ_ONLY = deny('read_only', 'read_only');
 
 /** In order; the first refusal decides. Which list refused (org or key) is for the audit record only. */
 const RULES: readonly Rule[] = [
@@ -74,6 +86,11 @@ const RULES: readonly Rule[] = [
     const granted =
       t.kind === 'tool' ? p.scopes.allowsTool(t.connector, t.name) : t.kind === 'connector' ? p.scopes.touchesConnector(t.connector) : p.scopes.allowsConnector(t.connector);
     return granted ? IN_SCOPE : OUT_OF_SCOPE;
+  },
+  // After the scopes, so a key learns of a tool it may not use only that it does not exist.
+  (p, action, t, ctx) => {
+    if (action === 'connect' || t?.kind !== 'tool' || ctx.connectors === undefined) return undefined;
+    return ctx.connectors.readOnly(p.orgId, t.connector) && !ctx.connectors.reads(p.orgId, t.connector, t.name) ? READ_ONLY : undefined;
   },
 ];
 

@@ -51,6 +51,8 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'oauth_issuer.read':      [o, o, _, o, o],
   'oauth_issuer.create':    [o, o, _, _, o],
   'oauth_issuer.delete':    [o, o, _, _, o],
+  'tool_pin.read':          [o, o, _, o, o],
+  'tool_pin.review':        [o, o, _, _, o],
   'audit.read':             [o, o, _, o, o],
   'audit.export':           [o, o, _, o, o],
   'audit.verify':           [o, o, _, o, o],

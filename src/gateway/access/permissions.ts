@@ -99,6 +99,13 @@ export const PERMISSIONS = {
   'oauth_issuer.create': MANAGERS,
   'oauth_issuer.delete': MANAGERS,
 
+  /**
+   * Tool pinning: readers see pinned definitions and pending changes with their diff and findings; managers approve,
+   * reject and classify tools (reading or not, for read-only connectors).
+   */
+  'tool_pin.read': READERS,
+  'tool_pin.review': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

@@ -1,18 +1,22 @@
 import { GatehouseError } from '../../errors.ts';
 import { decide } from '../access/decide.ts';
 import { auditArgs } from '../audit/redact.ts';
-import { unknownTarget, type Call, type MethodSpec } from '../call.ts';
+import { noteDetail, unknownTarget, type Call, type MethodSpec } from '../call.ts';
+import type { PinLookup } from './tool-pins.ts';
 
 export interface ResolveStageDeps {
   /** The method table (pipeline.ts). */
   readonly methods: Readonly<Record<string, MethodSpec>>;
   /** A connector's live state, to say "unavailable" rather than "unknown" for a tool of a connector that is down. */
   readonly connectorState: (orgId: string, connector: string) => string | undefined;
+  /** Why a tool is not in the view: its definition is quarantined (new, changed or rejected). */
+  readonly pins: Pick<PinLookup, 'quarantined'>;
 }
 
 /**
  * Stage `resolve`: the method table says how the request finds its target; the namespaced name or URI the client
- * used is resolved in the endpoint's view to exactly one connector and the upstream's own name. Nothing here decides
+ * used is resolved in the endpoint's view to exactly one connector and the upstream's own name; a tool withheld by
+ * pinning (quarantined) is refused here, with a clear error. Nothing here decides
  * access (the next stage does), but the audit record learns what was asked for, arguments redacted.
  */
 export function createResolveStage(deps: ResolveStageDeps) {
@@ -32,6 +36,7 @@ export function createResolveStage(deps: ResolveStageDeps) {
         call.audit.args = auditArgs(params.arguments);
         const entry = view.tool(name);
         if (entry === undefined) {
+          failIfQuarantined(call, name);
           failIfConnectorDown(call, name);
           throw unknownTarget('tool', name, 'unknown');
         }
@@ -88,6 +93,26 @@ export function createResolveStage(deps: ResolveStageDeps) {
       return;
     }
     throw new GatehouseError('invalid_params', 'params.ref.type must be ref/prompt or ref/resource');
+  }
+
+  /**
+   * A tool withheld by pinning (its definition is new, changed or rejected) is refused with a clear error, to a
+   * principal that may use it; to any other it is unknown, as it would be if it existed.
+   */
+  function failIfQuarantined(call: Call, name: string): void {
+    const p = call.principal;
+    if (p === undefined) return;
+    const q = deps.pins.quarantined(p.orgId, name);
+    if (q === undefined || !decide(p, 'use', { kind: 'tool', connector: q.connector, name: q.tool }, { clientIp: call.clientIp, orgNetwork: undefined }).allow) return;
+    noteDetail(call, 'pin', { connector: q.connector, tool: q.tool, status: q.status });
+    call.audit.connector = q.connector;
+    throw new GatehouseError(
+      'tool_quarantined',
+      q.status === 'rejected'
+        ? `Tool ${name} is blocked: an administrator rejected its current definition`
+        : `Tool ${name} is quarantined: its definition is new or changed and awaits an administrator's review`,
+      { data: { reason: q.status } },
+    );
   }
 
   /** An unknown `<connector>__name` of a connector that is down (and that the principal may use) is "unavailable". */

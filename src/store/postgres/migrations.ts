@@ -325,4 +325,41 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
   `,
+  // next: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
+  // pinning_revision moves with every write so the data path reloads its cache only then.
+  `
+  CREATE TABLE tool_pins (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('approved', 'pending', 'rejected')),
+    approved_fingerprint TEXT,
+    approved_definition TEXT,
+    pending_fingerprint TEXT,
+    pending_definition TEXT,
+    findings TEXT,
+    classification TEXT CHECK (classification IN ('read', 'write')),
+    reviewed_by TEXT,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, connector_id, tool)
+  );
+  CREATE TABLE pin_settings (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    connector_id TEXT NOT NULL,
+    read_only BOOLEAN NOT NULL,
+    auto_approve BOOLEAN,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, connector_id)
+  );
+  INSERT INTO counters (name, value) VALUES ('pinning_revision', 0);
+  CREATE FUNCTION pinning_bump_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision';
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER tool_pins_revision AFTER INSERT OR UPDATE OR DELETE ON tool_pins
+    FOR EACH STATEMENT EXECUTE FUNCTION pinning_bump_revision();
+  CREATE TRIGGER pin_settings_revision AFTER INSERT OR UPDATE OR DELETE ON pin_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION pinning_bump_revision();
+  `,
 ];

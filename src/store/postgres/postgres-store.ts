@@ -19,6 +19,7 @@ import type {
 import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { PostgresTrafficSettings } from './postgres-traffic.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
@@ -57,6 +58,7 @@ export class PostgresStore implements Store {
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
+  readonly pinning = new PostgresPinning(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

@@ -334,4 +334,44 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
   `,
+  // next: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
+  // pinning_revision moves with every write so the data path reloads its cache only then.
+  `
+  CREATE TABLE tool_pins (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('approved', 'pending', 'rejected')),
+    approved_fingerprint TEXT,
+    approved_definition TEXT,
+    pending_fingerprint TEXT,
+    pending_definition TEXT,
+    findings TEXT,
+    classification TEXT CHECK (classification IN ('read', 'write')),
+    reviewed_by TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, connector_id, tool)
+  ) STRICT;
+  CREATE TABLE pin_settings (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    connector_id TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    auto_approve INTEGER,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, connector_id)
+  ) STRICT;
+  INSERT INTO counters (name, value) VALUES ('pinning_revision', 0);
+  CREATE TRIGGER tool_pins_revision_insert AFTER INSERT ON tool_pins
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  CREATE TRIGGER tool_pins_revision_update AFTER UPDATE ON tool_pins
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  CREATE TRIGGER tool_pins_revision_delete AFTER DELETE ON tool_pins
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  CREATE TRIGGER pin_settings_revision_insert AFTER INSERT ON pin_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  CREATE TRIGGER pin_settings_revision_update AFTER UPDATE ON pin_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  CREATE TRIGGER pin_settings_revision_delete AFTER DELETE ON pin_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
+  `,
 ];

@@ -20,6 +20,7 @@ import {
 } from '../types.ts';
 import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from './access-rules.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { SqlitePinning } from './sqlite-pinning.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
+  readonly pinning = new SqlitePinning(this.#access);
 
   constructor(path: string) {
     // The busy timeout comes first: switching to WAL takes a lock, and another process (the CLI beside a running
