@@ -21,6 +21,7 @@ import { SessionRegistry } from './gateway/listener/sessions.ts';
 import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
+import { createPolicySets } from './gateway/access/policy-cache.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
@@ -104,6 +105,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
+    policies: createPolicySets(store),
     federation,
     audit,
     log,

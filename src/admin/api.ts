@@ -19,6 +19,7 @@ import { keyRoutes } from './keys.ts';
 import { memberRoutes } from './members.ts';
 import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
+import { policyRoutes } from './policy.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type Route } from './route.ts';
 import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
@@ -66,6 +67,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...signInSettingsRoutes,
     ...scimSettingsRoutes,
     ...accessRuleRoutes,
+    ...policyRoutes,
   ]);
 }
 

@@ -42,6 +42,10 @@ export const CLI_COMMANDS = {
   'oauth issuers add': 'oauth_issuer.create',
   'oauth issuers list': 'oauth_issuer.read',
   'oauth issuers remove': 'oauth_issuer.delete',
+  'policy set': 'policy.update',
+  'policy show': 'policy.read',
+  'policy clear': 'policy.update',
+  'policy test': 'policy.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

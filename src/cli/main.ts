@@ -11,6 +11,7 @@ import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
+import { POLICY_USAGE, policyCommand } from './policy.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
@@ -27,6 +28,7 @@ ${SERVERS_USAGE}
 ${KEYS_USAGE}
 ${NETWORK_USAGE}
 ${OAUTH_USAGE}
+${POLICY_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
 ${SCIM_USAGE}`;
@@ -52,6 +54,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     scim: { handler: scimCommand, usage: SCIM_USAGE },
     network: { handler: networkCommand, usage: NETWORK_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
+    policy: { handler: policyCommand, usage: POLICY_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);

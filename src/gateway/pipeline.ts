@@ -3,6 +3,7 @@ import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { createDecideStage } from './access/decide-stage.ts';
 import type { NetworkRules } from './access/network-rules.ts';
+import type { PolicySets } from './access/policy-cache.ts';
 import { createNetworkStage } from './access/network-stage.ts';
 import { createGatewayAnswers } from './answers.ts';
 import { SYSTEM_CHAIN, type AuditLog } from './audit/audit-log.ts';
@@ -26,7 +27,7 @@ import { createForwardStage } from './upstream/forward.ts';
  *   network        client      decide(connect): org allowlist, key CIDR, endpoint -> the view      access/network-stage.ts
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
  *   resolve        client      method table -> one connector and its upstream name or URI          catalog/resolve.ts
- *   decide         client      decide(use, target): scopes (read-only and Cedar join here)         access/decide-stage.ts
+ *   decide         client      decide(use, target): scopes, then the org's Cedar policy set       access/decide-stage.ts
  *   limit          both        rate limits, quotas, idempotency                                    traffic/ (to come)
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
@@ -64,6 +65,8 @@ export interface PipelineDeps {
   readonly authenticate: Authenticate;
   readonly metadataUrl: (server: string | null) => string;
   readonly networkRules: NetworkRules;
+  /** The organisations' Cedar policy sets, consulted by `decide`; absent: none are. */
+  readonly policies?: PolicySets;
   readonly federation: Pick<Federation, 'view' | 'connection'>;
   readonly audit: AuditLog;
   readonly log: Logger;
@@ -76,7 +79,7 @@ export function createPipeline(deps: PipelineDeps) {
     network: [createNetworkStage({ networkRules: deps.networkRules, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state })],
-    decide: [createDecideStage()],
+    decide: [createDecideStage({ policies: deps.policies })],
     limit: [],
     'guard-pre': [],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers(deps) })],

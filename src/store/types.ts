@@ -1,3 +1,4 @@
+import type { PolicyStore } from './policy-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -231,6 +232,8 @@ export interface Store {
   readonly oauthIssuers: OAuthIssuerStore;
   /** Per-organisation IP allowlists for the MCP and admin API planes. */
   readonly networkAllowlists: NetworkAllowlistStore;
+  /** Per-organisation Cedar policy sets, versioned (policy-types.ts). */
+  readonly policies: PolicyStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -295,4 +295,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit_events ADD COLUMN detail TEXT;
   `,
+  // next: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
+  // change moves the access revision the data path already reads per request, so its cached policies reload for free.
+  `
+  CREATE TABLE policy_sets (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    version INTEGER NOT NULL CHECK (version > 0),
+    text TEXT,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, version)
+  );
+  CREATE TRIGGER policy_sets_access_revision AFTER INSERT OR UPDATE OR DELETE ON policy_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  `,
 ];

@@ -21,6 +21,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresPolicies } from './postgres-policy.ts';
 import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
 import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
@@ -53,6 +54,7 @@ export class PostgresStore implements Store {
   readonly #query: PgQuery = (text, values) => query(this.#pool, text, values);
   readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
+  readonly policies = new PostgresPolicies(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

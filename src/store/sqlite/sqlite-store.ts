@@ -24,6 +24,7 @@ import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
+import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
@@ -46,6 +47,7 @@ export class SqliteStore implements Store {
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
+  readonly policies = new SqlitePolicies(this.#access);
 
   constructor(path: string) {
     // The busy timeout comes first: switching to WAL takes a lock, and another process (the CLI beside a running
