@@ -146,4 +146,18 @@ describe('Cedar policies', () => {
     assert.deepEqual(versions.versions.map((v) => [v.version, v.active]), [[4, false], [3, true], [2, true], [1, true]]);
     await c.close();
   });
+
+  test('a stored set that no longer compiles refuses every call (fail closed), audited as policy_error', async () => {
+    // Written past the service (as a set saved under an older schema would be): the gateway must not let calls through.
+    const stored = await gw.app.services.store.policies.savePolicySet(org.id, 'permit(principal, action, resource) when { context.gone == 1 };', 'test', new Date().toISOString());
+    const c = await client(org.people.member.key);
+    const refused = await rejection(c.callTool({ name: 'fx__echo', arguments: { text: 'ok' } }));
+    assert.equal(refused.code, -32014);
+    assert.match(refused.message, /could not be evaluated/);
+    const record = await lastRecord('mcp.tools/call', 'echo');
+    assert.deepEqual([record.decision, record.reason, detailOf(record)], ['error', 'policy_error', { version: stored.version, error: 'not_loaded' }]);
+    assert.equal((await api(gw, org.people.admin.key, 'DELETE', '/policy')).status, 204);
+    assert.equal(((await c.callTool({ name: 'fx__echo', arguments: { text: 'back' } })) as CallToolResult).isError, undefined);
+    await c.close();
+  });
 });
