@@ -22,6 +22,7 @@ import { SessionRegistry } from './gateway/listener/sessions.ts';
 import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
+import { createPolicySets } from './gateway/access/policy-cache.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createAddressStage } from './gateway/traffic/address-stage.ts';
 import { createControlPlaneGate } from './gateway/traffic/control-plane-gate.ts';
@@ -138,6 +139,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
+    policies: createPolicySets(store),
     federation,
     pins: federation.pins,
     audit,

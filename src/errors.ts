@@ -42,6 +42,9 @@ export type ErrorCode =
   | 'request_cancelled'
   // A client answered an upstream's request (sampling, elicitation, roots) with an error of its own.
   | 'client_error'
+  // The organisation's Cedar policy set refused the request, or could not be evaluated (which refuses too).
+  | 'policy_denied'
+  | 'policy_error'
   | 'audit_unavailable'
   | 'store_unavailable'
   | 'config_invalid'
@@ -113,6 +116,9 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   // The client went away or cancelled: not a refusal, and nothing for an operator to fix.
   request_cancelled: [200, -32800, 'error', 'debug'],
   client_error: [502, JSONRPC_INTERNAL_ERROR, 'error', 'debug'],
+  policy_denied: [403, -32003, 'deny', 'debug'],
+  // Fail closed: the call is refused, and an operator needs to know the policy set cannot be evaluated.
+  policy_error: [500, -32014, 'error', 'error'],
   audit_unavailable: [503, -32013, 'error', 'error'],
   store_unavailable: [503, -32013, 'error', 'error'],
   config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],

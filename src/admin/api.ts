@@ -22,6 +22,7 @@ import { keyRoutes } from './keys.ts';
 import { memberRoutes } from './members.ts';
 import { buildOpenApi } from './openapi.ts';
 import { organisationRoutes } from './organisations.ts';
+import { policyRoutes } from './policy.ts';
 import { defineRoute, json, matchRoute, orderRoutes, type Route } from './route.ts';
 import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
@@ -76,6 +77,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...accessRuleRoutes,
     ...trafficRoutes,
     ...toolPinRoutes,
+    ...policyRoutes,
   ]);
 }
 

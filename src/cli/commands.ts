@@ -54,6 +54,10 @@ export const CLI_COMMANDS = {
   'tools classify': 'tool_pin.review',
   'tools read-only': 'connector.update',
   'tools auto-approve': 'connector.update',
+  'policy set': 'policy.update',
+  'policy show': 'policy.read',
+  'policy clear': 'policy.update',
+  'policy test': 'policy.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
 } as const satisfies Record<string, Action>;

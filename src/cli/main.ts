@@ -13,6 +13,7 @@ import { TRAFFIC_USAGE, trafficCommand } from './traffic.ts';
 import { TOOLS_USAGE, toolsCommand } from './tools.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
+import { POLICY_USAGE, policyCommand } from './policy.ts';
 import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
@@ -30,6 +31,7 @@ ${KEYS_USAGE}
 ${NETWORK_USAGE}
 ${TRAFFIC_USAGE}
 ${OAUTH_USAGE}
+${POLICY_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
 ${SCIM_USAGE}
@@ -58,6 +60,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     traffic: { handler: trafficCommand, usage: TRAFFIC_USAGE },
     tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
+    policy: { handler: policyCommand, usage: POLICY_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);

@@ -33,6 +33,8 @@ export interface Call {
   view?: CatalogView;
   /** The JSON-RPC request, once the transport has read one. */
   request?: JsonRpcRequest;
+  /** The protocol version the request speaks: its session's, or a stateless (2026-07-28) request's own envelope's. */
+  protocolVersion?: string;
   /** The session's state, for requests inside a session. */
   session?: SessionOps;
   /** The method table's entry for the request's method. */

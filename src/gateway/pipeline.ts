@@ -4,6 +4,7 @@ import type { AuditDecision } from '../store/types.ts';
 import { createDecideStage } from './access/decide-stage.ts';
 import type { NetworkRules } from './access/network-rules.ts';
 import { createNetworkStage, type NetworkStageDeps } from './access/network-stage.ts';
+import type { PolicySets } from './access/policy-cache.ts';
 import { createGatewayAnswers } from './answers.ts';
 import { SYSTEM_CHAIN, type AuditLog } from './audit/audit-log.ts';
 import { auditEvent } from './audit/event.ts';
@@ -30,7 +31,7 @@ import { createForwardStage } from './upstream/forward.ts';
  *   network        client      decide(connect): org deny list and allowlist, key CIDR, endpoint    access/network-stage.ts
  *   receive        client      the transport: media types, body, JSON, session or 2026 envelope    listener/
  *   resolve        client      method table -> one connector and its upstream name; quarantined    catalog/resolve.ts
- *   decide         client      decide(use, target): scopes, read-only (Cedar joins here)           access/decide-stage.ts
+ *   decide         client      decide(use, target): scopes, read-only; then the org's Cedar set    access/decide-stage.ts
  *   limit          client      rate limits (key tier, organisation, tool); idempotency keys         traffic/limit-stage.ts, idempotency.ts
  *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
@@ -68,6 +69,8 @@ export interface PipelineDeps {
   readonly authenticate: Authenticate;
   readonly metadataUrl: (server: string | null) => string;
   readonly networkRules: NetworkRules;
+  /** The organisations' Cedar policy sets, consulted by `decide`; absent: none are. */
+  readonly policies?: PolicySets;
   readonly federation: Pick<Federation, 'view' | 'connection'>;
   /** Tool pinning and read-only connectors (catalog/tool-pins.ts), held in memory. */
   readonly pins: PinLookup;
@@ -89,7 +92,7 @@ export function createPipeline(deps: PipelineDeps) {
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
-    decide: [createDecideStage({ connectors: deps.pins })],
+    decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],

@@ -1,6 +1,7 @@
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
 import type { PinningStore } from './pinning-types.ts';
+import type { PolicyStore } from './policy-types.ts';
 import type { ScimStore } from './scim-types.ts';
 import type { SignInStore } from './sign-in-types.ts';
 
@@ -239,6 +240,8 @@ export interface Store {
   readonly idempotency: IdempotencyStore;
   /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */
   readonly pinning: PinningStore;
+  /** Per-organisation Cedar policy sets, versioned (policy-types.ts). */
+  readonly policies: PolicyStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -106,6 +106,13 @@ export const PERMISSIONS = {
   'tool_pin.read': READERS,
   'tool_pin.review': MANAGERS,
 
+  /**
+   * The organisation's Cedar policy set: readers see it (and may ask what it would decide); managers replace or clear
+   * it. A set can refuse anything the roles and scopes allow, never grant more.
+   */
+  'policy.read': READERS,
+  'policy.update': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

@@ -182,6 +182,7 @@ class ExchangeTransport implements Transport {
     session.inflight.set(request.id, { controller, channel });
     this.#channel = channel;
     call.request = request;
+    call.protocolVersion = session.protocolVersion;
     call.signal = controller.signal;
     const bridge = this.#env.bridges.get(session);
     if (bridge !== undefined) call.session = bridge;

@@ -105,6 +105,7 @@ class StatelessExchange implements StatelessReply {
     }
     // 2026-07-28 defines no client notification over HTTP (closing a stream is the cancellation): accept, ignore.
     if (message.kind === 'notification') return;
+    call.protocolVersion = version;
     const request = message.message;
     const headerProblem = standardHeaderProblem(x.req.headers, request, version);
     if (headerProblem !== undefined) this.refuse(new GatehouseError('header_mismatch', headerProblem));

@@ -362,4 +362,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER pin_settings_revision AFTER INSERT OR UPDATE OR DELETE ON pin_settings
     FOR EACH STATEMENT EXECUTE FUNCTION pinning_bump_revision();
   `,
+  // next: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
+  // change moves the access revision the data path already reads per request, so its cached policies reload for free.
+  `
+  CREATE TABLE policy_sets (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    version INTEGER NOT NULL CHECK (version > 0),
+    text TEXT,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, version)
+  );
+  CREATE TRIGGER policy_sets_access_revision AFTER INSERT OR UPDATE OR DELETE ON policy_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  `,
 ];

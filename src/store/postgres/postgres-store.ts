@@ -24,6 +24,7 @@ import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresPolicies } from './postgres-policy.ts';
 import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
 import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
@@ -59,6 +60,7 @@ export class PostgresStore implements Store {
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
   readonly pinning = new PostgresPinning(this.#query);
+  readonly policies = new PostgresPolicies(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

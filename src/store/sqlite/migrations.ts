@@ -374,4 +374,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER pin_settings_revision_delete AFTER DELETE ON pin_settings
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
   `,
+  // next: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
+  // change moves the access revision the data path already reads per request, so its cached policies reload for free.
+  `
+  CREATE TABLE policy_sets (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    version INTEGER NOT NULL CHECK (version > 0),
+    text TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, version)
+  ) STRICT;
+  CREATE TRIGGER policy_sets_access_revision_insert AFTER INSERT ON policy_sets
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER policy_sets_access_revision_delete AFTER DELETE ON policy_sets
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  `,
 ];

@@ -26,6 +26,7 @@ import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
+import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
+  readonly policies = new SqlitePolicies(this.#access);
 
   constructor(path: string) {
     // The busy timeout comes first: switching to WAL takes a lock, and another process (the CLI beside a running
