@@ -139,8 +139,15 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
         const upgraded = old.open();
         try {
           const org = 'org_hash_upgrade';
+          // Written as a version-6 gateway wrote them: the columns of that schema only (no `detail`).
           const written: AuditRecord[] = [];
-          for (let i = 1; i <= 3; i++) written.push(await upgraded.appendAudit(org, sealer(auditEvent(org, i))));
+          for (let i = 1; i <= 3; i++) {
+            const r = sealer(auditEvent(org, i))(written.at(-1));
+            written.push(r);
+            const { detail, ...v6 } = r;
+            assert.equal(detail, null);
+            await old.exec(`INSERT INTO audit_events (${V6_AUDIT_COLUMNS.join(', ')}) VALUES (${V6_AUDIT_COLUMNS.map((c) => sqlLiteral(v6[COLUMN_FIELDS[c]])).join(', ')})`);
+          }
           await upgraded.migrate();
           for (const r of written) assert.deepEqual(await upgraded.getAuditByHash(org, r.hash), r);
           const after = await upgraded.appendAudit(org, sealer(auditEvent(org, 4)));
@@ -215,4 +222,15 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       }
     });
   });
+}
+
+const COLUMN_FIELDS = {
+  org_id: 'orgId', seq: 'seq', ts: 'ts', actor_key_id: 'actorKeyId', actor_user: 'actorUser', client_ip: 'clientIp', action: 'action',
+  target_connector: 'targetConnector', target_name: 'targetName', decision: 'decision', reason: 'reason', latency_ms: 'latencyMs',
+  correlation_id: 'correlationId', args: 'args', prev_hash: 'prevHash', hash: 'hash',
+} as const satisfies Record<string, keyof AuditRecord>;
+const V6_AUDIT_COLUMNS = Object.keys(COLUMN_FIELDS) as (keyof typeof COLUMN_FIELDS)[];
+
+function sqlLiteral(v: string | number | null): string {
+  return v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v.replaceAll("'", "''")}'`;
 }
