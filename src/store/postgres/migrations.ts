@@ -295,7 +295,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit_events ADD COLUMN detail TEXT;
   `,
-  // next: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
+  // 9: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
   // bump the access revision, which authentication reads on every request already, so the data path's cache of them
   // costs no second read.
   `
@@ -307,7 +307,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER traffic_settings_access_revision AFTER INSERT OR UPDATE OR DELETE ON traffic_settings
     FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
   `,
-  // next: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win
+  // 10: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win
   // across replicas; results are sealed; expired rows are purged by the servers.
   `
   CREATE TABLE idempotency_keys (
@@ -325,7 +325,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
   `,
-  // next: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
+  // 11: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
   // pinning_revision moves with every write so the data path reloads its cache only then.
   `
   CREATE TABLE tool_pins (
@@ -362,7 +362,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER pin_settings_revision AFTER INSERT OR UPDATE OR DELETE ON pin_settings
     FOR EACH STATEMENT EXECUTE FUNCTION pinning_bump_revision();
   `,
-  // next: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
+  // 12: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
   // change moves the access revision the data path already reads per request, so its cached policies reload for free.
   `
   CREATE TABLE policy_sets (

@@ -300,7 +300,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit_events ADD COLUMN detail TEXT;
   `,
-  // next: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
+  // 10: traffic settings (org limit, tool limits, key tiers, deny lists), one JSON document per organisation. They
   // bump the access revision, which authentication reads on every request already, so the data path's cache of them
   // costs no second read.
   `
@@ -316,7 +316,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER traffic_settings_access_revision_delete AFTER DELETE ON traffic_settings
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
-  // next: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win;
+  // 11: idempotency keys (tools/call and the admin API's creating POSTs): the primary key makes the first claim win;
   // results are sealed; expired rows are purged by the server.
   `
   CREATE TABLE idempotency_keys (
@@ -334,7 +334,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
   `,
-  // next: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
+  // 12: tool pinning (approved and pending tool definitions per organisation and connector) and read-only connectors;
   // pinning_revision moves with every write so the data path reloads its cache only then.
   `
   CREATE TABLE tool_pins (
@@ -374,7 +374,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER pin_settings_revision_delete AFTER DELETE ON pin_settings
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'pinning_revision'; END;
   `,
-  // next: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
+  // 13: per-organisation Cedar policy sets, versioned (the newest row is in force; a NULL text clears the set). A
   // change moves the access revision the data path already reads per request, so its cached policies reload for free.
   `
   CREATE TABLE policy_sets (
