@@ -109,7 +109,7 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   rate_limited: [429, -32029, 'deny', 'debug'],
   idempotency_mismatch: [422, -32030, 'deny', 'debug'],
   idempotency_in_flight: [409, -32031, 'deny', 'debug'],
-  tool_quarantined: [200, -32031, 'deny', 'debug'],
+  tool_quarantined: [200, -32032, 'deny', 'debug'],
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],

@@ -71,7 +71,7 @@ describe('tool pinning and read-only connectors', () => {
     assert.ok((await names(client)).includes('rug__read_item'), 'unchanged tools are still served');
 
     const err = await refusal(client.callTool({ name: 'rug__weather', arguments: { city: 'Oslo' } }));
-    assert.equal(err.code, -32031);
+    assert.equal(err.code, -32032);
     assert.match(err.message, /quarantined.*awaits an administrator's review/);
     const refused = (await records(gw)).filter((r) => r.reason === 'tool_quarantined:pending');
     assert.equal(refused.length, 1);
@@ -118,7 +118,7 @@ describe('tool pinning and read-only connectors', () => {
     await gw.app.federation.sync();
     assert.ok(!(await names(client)).includes('rug__weather'));
     const err = await refusal(client.callTool({ name: 'rug__weather', arguments: { city: 'Oslo' } }));
-    assert.equal(err.code, -32031);
+    assert.equal(err.code, -32032);
     assert.match(err.message, /rejected/);
     assert.ok((await records(gw)).some((r) => r.action === 'tool.reject' && r.targetName === 'weather'));
     const after = await api(gw, gw.ownerKey, 'GET', '/tools/pins?connector=rug&status=rejected');
@@ -135,7 +135,7 @@ describe('tool pinning and read-only connectors', () => {
     await waitFor(async () => (await names(client)).includes('fresh__read_item'), 10_000, 'the clean tools of the first sync');
     assert.ok(!(await names(client)).includes('fresh__weather'));
     const err = await refusal(client.callTool({ name: 'fresh__weather', arguments: { city: 'Oslo' } }));
-    assert.equal(err.code, -32031);
+    assert.equal(err.code, -32032);
     const pin = await getToolPin(gw.app.services, operatorActor('test'), gw.org.id, 'fresh', 'weather');
     assert.equal(pin.status, 'pending');
     assert.equal(pin.change, 'new');
@@ -177,7 +177,7 @@ describe('tool pinning and read-only connectors', () => {
     await gw.app.federation.sync();
     await client.callTool({ name: 'ro__rug_switch', arguments: { variant: 'added' } });
     await waitFor(async () => (await api(gw, gw.ownerKey, 'GET', '/tools/pins?connector=ro&status=pending')).text.includes('purge_items'), 10_000, 'the new tool pending');
-    assert.equal((await refusal(client.callTool({ name: 'ro__purge_items', arguments: {} }))).code, -32031);
+    assert.equal((await refusal(client.callTool({ name: 'ro__purge_items', arguments: {} }))).code, -32032);
     assert.equal((await api(gw, gw.ownerKey, 'POST', '/tools/pins/ro/purge_items/approve', {})).status, 200);
     await gw.app.federation.sync();
     assert.ok(!(await names(client)).includes('ro__purge_items'));

@@ -52,6 +52,8 @@ export class ToolPins implements PinLookup {
   /** `org, connector name` -> the tools withheld from it, by exposed name. */
   readonly #withheld = new Map<string, Map<string, Withheld>>();
   readonly #writing = new Set<string>();
+  /** Pins decided here whose write has not finished: a reload from the store must not forget them. */
+  readonly #unsettled = new Map<string, ToolPinRecord>();
   readonly #inflight = new Set<Promise<void>>();
   readonly #definitions = new WeakMap<Tool, { definition: PinnedDefinition; fingerprint: string }>();
 
@@ -63,10 +65,18 @@ export class ToolPins implements PinLookup {
   async refresh(): Promise<boolean> {
     const revision = await this.#deps.store.pinning.pinningRevision();
     if (revision === this.#revision) return false;
+    // Those being written now: one that lands while the store is read may be missing from what the reads return.
+    const writing = [...this.#unsettled.values()];
     const [pins, settings] = await Promise.all([this.#deps.store.pinning.listAllToolPins(), this.#deps.store.pinning.listAllPinSettings()]);
     this.#pins = new Map(pins.map((p) => [key(p.orgId, p.connectorId, p.tool), p]));
     this.#pinned = new Set(pins.map((p) => key(p.orgId, p.connectorId)));
     this.#settings = new Map(settings.map((s) => [key(s.orgId, s.connectorId), s]));
+    // A first-sync approval applies before its write lands; a reload that read the store in between would drop it and
+    // the next listing would quarantine the tool as new.
+    for (const pin of new Set([...writing, ...this.#unsettled.values()])) {
+      const stored = this.#pins.get(key(pin.orgId, pin.connectorId, pin.tool));
+      if (stored === undefined || stored.updatedAt < pin.updatedAt) this.#apply(pin);
+    }
     this.#revision = revision;
     return true;
   }
@@ -153,6 +163,8 @@ export class ToolPins implements PinLookup {
     const k = key(pin.orgId, pin.connectorId, pin.tool, fp, pin.status);
     if (this.#writing.has(k)) return;
     this.#writing.add(k);
+    const tool = key(pin.orgId, pin.connectorId, pin.tool);
+    this.#unsettled.set(tool, pin);
     const done = this.#deps.store.pinning
       .putToolPin(pin)
       .then(() => {
@@ -163,7 +175,10 @@ export class ToolPins implements PinLookup {
       .catch((err: unknown) => {
         this.#deps.log.error({ err, orgId: pin.orgId, connectorId: pin.connectorId, tool: pin.tool }, 'cannot record a tool definition; the tool stays withheld');
       })
-      .finally(() => this.#writing.delete(k));
+      .finally(() => {
+        this.#writing.delete(k);
+        if (this.#unsettled.get(tool) === pin) this.#unsettled.delete(tool);
+      });
     this.#inflight.add(done);
     void done.finally(() => this.#inflight.delete(done));
   }
