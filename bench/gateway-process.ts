@@ -1,11 +1,12 @@
 /**
  * The gateway under benchmark, as its own process so its CPU time and RSS are its own. Started by bench/run.ts:
  *
- *   node [--expose-gc] bench/gateway-process.ts --http-url <fixture url> [--log-level warn] [--stdio-fixture <path>]
+ *   node [--expose-gc] bench/gateway-process.ts --http-url <fixture url> [--log-level warn] [--stdio-fixture <path>] [--protections]
  *
  * Starts the real app on a temporary data directory and an ephemeral loopback port, adds an HTTP connector `fx`
  * and a stdio connector `fxs` (both the project's fixture), creates a key scoped to `fx/echo` and `fxs/echo` and
- * prints one JSON line `{"url","key"}` on stdout once both connectors are connected. Logs go to stderr.
+ * prints one JSON line `{"url","key"}` on stdout once both connectors are connected. With `--protections` every traffic
+ * protection is switched on as bench/protections.ts says. Logs go to stderr.
  * Each stdin line `stats` (or `stats gc`, collecting garbage first) is answered with one JSON line of resource
  * usage. Closing stdin, SIGTERM or SIGINT shuts the gateway down and removes the data directory.
  */
@@ -22,6 +23,7 @@ import { addConnector } from '../src/services/connectors.ts';
 import { operatorActor } from '../src/services/context.ts';
 import { createKey } from '../src/services/keys.ts';
 import { bootstrap } from '../src/services/organisations.ts';
+import { enableProtections, limitEnv } from './protections.ts';
 
 export interface GatewayStats {
   readonly cpuUserUs: number;
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       'http-url': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       'stdio-fixture': { type: 'string', default: DEFAULT_FIXTURE },
+      protections: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     GATEHOUSE_LOG_LEVEL: values['log-level'],
     // The idle-session phase opens hundreds of sessions on one key: lift the per-key cap above it.
     GATEHOUSE_MAX_SESSIONS_PER_KEY: '100000',
+    ...limitEnv(values.protections),
   });
   // The same asynchronous sonic-boom pino uses by default on stdout, on stderr: stdout is the control channel.
   const app: App = await createApp(config, createLogger(config, pino.destination({ dest: 2, sync: false })));
@@ -91,7 +95,8 @@ async function main(): Promise<void> {
       args: [values['stdio-fixture'], '--stdio'],
       env: [],
     });
-    const { key } = await createKey(app.services, actor, { orgId: org.id, name: 'bench', scopes: ['fx/echo', 'fxs/echo'] });
+    const { key, record: keyRecord } = await createKey(app.services, actor, { orgId: org.id, name: 'bench', scopes: ['fx/echo', 'fxs/echo'] });
+    if (values.protections) await enableProtections(app, { orgId: org.id, keyId: keyRecord.id, actor });
     const url = await app.listen();
     await app.federation.settled();
     for (const name of ['fx', 'fxs']) {

@@ -12,7 +12,8 @@ export interface Subject {
   readonly hopPid?: number;
 }
 
-export type Leg = 'direct' | 'proxy' | 'gateway';
+/** `protected`: a second gateway with the traffic protections switched on (bench/protections.ts). */
+export type Leg = 'direct' | 'proxy' | 'gateway' | 'protected';
 
 export interface PhaseOptions {
   readonly warmup: number;

@@ -129,12 +129,14 @@ export interface GatewayOptions {
   readonly logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** Switch on the traffic protections (bench/protections.ts). */
+  readonly protections?: boolean;
 }
 
 /** Starts bench/gateway-process.ts and waits for its `{url, key}` line. */
 export async function startGateway(opts: GatewayOptions): Promise<GatewayProcess> {
   const log = openSync(opts.logFile, 'w');
-  const args = ['--expose-gc', ...(opts.nodeArgs ?? []), GATEWAY, '--http-url', opts.httpUrl, '--log-level', opts.logLevel];
+  const args = ['--expose-gc', ...(opts.nodeArgs ?? []), GATEWAY, '--http-url', opts.httpUrl, '--log-level', opts.logLevel, ...(opts.protections === true ? ['--protections'] : [])];
   const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', log] }));
   closeSync(log);
   const lines = createInterface({ input: child.stdout! });

@@ -54,6 +54,36 @@ export interface InfoRow {
   readonly addedP50Ms: number;
 }
 
+/** The same load through the plain gateway and one with the protections on, interleaved in the same rounds. */
+export interface ProtectionRow {
+  readonly upstream: 'http' | 'stdio';
+  readonly concurrency: number;
+  readonly plain: Measured;
+  readonly protected: Measured;
+  /** Gateway CPU per call with the protections over without. */
+  readonly cpuRatio: number | null;
+  readonly rpsRatio: number;
+}
+
+export function protectionTable(rows: readonly ProtectionRow[]): string {
+  return table(
+    ['upstream', 'conc', 'plain req/s', 'protected req/s', 'req/s ratio', 'plain p50', 'protected p50', 'plain CPU µs/call', 'protected CPU µs/call', 'extra CPU/call', 'protected peak RSS MB'],
+    rows.map((r) => [
+      r.upstream,
+      String(r.concurrency),
+      rate(r.plain),
+      rate(r.protected),
+      pct(r.rpsRatio),
+      f(r.plain.p50Ms, 3),
+      f(r.protected.p50Ms, 3),
+      f(r.plain.gatewayCpuUsPerCall, 0),
+      f(r.protected.gatewayCpuUsPerCall, 0),
+      r.cpuRatio === null ? '-' : `${r.cpuRatio >= 1 ? '+' : ''}${((r.cpuRatio - 1) * 100).toFixed(1)}%`,
+      f(r.protected.gatewayPeakRssMb, 1),
+    ]),
+  );
+}
+
 export interface IdleSessions {
   readonly sessions: number;
   readonly rssKbPerSession: number;
@@ -180,7 +210,11 @@ export function infoTable(rows: readonly InfoRow[]): string {
 export interface TargetInputs {
   readonly readyPeakRssMb: number;
   readonly auditRecordsPerSecond: number | null;
+  readonly protections?: readonly ProtectionRow[];
 }
+
+/** Gateway CPU per call with every protection on, over the plain gateway's in the same rounds. */
+const PROTECTION_CPU_RATIO = 1.25;
 
 /** Gateway CPU budget per call at concurrency 64, by upstream; other concurrencies keep the earlier 400 µs. */
 const CPU_BUDGET_C64_US = { http: 300, stdio: 200 } as const;
@@ -220,6 +254,15 @@ export function evaluateTargets(rows: readonly Row[], inputs: TargetInputs): Tar
   if (inputs.auditRecordsPerSecond !== null) {
     const rps = inputs.auditRecordsPerSecond;
     targets.push({ name: 'SQLite audit append, 64 in flight', value: `${f(rps, 0)} rec/s`, limit: `>= ${AUDIT_APPEND_TARGET} rec/s`, pass: rps >= AUDIT_APPEND_TARGET });
+  }
+  for (const r of inputs.protections ?? []) {
+    if (r.cpuRatio === null) continue;
+    targets.push({
+      name: `${r.upstream} c${r.concurrency} CPU per call, protections on/off`,
+      value: pct(r.cpuRatio),
+      limit: `<= ${pct(PROTECTION_CPU_RATIO)}`,
+      pass: r.cpuRatio <= PROTECTION_CPU_RATIO,
+    });
   }
   return targets;
 }

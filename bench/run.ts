@@ -15,7 +15,8 @@
  *          gateway = this driver (node:http) -> gateway -> SDK client -> the gateway's own stdio fixture child
  *
  * Options: --duration-ms N (2500), --max-requests N (20000), --warmup N (300), --rounds N (3), --sessions N (500),
- *          --no-info (skip the extra run at log level info), --profile (gateway under --cpu-prof, in .bench/profiles),
+ *          --no-info (skip the extra run at log level info), --no-protections (skip the gateway with the traffic protections on),
+ *          --profile (gateway under --cpu-prof, in .bench/profiles),
  *          --upstreams http,stdio and --concurrency 1,16,64 (a subset, e.g. for profiling one path),
  *          --audit-records N (20000; 0 skips the audit append part),
  *          --gateway-node-args=... (Node flags for the gateway processes; default as npm start: --max-semi-space-size=8 --import ./bin/compile-cache.js)
@@ -32,6 +33,8 @@ import { childPids, FIXTURE, ROOT, runAuditAppend, startByteProxy, startGateway,
 import {
   evaluateTargets,
   infoTable,
+  protectionTable,
+  type ProtectionRow,
   resourceTable,
   targetLines,
   throughputTable,
@@ -50,6 +53,7 @@ const { values: opts } = parseArgs({
     'audit-records': { type: 'string', default: '20000' },
     sessions: { type: 'string', default: '500' },
     'no-info': { type: 'boolean', default: false },
+    'no-protections': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     upstreams: { type: 'string', default: 'http,stdio' },
     concurrency: { type: 'string', default: '1,16,64' },
@@ -119,7 +123,10 @@ async function main(): Promise<void> {
     loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
   };
   console.log(`Gatehouse bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryMb} MB, Node ${env.node}, load average ${env.loadAverage.join(' ')}`);
-  const legs = UPSTREAMS.reduce((n, u) => n + (u === 'http' ? 3 : 2), 0) * CONCURRENCIES.length + (opts['no-info'] || !UPSTREAMS.includes('http') ? 0 : CONCURRENCIES.length);
+  const legs =
+    UPSTREAMS.reduce((n, u) => n + (u === 'http' ? 3 : 2), 0) * CONCURRENCIES.length +
+    (opts['no-info'] || !UPSTREAMS.includes('http') ? 0 : CONCURRENCIES.length) +
+    (opts['no-protections'] ? 0 : 2 * UPSTREAMS.length * CONCURRENCIES.length);
   console.log(
     `phases: warm-up ${WARMUP} calls, then ${DURATION_MS} ms or ${MAX_REQUESTS} calls, whichever first; ${ROUNDS} rounds of ${legs} phases ` +
       `(about ${Math.ceil((ROUNDS * legs * (DURATION_MS + 400)) / 60_000)} min); tables show medians; gateway log level warn\n`,
@@ -177,6 +184,30 @@ async function main(): Promise<void> {
       console.log(`  ${upstream} c${concurrency} (median of ${ROUNDS}): direct ${direct.rps.toFixed(0)}${via}, gateway ${gateway.rps.toFixed(0)} req/s`);
     }
   }
+  // The traffic protections' cost: a second gateway with all of them on (bench/protections.ts) takes the same load
+  // as the plain one, interleaved in the same rounds, so the ratio of CPU per call is measured on the same machine state.
+  const protectionRows: ProtectionRow[] = [];
+  if (!opts['no-protections']) {
+    const gwProt = await startGateway({ httpUrl: fixture.url, logLevel: 'warn', logFile: logFile('gateway-protected.log'), nodeArgs, protections: true });
+    const protSession = await openHttpSession(gwProt.url, gwProt.key);
+    const protStdioChild = (): number | undefined => childPids(gwProt.pid)[0];
+    const pairs = {
+      http: [subjects.http.gateway, httpSubject('http protected', protSession, 'fx__echo', () => fixture.pid, { gateway: gwProt })],
+      stdio: [subjects.stdio.gateway, httpSubject('stdio protected', protSession, 'fxs__echo', protStdioChild, { gateway: gwProt })],
+    } as const;
+    for (const upstream of UPSTREAMS) {
+      for (const concurrency of CONCURRENCIES) {
+        const [plainSubject, protSubject] = pairs[upstream];
+        const m = await measureRounds([['gateway', plainSubject], ['protected', protSubject]], concurrency, shiftBy++, phaseOptions);
+        const plain = m.get('gateway')!;
+        const prot = m.get('protected')!;
+        const cpuRatio = plain.gatewayCpuUsPerCall === null || prot.gatewayCpuUsPerCall === null ? null : prot.gatewayCpuUsPerCall / plain.gatewayCpuUsPerCall;
+        protectionRows.push({ upstream, concurrency, plain, protected: prot, cpuRatio, rpsRatio: prot.rps / plain.rps });
+        console.log(`  ${upstream} c${concurrency} protections (median of ${ROUNDS}): plain ${plain.rps.toFixed(0)}, protected ${prot.rps.toFixed(0)} req/s`);
+      }
+    }
+    await gwProt.close();
+  }
   const idle = await idleSessions(gw, IDLE_SESSIONS);
   await gw.close();
 
@@ -209,7 +240,7 @@ async function main(): Promise<void> {
     problems.push(...audit.problems);
   }
 
-  const targets = evaluateTargets(rows, { readyPeakRssMb: startStats.peakRss / 1024, auditRecordsPerSecond: audit?.recordsPerSecond ?? null });
+  const targets = evaluateTargets(rows, { readyPeakRssMb: startStats.peakRss / 1024, auditRecordsPerSecond: audit?.recordsPerSecond ?? null, protections: protectionRows });
   const results = {
     at: new Date().toISOString(),
     env,
@@ -217,6 +248,7 @@ async function main(): Promise<void> {
     options: { DURATION_MS, MAX_REQUESTS, WARMUP, ROUNDS, logLevel: 'warn', profile: opts.profile },
     rows,
     infoRows,
+    protectionRows,
     idle,
     audit,
     targets,
@@ -232,6 +264,10 @@ async function main(): Promise<void> {
     console.log('\nThe same HTTP load through a second gateway at log level info (one log line per request), against the direct runs above');
     console.log(infoTable(infoRows));
   }
+  if (protectionRows.length > 0) {
+    console.log('\nThe same load through the plain gateway and a second one with every traffic protection on (bench/protections.ts), interleaved');
+    console.log(protectionTable(protectionRows));
+  }
   const a = idle.afterLoad;
   console.log(
     `\nGateway after the load phases, after GC: RSS ${a.rssMb.toFixed(1)} MB; V8 heap ${a.heapMb.toFixed(1)} MB used of ${a.heapTotalMb.toFixed(1)} MB committed; external ${a.externalMb.toFixed(1)} MB`,
@@ -243,6 +279,7 @@ async function main(): Promise<void> {
   const phases: [string, Measured][] = [
     ...rows.flatMap((r) => (['direct', 'proxy', 'gateway'] as const).flatMap((leg) => (r[leg] === null ? [] : [[`${r.upstream} c${r.concurrency} ${leg}`, r[leg]] as [string, Measured]]))),
     ...infoRows.map((r) => [`info c${r.concurrency}`, r.gateway] as [string, Measured]),
+    ...protectionRows.map((r) => [`${r.upstream} c${r.concurrency} protected`, r.protected] as [string, Measured]),
   ];
   const disturbed = phases.flatMap(([name, p]) => {
     const hits = p.perRound.map((x, i) => [i + 1, x.otherCores ?? 0] as const).filter(([, cores]) => cores > DISTURBED_CORES);
