@@ -90,9 +90,9 @@ export function httpConnector(name: string, url: string, headers: ValueInput[] =
 }
 
 /** An SDK client connected to the gateway with a key. */
-export async function connect(url: string, key: string, name = 'e2e-client'): Promise<Client> {
+export async function connect(url: string, key: string, name = 'e2e-client', headers: Record<string, string> = {}): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { ...headers, Authorization: `Bearer ${key}` } } }));
   return client;
 }
 
