@@ -30,6 +30,7 @@ import { createLimitStage } from './gateway/traffic/limit-stage.ts';
 import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
+import { Quotas } from './gateway/traffic/quotas.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
@@ -81,8 +82,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const services = await openServices(config, log);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box } = services;
-  const sessions = new SessionRegistry({ maxPerKey: config.maxSessionsPerKey });
-  const listeners = new ListenerRegistry({ maxPerKey: config.maxSessionsPerKey, serverVersion: VERSION });
+  const quotas = new Quotas({
+    perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
+    perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
+  });
+  const sessions = new SessionRegistry(quotas);
+  const listeners = new ListenerRegistry({ quotas, serverVersion: VERSION });
   const federation = new Federation({
     store,
     box,
@@ -153,11 +158,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
   });
-  const bridges = createSessionBridges({ federation, box, log, pipeline, config });
+  const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,
     sessions,
+    quotas,
     bridge: bridges.bridge,
     stateless: createStatelessMode({ listeners, serverVersion: VERSION }),
   });

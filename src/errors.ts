@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'conflict'
   | 'too_many_sessions'
+  | 'quota_exceeded'
   // A rate limit refused the request: HTTP 429 with Retry-After and the RateLimit headers (data.headers).
   | 'rate_limited'
   // Idempotency keys: the key was used for a different request, or its first request is still running.
@@ -106,6 +107,7 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   payload_too_large: [413, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
+  quota_exceeded: [429, -32033, 'deny', 'debug'],
   rate_limited: [429, -32029, 'deny', 'debug'],
   idempotency_mismatch: [422, -32030, 'deny', 'debug'],
   idempotency_in_flight: [409, -32031, 'deny', 'debug'],

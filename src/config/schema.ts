@@ -42,6 +42,18 @@ export const configSchema = z.strictObject({
   sessionIdleSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(1800),
   /** Open MCP sessions one key may hold on one replica. */
   maxSessionsPerKey: z.coerce.number().int().min(1).max(100_000).default(100),
+  /**
+   * What one key, and one organisation, may hold open on one replica (traffic/quotas.ts): sessions (per key: the
+   * setting above), long-lived SSE streams, the upstream connections sessions open of their own, and among those
+   * the stdio processes.
+   */
+  maxSessionsPerOrg: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  maxStreamsPerKey: z.coerce.number().int().min(1).max(100_000).default(100),
+  maxStreamsPerOrg: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  maxSessionUpstreamsPerKey: z.coerce.number().int().min(0).max(100_000).default(100),
+  maxSessionUpstreamsPerOrg: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  maxProcessesPerKey: z.coerce.number().int().min(0).max(10_000).default(16),
+  maxProcessesPerOrg: z.coerce.number().int().min(0).max(100_000).default(64),
   /** A session's own upstream connections (opened for sampling, elicitation, roots, logging, subscriptions) close after this long unused. */
   sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),

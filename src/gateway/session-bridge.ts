@@ -8,6 +8,7 @@ import { newAuditFacts, type Call, type Transport } from './call.ts';
 import type { Federation } from './federation.ts';
 import type { SessionBridge } from './listener/mcp-endpoint.ts';
 import type { ClientFeatures, Session } from './listener/session.ts';
+import type { Quotas } from './traffic/quotas.ts';
 import { SessionUpstreams, type ClientSide } from './upstream/session-upstreams.ts';
 
 export interface SessionBridgeDeps {
@@ -17,6 +18,8 @@ export interface SessionBridgeDeps {
   /** Runs an upstream's requests to the client through the data path, in the server direction. */
   readonly pipeline: { run(call: Call): Promise<void> };
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'sessionUpstreamIdleSeconds'>;
+  /** What each session's key holds open: its own upstream connections and their processes count. */
+  readonly quotas: Quotas;
 }
 
 /**
@@ -56,6 +59,7 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
             requestTimeoutMs: deps.config.upstreamTimeoutMs,
             connectTimeoutMs: deps.config.upstreamConnectTimeoutMs,
             idleMs: deps.config.sessionUpstreamIdleSeconds * 1000,
+            hold: (kind) => deps.quotas.acquire(kind, session.orgId, session.keyId),
           },
           side,
         );

@@ -67,7 +67,7 @@ test('SessionRegistry.endOfKeys ends only the named keys of that organisation', 
 });
 
 test("ListenerRegistry.dropKeys cuts the named keys' listen streams in that organisation only", () => {
-  const listeners = new ListenerRegistry({ maxPerKey: 10, serverVersion: 'test' });
+  const listeners = new ListenerRegistry({ serverVersion: 'test' });
   const stream = () => {
     const res = { destroyed: false, writableEnded: false, writeHead: () => res, write: () => true, on: () => res, end: () => res, destroy: () => (res.destroyed = true) };
     return res;

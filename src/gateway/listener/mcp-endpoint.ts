@@ -10,6 +10,7 @@ import { clientFeatures, headerOf, pathOf, type HttpExchange } from './exchange.
 import { rpcError, sendHttpError, sendJson } from './respond.ts';
 import { ResponseChannel, type RequestChannel, type Session } from './session.ts';
 import type { SessionRegistry } from './sessions.ts';
+import type { Quotas } from '../traffic/quotas.ts';
 import type { StatelessMode, StatelessReply } from './stateless.ts';
 import { parseEventId } from './streams.ts';
 
@@ -25,6 +26,8 @@ export interface McpEndpointDeps {
   readonly config: Pick<Config, 'maxBodyBytes' | 'maxJsonDepth'>;
   readonly pipeline: Pipeline;
   readonly sessions: SessionRegistry;
+  /** What keys and organisations hold open (traffic/quotas.ts): a GET stream holds a `stream`. */
+  readonly quotas: Quotas;
   readonly bridge: (session: Session) => SessionBridge;
   /** Serves requests of the stateless revision (2026-07-28), recognised by the `_meta` envelope of their body. */
   readonly stateless: StatelessMode;
@@ -274,6 +277,9 @@ class ExchangeTransport implements Transport {
     const resumed = last === undefined ? undefined : session.streams.get(last.stream);
     if (last !== undefined && resumed !== undefined) call.audit.action = 'mcp.stream.resume';
     else if (session.standalone?.attached === true) throw new GatehouseError('conflict', 'This session already has an open stream');
+    // Held while this response is open, whatever ends it (the client, the session, a failure after this point).
+    const release = this.#env.quotas.acquire('stream', session.orgId, session.keyId);
+    this.#x.res.once('close', release);
     this.#session = session;
     this.#kind = 'stream';
   }

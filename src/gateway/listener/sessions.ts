@@ -1,13 +1,8 @@
-import { GatehouseError } from '../../errors.ts';
 import type { Principal } from '../principal.ts';
+import { Quotas, UNLIMITED, type Release } from '../traffic/quotas.ts';
 import { Session, type ClientFeatures } from './session.ts';
 
 export { Session } from './session.ts';
-
-export interface SessionLimits {
-  /** Open sessions one key may hold on this replica; initialize beyond it is refused. */
-  readonly maxPerKey: number;
-}
 
 /**
  * Open MCP sessions of this replica. A session id is 256 random bits and belongs to the key and endpoint that
@@ -15,22 +10,21 @@ export interface SessionLimits {
  */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
-  readonly #perKey = new Map<string, number>();
-  readonly #limits: SessionLimits;
+  /** What each open session holds of its key's and organisation's session quota. */
+  readonly #held = new Map<string, Release>();
+  readonly #quotas: Quotas;
   #reaper: NodeJS.Timeout | undefined;
 
-  constructor(limits: SessionLimits = { maxPerKey: 100 }) {
-    this.#limits = limits;
+  constructor(quotas: Quotas = new Quotas(UNLIMITED)) {
+    this.#quotas = quotas;
   }
 
+  /** Opens a session; a key or organisation holding as many as it may is refused (too_many_sessions, 429). */
   create(principal: Principal, protocolVersion: string, server: string | null, client: ClientFeatures): Session {
-    const open = this.#perKey.get(principal.keyId) ?? 0;
-    if (open >= this.#limits.maxPerKey) {
-      throw new GatehouseError('too_many_sessions', `This key already has ${String(open)} open sessions; end one (DELETE) or let it expire`);
-    }
+    const release = this.#quotas.acquire('session', principal.orgId, principal.keyId);
     const session = new Session({ orgId: principal.orgId, keyId: principal.keyId, server, protocolVersion, client });
     this.#sessions.set(session.id, session);
-    this.#perKey.set(principal.keyId, open + 1);
+    this.#held.set(session.id, release);
     return session;
   }
 
@@ -47,9 +41,8 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (session === undefined) return false;
     this.#sessions.delete(id);
-    const left = (this.#perKey.get(session.keyId) ?? 1) - 1;
-    if (left <= 0) this.#perKey.delete(session.keyId);
-    else this.#perKey.set(session.keyId, left);
+    this.#held.get(id)?.();
+    this.#held.delete(id);
     session.end();
     return true;
   }

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../../errors.ts';
 import type { Principal } from '../principal.ts';
 import type { RequestId } from '../protocol.ts';
+import { Quotas, UNLIMITED } from '../traffic/quotas.ts';
 import { isObject, SERVER_INFO_KEY, SUBSCRIPTION_ID_KEY } from './envelope.ts';
 
 export type ChangeKind = 'tools' | 'prompts' | 'resources';
@@ -30,12 +31,12 @@ interface Listener {
  */
 export class ListenerRegistry {
   readonly #listeners = new Set<Listener>();
-  readonly #maxPerKey: number;
+  readonly #quotas: Quotas;
   readonly #serverInfo: { name: string; version: string };
   #reaper: NodeJS.Timeout | undefined;
 
-  constructor(options: { maxPerKey: number; serverVersion: string }) {
-    this.#maxPerKey = options.maxPerKey;
+  constructor(options: { quotas?: Quotas; serverVersion: string }) {
+    this.#quotas = options.quotas ?? new Quotas(UNLIMITED);
     this.#serverInfo = { name: 'gatehouse', version: options.serverVersion };
   }
 
@@ -55,15 +56,14 @@ export class ListenerRegistry {
     return kinds;
   }
 
-  /** Refuses a key that already holds as many streams as it may. */
+  /** Refuses a key (or organisation) that already holds as many streams as it may (quota_exceeded, 429). */
   admit(p: Principal): void {
-    let open = 0;
-    for (const l of this.#listeners) if (l.keyId === p.keyId) open++;
-    if (open >= this.#maxPerKey) throw new GatehouseError('too_many_sessions', `This key already has ${String(open)} open subscriptions`);
+    this.#quotas.check('stream', p.orgId, p.keyId);
   }
 
   /** Opens the stream on `res`: the acknowledgement first, then the notifications as they come. */
   open(res: ServerResponse, headers: Record<string, string>, p: Principal, id: RequestId, kinds: Set<ChangeKind>): void {
+    const release = kinds.size === 0 ? undefined : this.#quotas.acquire('stream', p.orgId, p.keyId);
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     const filter = Object.fromEntries([...kinds].map((k) => [FILTER_FIELDS[k], true]));
     write(res, { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: filter, _meta: { [SUBSCRIPTION_ID_KEY]: id } } });
@@ -82,6 +82,7 @@ export class ListenerRegistry {
     res.on('close', () => {
       clearInterval(keepAlive);
       this.#listeners.delete(listener);
+      release?.();
     });
   }
 

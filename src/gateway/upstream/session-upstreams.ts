@@ -31,6 +31,11 @@ export interface SessionUpstreamDeps {
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly idleMs: number;
+  /**
+   * Holds one of the session's key's quota (traffic/quotas.ts) for as long as a connection is open: every connection
+   * an `upstream`, a stdio one a `process` too. Throws, holding nothing, when the key or organisation is full.
+   */
+  readonly hold: (kind: 'upstream' | 'process') => () => void;
 }
 
 /** Requests an upstream may send to the client through the gateway, each allowed only if the client declared it. */
@@ -115,7 +120,19 @@ export class SessionUpstreams {
   }
 
   async #connect(connector: ConnectorRecord): Promise<SessionUpstream> {
-    const { transport, stdio } = createUpstreamTransport(connector, this.#deps.box);
+    const releases = [this.#deps.hold('upstream')];
+    const release = (): void => {
+      for (const r of releases) r();
+    };
+    let created: ReturnType<typeof createUpstreamTransport>;
+    try {
+      if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
+      created = createUpstreamTransport(connector, this.#deps.box);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const { transport, stdio } = created;
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
     stdio?.stderr?.on('data', (chunk: Buffer) => {
@@ -123,6 +140,7 @@ export class SessionUpstreams {
     });
     client.onclose = () => {
       up.closed = true;
+      release();
     };
     client.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
       const controller = new AbortController();
@@ -153,6 +171,7 @@ export class SessionUpstreams {
       await client.connect(transport, { timeout: this.#deps.connectTimeoutMs });
     } catch (err) {
       await client.close().catch(() => undefined);
+      release();
       throw translateUpstreamError(err, connector.name);
     }
     deferResponses(transport);
