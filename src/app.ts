@@ -157,6 +157,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       orgDeny: (orgId, revision) => orgDeny(orgId, 'mcp', revision),
     },
     idempotency,
+    approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({

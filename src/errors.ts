@@ -30,6 +30,9 @@ export type ErrorCode =
   | 'conflict'
   | 'too_many_sessions'
   | 'quota_exceeded'
+  | 'approval_required'
+  | 'approval_denied'
+  | 'approval_expired'
   // A rate limit refused the request: HTTP 429 with Retry-After and the RateLimit headers (data.headers).
   | 'rate_limited'
   // Idempotency keys: the key was used for a different request, or its first request is still running.
@@ -108,6 +111,9 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   quota_exceeded: [429, -32033, 'deny', 'debug'],
+  approval_required: [200, -32034, 'deny', 'debug'],
+  approval_denied: [200, -32035, 'deny', 'debug'],
+  approval_expired: [200, -32036, 'deny', 'debug'],
   rate_limited: [429, -32029, 'deny', 'debug'],
   idempotency_mismatch: [422, -32030, 'deny', 'debug'],
   idempotency_in_flight: [409, -32031, 'deny', 'debug'],

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /** Opaque identifiers: a type prefix and 96 random bits, e.g. `key_3kTMd9xQ0bWc6aLp`. */
-export function newId(prefix: 'org' | 'key' | 'con' | 'usr' | 'vs' | 'sct' | 'grp'): string {
+export function newId(prefix: 'org' | 'key' | 'con' | 'usr' | 'vs' | 'sct' | 'grp' | 'apr'): string {
   return `${prefix}_${randomBytes(12).toString('base64url')}`;
 }
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { getTraffic, setDenyList, setKeyTier, setOrgLimit, setToolLimit } from '../services/traffic.ts';
+import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setToolLimit } from '../services/traffic.ts';
 import type { TrafficSettings } from '../store/traffic-types.ts';
 import { defineRoute, json } from './route.ts';
 
@@ -9,6 +9,7 @@ const trafficView = z.object({
   toolLimits: z.array(z.object({ pattern: z.string(), limit: z.string() })).describe('Per connector/tool pattern, shared by all keys'),
   keyTiers: z.record(z.string(), z.string()).describe('Key id -> tier (unlimited, requests per second, or a limit)'),
   deny: z.object({ mcp: z.array(z.string()), api: z.array(z.string()) }).describe('Ranges refused per plane, whatever the allowlist says'),
+  approvals: z.array(z.string()).describe("connector/tool patterns whose calls a person approves first"),
   updatedAt: z.string(),
 });
 
@@ -18,6 +19,7 @@ function view(s: TrafficSettings): z.output<typeof trafficView> {
     toolLimits: s.toolLimits.map((l) => ({ ...l })),
     keyTiers: { ...s.keyTiers },
     deny: { mcp: [...s.deny.mcp], api: [...s.deny.api] },
+    approvals: [...s.approvals],
     updatedAt: s.updatedAt,
   };
 }
@@ -69,6 +71,17 @@ export const trafficRoutes = [
     body: z.strictObject({ tier: z.string().min(1).max(64).nullable() }),
     response,
     handle: async ({ services, actor, orgId, params, body }) => json(200, view(await setKeyTier(services, actor, orgId, params.id, body.tier))),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/traffic/approvals',
+    action: 'traffic.update',
+    operationId: 'setApprovalRule',
+    summary: 'Mark the tools a connector/tool pattern matches as needing human approval per call (required: false unmarks them)',
+    tag: 'traffic',
+    body: z.strictObject({ pattern: z.string().min(3).max(200), required: z.boolean() }),
+    response,
+    handle: async ({ services, actor, orgId, body }) => json(200, view(await setApprovalRule(services, actor, orgId, body.pattern, body.required))),
   }),
   defineRoute({
     method: 'PUT',

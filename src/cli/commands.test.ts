@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAction, isAllowed } from '../gateway/access/permissions.ts';
+import { APPROVALS_USAGE } from './approvals.ts';
 import { AUDIT_USAGE } from './audit.ts';
 import { CLI_COMMANDS, cliAction } from './commands.ts';
 import { CONNECT_USAGE } from './connect.ts';
@@ -25,7 +26,7 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE].join('\n');
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE, APPROVALS_USAGE].join('\n');
   // `gatehouse keys create ...`, `gatehouse oauth issuers add ...` (a group of groups), or `gatehouse connect
   // [--options]` for a command without subcommands.
   const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => [m[1], m[2], m[3]].filter((w) => w !== undefined).join(' ')));

@@ -20,6 +20,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_SESSION_IDLE_SECONDS: 'sessionIdleSeconds',
   GATEHOUSE_MAX_SESSIONS_PER_KEY: 'maxSessionsPerKey',
   GATEHOUSE_MAX_SESSIONS_PER_ORG: 'maxSessionsPerOrg',
+  GATEHOUSE_APPROVAL_TTL_SECONDS: 'approvalTtlSeconds',
   GATEHOUSE_MAX_STREAMS_PER_KEY: 'maxStreamsPerKey',
   GATEHOUSE_MAX_STREAMS_PER_ORG: 'maxStreamsPerOrg',
   GATEHOUSE_MAX_SESSION_UPSTREAMS_PER_KEY: 'maxSessionUpstreamsPerKey',

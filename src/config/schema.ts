@@ -58,6 +58,8 @@ export const configSchema = z.strictObject({
   sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /** How long a call that needs human approval waits for it: a pending approval's lifetime, or the person asked in the session. */
+  approvalTtlSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   /** How long the answer to a request with an idempotency key is kept for its retries (default 24 h). */
   idempotencyRetentionSeconds: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
   /** How often a running server looks for connector changes made by the CLI or another replica. */

@@ -110,6 +110,11 @@ export interface SessionOps {
   setLogLevel(level: string): Promise<void>;
   /** Forwards a resources/(un)subscribe on the session's own connection and remembers it. */
   subscribe(connector: string, uri: string, on: boolean): Promise<void>;
+  /**
+   * Asks the person behind the session (elicitation/create) on the gateway's own behalf; present only when the
+   * session's client declared elicitation. `connector` names the call the question belongs to.
+   */
+  readonly elicit?: (params: Record<string, unknown>, connector: string, signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
 export type Target =

@@ -12,6 +12,7 @@ import type { Authenticate } from './authn/authenticate.ts';
 import { createAuthenticateStage } from './authn/stage.ts';
 import type { Call, MethodSpec } from './call.ts';
 import { createResolveStage } from './catalog/resolve.ts';
+import { createApprovalStage, type ApprovalStageDeps } from './approval/approval-stage.ts';
 import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
@@ -33,7 +34,8 @@ import { createForwardStage } from './upstream/forward.ts';
  *   resolve        client      method table -> one connector and its upstream name; quarantined    catalog/resolve.ts
  *   decide         client      decide(use, target): scopes, read-only; then the org's Cedar set    access/decide-stage.ts
  *   limit          client      rate limits (key tier, organisation, tool); idempotency keys         traffic/limit-stage.ts, idempotency.ts
- *   guard-pre      both        input schema, deny rules, secrets in arguments, approval            guardrails/ (to come)
+ *   guard-pre      both        human approval (elicitation or the admin API);                      approval/approval-stage.ts,
+ *                              input schema, deny rules, secrets in arguments                      guardrails/ (to come)
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
  *   guard-post     both        output checks, PII and secrets redaction                            guardrails/ (to come)
  *   scrub          both        credentials an upstream echoed back                                 guardrails/ (to come)
@@ -84,6 +86,8 @@ export interface PipelineDeps {
     readonly orgDeny: NetworkStageDeps['orgDeny'];
   };
   readonly idempotency: IdempotencyStageDeps;
+  /** Human approval of the tools an organisation marked as needing it. */
+  readonly approval: ApprovalStageDeps;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -94,7 +98,7 @@ export function createPipeline(deps: PipelineDeps) {
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
-    'guard-pre': [],
+    'guard-pre': [createApprovalStage(deps.approval)],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [],
     scrub: [],

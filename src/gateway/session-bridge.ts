@@ -93,6 +93,9 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
       rootsChanged() {
         void own?.broadcast('notifications/roots/list_changed', undefined);
       },
+      ...(session.client.elicitation === undefined
+        ? {}
+        : { elicit: (params: Record<string, unknown>, connector: string, signal: AbortSignal) => session.request('elicitation/create', params, connector, signal) }),
       async close() {
         if (own === undefined) return;
         live.delete(own);

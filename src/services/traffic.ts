@@ -96,6 +96,25 @@ export async function setKeyTier(ctx: ServiceContext, actor: Actor, orgId: strin
   );
 }
 
+/** Marks (or with `required` false unmarks) the tools a pattern matches as needing a person's approval per call. */
+export function setApprovalRule(ctx: ServiceContext, actor: Actor, orgId: string, pattern: string, required: boolean): Promise<TrafficSettings> {
+  if (!TOOL_PATTERN.test(pattern)) throw new GatehouseError('bad_request', 'A tool pattern is connector/tool, either part may be * or end in * (github/create_*)');
+  return change(
+    ctx,
+    actor,
+    orgId,
+    'traffic.approval_rule',
+    pattern,
+    (s) => {
+      const others = s.approvals.filter((p) => p !== pattern);
+      const approvals = required ? [...others, pattern] : others;
+      if (approvals.length > MAX_TOOL_LIMITS) throw new GatehouseError('bad_request', `At most ${String(MAX_TOOL_LIMITS)} approval rules`);
+      return { ...s, approvals };
+    },
+    { required },
+  );
+}
+
 /** Replaces the plane's deny list (an empty list refuses no one). Deny beats the allowlist. */
 export function setDenyList(ctx: ServiceContext, actor: Actor, orgId: string, plane: NetworkPlane, cidrs: readonly string[]): Promise<TrafficSettings> {
   if (cidrs.length > MAX_DENY) throw new GatehouseError('bad_request', `At most ${String(MAX_DENY)} ranges`);

@@ -10,6 +10,7 @@ const settings: TrafficSettings = {
   orgLimit: '100/s',
   toolLimits: [{ pattern: 'github/create_*', limit: '5/m' }],
   keyTiers: { key_1: '5', key_2: 'unlimited' },
+  approvals: ['github/delete_*'],
   deny: { mcp: ['203.0.113.0/24'], api: [] },
   updatedAt: T1,
 };

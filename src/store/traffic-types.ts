@@ -19,6 +19,8 @@ export interface TrafficSettings {
   readonly keyTiers: Readonly<Record<string, string>>;
   /** Addresses and CIDRs refused per plane, whatever the allowlist says. */
   readonly deny: { readonly mcp: readonly string[]; readonly api: readonly string[] };
+  /** `connector/tool` patterns whose calls a person must approve first (human approval). */
+  readonly approvals: readonly string[];
   readonly updatedAt: string;
 }
 
@@ -30,7 +32,7 @@ export interface TrafficSettingsStore {
 }
 
 export function emptyTrafficSettings(orgId: string): TrafficSettings {
-  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, updatedAt: new Date(0).toISOString() };
+  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, approvals: [], updatedAt: new Date(0).toISOString() };
 }
 
 /** The stored JSON document back into settings; fields a document lacks read as empty. */
@@ -42,10 +44,11 @@ export function toTrafficSettings(orgId: string, json: unknown, updatedAt: strin
     toolLimits: doc.toolLimits ?? [],
     keyTiers: doc.keyTiers ?? {},
     deny: { mcp: doc.deny?.mcp ?? [], api: doc.deny?.api ?? [] },
+    approvals: doc.approvals ?? [],
     updatedAt,
   };
 }
 
 export function trafficDocument(s: TrafficSettings): string {
-  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny });
+  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals });
 }

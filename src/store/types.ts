@@ -1,4 +1,5 @@
 import type { TrafficSettingsStore } from './traffic-types.ts';
+import type { ApprovalStore } from './approval-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
 import type { PinningStore } from './pinning-types.ts';
 import type { PolicyStore } from './policy-types.ts';
@@ -242,6 +243,8 @@ export interface Store {
   readonly pinning: PinningStore;
   /** Per-organisation Cedar policy sets, versioned (policy-types.ts). */
   readonly policies: PolicyStore;
+  /** Human approval of tool calls (approval-types.ts). */
+  readonly approvals: ApprovalStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

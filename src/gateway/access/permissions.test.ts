@@ -50,6 +50,8 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'traffic.update':         [o, o, _, _, o],
   'policy.read':            [o, o, _, o, o],
   'policy.update':          [o, o, _, _, o],
+  'approval.read':          [o, o, _, o, o],
+  'approval.decide':        [o, o, _, _, o],
   'oauth_issuer.read':      [o, o, _, o, o],
   'oauth_issuer.create':    [o, o, _, _, o],
   'oauth_issuer.delete':    [o, o, _, _, o],

@@ -113,6 +113,12 @@ export const PERMISSIONS = {
   'policy.read': READERS,
   'policy.update': MANAGERS,
 
+  /**
+   * Human approval of tool calls: readers see what waits (tool, key, redacted arguments); managers approve or deny.
+   */
+  'approval.read': READERS,
+  'approval.decide': MANAGERS,
+
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,

@@ -22,7 +22,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function rpcError(id: RequestId | null, err: GatehouseError, correlationId?: string): unknown {
   const { rpcCode } = describeError(err.code);
-  const data = correlationId === undefined ? undefined : { correlationId };
+  // `data.client` is what a refusal tells the client beyond its message (an approval's id); the rest of `data` is
+  // for the gateway's own use (audit reasons, response headers).
+  const told = err.data?.client;
+  const extra = typeof told === 'object' && told !== null ? (told as Record<string, unknown>) : undefined;
+  const data = correlationId === undefined && extra === undefined ? undefined : { ...extra, ...(correlationId === undefined ? {} : { correlationId }) };
   return { jsonrpc: '2.0', id, error: { code: rpcCode, message: err.message, ...(data === undefined ? {} : { data }) } };
 }
 

@@ -9,6 +9,8 @@ export interface CompiledTraffic {
   readonly tools: readonly { readonly pattern: string; readonly spec: LimitSpec; readonly matches: (connector: string, tool: string) => boolean }[];
   readonly tiers: ReadonlyMap<string, Tier>;
   readonly deny: { readonly mcp: Allowlist | undefined; readonly api: Allowlist | undefined };
+  /** Whether a call of the tool must be approved by a person first. */
+  readonly needsApproval: (connector: string, tool: string) => boolean;
 }
 
 export interface OrgLimits {
@@ -47,7 +49,13 @@ export function compileTraffic(s: TrafficSettings): CompiledTraffic {
     }),
     tiers,
     deny: { mcp: s.deny.mcp.length === 0 ? undefined : compileAllowlist(s.deny.mcp), api: s.deny.api.length === 0 ? undefined : compileAllowlist(s.deny.api) },
+    needsApproval: anyOf(s.approvals.map(toolMatcher)),
   };
+}
+
+function anyOf(matchers: readonly ((connector: string, tool: string) => boolean)[]): (connector: string, tool: string) => boolean {
+  if (matchers.length === 0) return () => false;
+  return (connector, tool) => matchers.some((m) => m(connector, tool));
 }
 
 /**

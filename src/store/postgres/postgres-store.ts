@@ -24,6 +24,7 @@ import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
+import { PostgresApprovals } from './postgres-approvals.ts';
 import { PostgresPolicies } from './postgres-policy.ts';
 import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
@@ -61,6 +62,7 @@ export class PostgresStore implements Store {
   readonly idempotency = new PostgresIdempotency(this.#query);
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);
+  readonly approvals = new PostgresApprovals(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

@@ -390,4 +390,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER policy_sets_access_revision_delete AFTER DELETE ON policy_sets
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
+  // 14: human approval of tool calls: a pending row per call awaiting an admin (bound to a digest of the exact call),
+  // approved or denied once, consumed once by the retry it approves. Expired rows stay for the record.
+  `
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    key_id TEXT NOT NULL,
+    connector TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    args_preview TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'used')),
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT
+  ) STRICT;
+  CREATE INDEX approvals_digest ON approvals(org_id, digest);
+  CREATE INDEX approvals_pending ON approvals(org_id, status, requested_at);
+  `,
 ];

@@ -26,6 +26,7 @@ import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
+import { SqliteApprovals } from './sqlite-approvals.ts';
 import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
@@ -48,6 +49,7 @@ export class SqliteStore implements Store {
   readonly signIn: SqliteSignIn;
   readonly scim: SqliteScim;
   readonly idempotency: SqliteIdempotency;
+  readonly approvals: SqliteApprovals;
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
@@ -71,6 +73,7 @@ export class SqliteStore implements Store {
     this.signIn = new SqliteSignIn(runner, (fn) => this.#run(fn));
     this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
     this.idempotency = new SqliteIdempotency(runner, (fn) => this.#run(fn));
+    this.approvals = new SqliteApprovals(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
