@@ -38,7 +38,8 @@ export function createApprovalStage(deps: ApprovalStageDeps) {
   return async function approval(call: Call): Promise<void> {
     const t = call.target;
     const p = call.principal;
-    if (call.direction === 'server' || t?.kind !== 'tool' || p === undefined) return;
+    // A replay of an idempotent call (call.local) runs nothing upstream: the first run was the one approved.
+    if (call.direction === 'server' || t?.kind !== 'tool' || p === undefined || call.local !== undefined) return;
     const settings = await deps.orgLimits.of(p.orgId, call.accessRevision);
     if (settings?.needsApproval(t.connector, t.original) !== true) return;
 
