@@ -71,5 +71,35 @@ function compile(engine: Engine, orgId: string, version: number, text: string): 
   } catch {
     return { version, loaded: false };
   }
-  return { version, loaded: true, evaluate: (request) => engine.evaluate(orgId, request) };
+  return { version, loaded: true, evaluate: decisionCache(compiled.policies, (request) => engine.evaluate(orgId, request)) };
+}
+
+/** Decisions kept per policy set in force; the oldest unused go first. */
+const MAX_DECISIONS = 2048;
+
+/**
+ * Cedar's answer is a function of the request alone (principal and resource entities, action, context) for a given
+ * policy set, and one evaluation in the WebAssembly engine costs 100-300 µs where serialising the request costs a few:
+ * so each set in force keeps its recent decisions by the request's JSON. `context.now` (seconds) is left out of the
+ * key unless a policy of the set mentions `now`, which would otherwise make every second a miss; the hour and weekday
+ * stay in. Errors are never kept (they refuse, and are evaluated again). A new version starts with an empty cache.
+ */
+export function decisionCache(policies: Readonly<Record<string, string>>, evaluate: (request: PolicyRequest) => PolicyAnswer): (request: PolicyRequest) => PolicyAnswer {
+  const usesNow = Object.values(policies).some((text) => /\bnow\b/.test(text));
+  const cache = new Map<string, PolicyAnswer>();
+  return (request) => {
+    const key = JSON.stringify(usesNow ? request : { ...request, context: { ...request.context, now: undefined } });
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const answer = evaluate(request);
+    if (answer.decision !== 'error') {
+      cache.set(key, answer);
+      if (cache.size > MAX_DECISIONS) cache.delete(cache.keys().next().value as string);
+    }
+    return answer;
+  };
 }

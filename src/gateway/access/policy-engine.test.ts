@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../call.ts';
 import type { Principal } from '../principal.ts';
+import { decisionCache } from './policy-cache.ts';
 import { compilePolicies, evaluate, loadPolicies } from './policy-engine.ts';
 import { policyRequest } from './policy-request.ts';
 import { compileScopes } from './scopes.ts';
@@ -104,4 +105,35 @@ test('cost of one evaluation on a typical set (reported, not asserted)', () => {
   const us = ((performance.now() - start) / n) * 1000;
   assert.equal(ask('bench', t, { message: 'hello' }).decision, 'allow');
   console.log(`# cedar: ${us.toFixed(1)} µs per call (request built + statefulIsAuthorized, 5 policies)`);
+});
+
+test('the decision cache answers what the engine would: arguments, principal and (when a policy reads it) the time are part of the key', () => {
+  const text = `@id("all") permit(principal, action, resource);
+@id("no-secrets") forbid(principal, action, resource) when { context.arguments.hasTag("message") && context.arguments.getTag("message") like "*secret*" };
+@id("viewers") forbid(principal in Gatehouse::Role::"viewer", action, resource);`;
+  const compiled = compilePolicies(text);
+  assert.ok(compiled.ok);
+  loadPolicies('cache', compiled.policies);
+  let evaluations = 0;
+  const cached = decisionCache(compiled.policies, (r) => {
+    evaluations++;
+    return evaluate('cache', r);
+  });
+  const req = (message: string, p: Principal = principal, now = Date.UTC(2026, 0, 5, 14)) =>
+    policyRequest({ principal: p, method: 'tools/call', target: tool('fx', 'echo'), args: { message }, clientIp: '10.0.0.7', protocolVersion: '2025-06-18', now });
+  assert.equal(cached(req('hello')).decision, 'allow');
+  assert.equal(cached(req('hello', principal, Date.UTC(2026, 0, 5, 14, 0, 30))).decision, 'allow');
+  assert.equal(evaluations, 1, 'the same request a few seconds later is a hit: no policy reads now');
+  assert.equal(cached(req('a secret')).decision, 'deny', 'other arguments are evaluated');
+  assert.equal(cached(req('hello', { ...principal, role: 'viewer' })).decision, 'deny', 'another principal is evaluated');
+  assert.equal(evaluations, 3);
+
+  const timed = `@id("all") permit(principal, action, resource);
+@id("until") forbid(principal, action, resource) when { context.now >= 1767621700 };`;
+  const t = compilePolicies(timed);
+  assert.ok(t.ok);
+  loadPolicies('cache-now', t.policies);
+  const byTime = decisionCache(t.policies, (r) => evaluate('cache-now', r));
+  assert.equal(byTime(req('x', principal, 1767621600_000)).decision, 'allow');
+  assert.equal(byTime(req('x', principal, 1767621800_000)).decision, 'deny', 'a set that reads now keys on it');
 });
