@@ -52,8 +52,8 @@ export const configSchema = z.strictObject({
   maxStreamsPerOrg: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   maxSessionUpstreamsPerKey: z.coerce.number().int().min(0).max(100_000).default(100),
   maxSessionUpstreamsPerOrg: z.coerce.number().int().min(0).max(1_000_000).default(1000),
-  maxProcessesPerKey: z.coerce.number().int().min(0).max(10_000).default(16),
-  maxProcessesPerOrg: z.coerce.number().int().min(0).max(100_000).default(64),
+  maxProcessesPerKey: z.coerce.number().int().min(0).max(10_000).default(32),
+  maxProcessesPerOrg: z.coerce.number().int().min(0).max(100_000).default(128),
   /** A session's own upstream connections (opened for sampling, elicitation, roots, logging, subscriptions) close after this long unused. */
   sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),

@@ -194,7 +194,9 @@ describe(`the gateway's virtual server /servers/${VIRTUAL_SERVER}/mcp, the fixtu
   before(async () => {
     const proxyPort = await freePort();
     // The suite reaches the gateway under the proxy's address; those are the Host values it must accept.
-    gw = await startGateway({ GATEHOUSE_ALLOWED_HOSTS: `127.0.0.1:${proxyPort},localhost:${proxyPort}` });
+    // Each scenario opens a session of its own and never ends it (no DELETE), and many declare sampling or
+    // elicitation, so each holds a stdio process of its own until it idles out: more than one key's default quota.
+    gw = await startGateway({ GATEHOUSE_ALLOWED_HOSTS: `127.0.0.1:${proxyPort},localhost:${proxyPort}`, GATEHOUSE_MAX_PROCESSES_PER_KEY: '100' });
     await addAndConnect(gw, { name: 'conf', type: 'stdio', command: NODE, args: [CONFORMANCE_FIXTURE, '--stdio'], env: [] });
     const { createVirtualServer } = await loadVirtualServers();
     await createVirtualServer(gw.app.services, ACTOR, {

@@ -201,14 +201,24 @@ describe('traffic limits and deny lists', () => {
     for (let i = 0; i < 20; i++) await post(from, auth);
     const before = (await systemRecords()).filter((r) => r.clientIp === from).length;
     for (let i = 0; i < 60; i++) assert.equal((await post(from, auth)).status, 429);
-    await waitFor(async () => (await systemRecords()).some((r) => r.clientIp === from && r.action === 'traffic.suppressed'), 5000, 'the aggregated record');
-    const records = (await systemRecords()).filter((r) => r.clientIp === from);
-    const limited = records.filter((r) => r.action === 'traffic.limited');
-    const suppressed = records.filter((r) => r.action === 'traffic.suppressed');
+    const tally = async () => {
+      const records = (await systemRecords()).filter((r) => r.clientIp === from);
+      const limited = records.filter((r) => r.action === 'traffic.limited');
+      const counted = records
+        .filter((r) => r.action === 'traffic.suppressed')
+        .reduce((n, r) => n + ((JSON.parse(r.detail ?? '{}') as { limit?: { suppressed?: number } }).limit?.suppressed ?? 0), 0);
+      return { limited, counted };
+    };
+    // The refusals may span windows: each window's count is written once it has ended.
+    await waitFor(async () => {
+      const t = await tally();
+      return t.limited.length + t.counted === 60;
+    }, 5000, 'every refusal recorded or counted');
+    const { limited, counted } = await tally();
     assert.equal(before, 0, 'requests that passed the address limit are not in the gateway chain');
-    assert.ok(limited.length >= 1 && limited.length <= 3, `one record per window, not one per request: ${String(limited.length)}`);
-    const counted = suppressed.reduce((n, r) => n + ((JSON.parse(r.detail ?? '{}') as { limit?: { suppressed?: number } }).limit?.suppressed ?? 0), 0);
-    assert.equal(limited.length + counted, 60, 'every refusal is either recorded or counted');
+    assert.ok(counted > 0, 'most of the flood is counted, not written');
+    assert.ok(limited.length >= 1 && limited.length <= 4, `one record per window, not one per request: ${String(limited.length)}`);
+    assert.equal(limited.length + counted, 60, 'every refusal is either recorded or counted, never both');
     assert.ok(limited.every((r) => r.decision === 'deny' && r.reason === 'rate_limited:address'));
   });
 });
