@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApiResponse } from '../control-plane.ts';
 import { GatehouseError } from '../errors.ts';
-import { fingerprintOf, idempotencyKeyOf } from '../gateway/traffic/idempotency-key.ts';
+import { claimIdempotencyKey, fingerprintOf, idempotencyKeyOf } from '../gateway/traffic/idempotency-key.ts';
 import { sealedFor } from '../gateway/traffic/idempotency.ts';
 import type { Actor } from '../services/context.ts';
 import type { IdempotencyRef, IdempotencyStore } from '../store/idempotency-types.ts';
@@ -49,21 +48,12 @@ export function createAdminIdempotency(deps: AdminIdempotencyDeps) {
     }
     const ref: IdempotencyRef = { orgId, principal: `${actor.via}:${actor.keyId ?? actor.userId ?? actor.name}`, plane: 'api', key };
     const fingerprint = fingerprintOf({ route: route.operationId, request });
-    const claimId = randomUUID();
-    const at = deps.now();
-    const held = await deps.store.claimIdempotencyKey({
-      ...ref,
-      claimId,
-      fingerprint,
-      now: new Date(at).toISOString(),
-      expiresAt: new Date(at + deps.pendingMs).toISOString(),
-    });
-    if (held.state !== 'claimed') {
-      if (held.fingerprint !== fingerprint) throw new GatehouseError('idempotency_mismatch', 'This idempotency key was used for a different request');
-      if (held.state === 'pending') throw new GatehouseError('idempotency_in_flight', 'A request with this idempotency key is still running; retry later');
-      const stored = JSON.parse(deps.box.open(held.result, sealedFor(ref))) as StoredAnswer;
+    const claimed = await claimIdempotencyKey(deps.store, ref, fingerprint, deps.now(), deps.pendingMs);
+    if (!claimed.run) {
+      const stored = JSON.parse(deps.box.open(claimed.sealed, sealedFor(ref))) as StoredAnswer;
       return { response: { ...stored, headers: { 'idempotency-replayed': 'true' } }, replayed: true };
     }
+    const { claimId } = claimed;
     let response: ApiResponse;
     try {
       response = await run();

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GatehouseError } from '../../errors.ts';
+import type { IdempotencyRef, IdempotencyStore } from '../../store/idempotency-types.ts';
 
 /** Where a tools/call carries its idempotency key inside the request (the `Idempotency-Key` header works too). */
 export const IDEMPOTENCY_META_KEY = 'io.gatehouse/idempotency-key';
@@ -41,4 +42,35 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return value === undefined ? 'null' : JSON.stringify(value);
+}
+
+/** A claim of a key: ours to run (and then complete or release), or the stored answer's sealed text to replay. */
+export type Claimed = { readonly run: true; readonly claimId: string } | { readonly run: false; readonly sealed: string };
+
+/**
+ * Claims `ref` for a request with `fingerprint` (the MCP stage and the admin API share this): the first claim wins
+ * and runs; a retry of the same request gets the stored answer; another request under the key is refused
+ * (idempotency_mismatch), and so is a retry while the first still runs (idempotency_in_flight) - never run twice.
+ * `refused` is told which, before the refusal is thrown.
+ */
+export async function claimIdempotencyKey(
+  store: Pick<IdempotencyStore, 'claimIdempotencyKey'>,
+  ref: IdempotencyRef,
+  fingerprint: string,
+  at: number,
+  pendingMs: number,
+  refused: (why: 'mismatch' | 'in_flight') => void = () => undefined,
+): Promise<Claimed> {
+  const claimId = randomUUID();
+  const held = await store.claimIdempotencyKey({ ...ref, claimId, fingerprint, now: new Date(at).toISOString(), expiresAt: new Date(at + pendingMs).toISOString() });
+  if (held.state === 'claimed') return { run: true, claimId };
+  if (held.fingerprint !== fingerprint) {
+    refused('mismatch');
+    throw new GatehouseError('idempotency_mismatch', 'This idempotency key was used for a different request');
+  }
+  if (held.state === 'pending') {
+    refused('in_flight');
+    throw new GatehouseError('idempotency_in_flight', 'A request with this idempotency key is still running; retry later');
+  }
+  return { run: false, sealed: held.result };
 }

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { GatehouseError } from '../../errors.ts';
 import type { IdempotencyRef, IdempotencyStore } from '../../store/idempotency-types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { noteDetail, type Call } from '../call.ts';
 import type { Principal } from '../principal.ts';
-import { fingerprintOf, idempotencyKeyOf } from './idempotency-key.ts';
+import { claimIdempotencyKey, fingerprintOf, idempotencyKeyOf } from './idempotency-key.ts';
 
 export interface IdempotencyStageDeps {
   readonly store: IdempotencyStore;
@@ -53,30 +51,14 @@ export function createIdempotencyStage(deps: IdempotencyStageDeps) {
   };
 
   async function claim(call: Call, ref: IdempotencyRef, fingerprint: string): Promise<void> {
-    const at = deps.now();
-    const claimId = randomUUID();
-    const held = await deps.store.claimIdempotencyKey({
-      ...ref,
-      claimId,
-      fingerprint,
-      now: new Date(at).toISOString(),
-      expiresAt: new Date(at + deps.pendingMs).toISOString(),
-    });
-    if (held.state !== 'claimed') {
-      if (held.fingerprint !== fingerprint) {
-        noteDetail(call, 'idempotency', { refused: 'mismatch' });
-        throw new GatehouseError('idempotency_mismatch', 'This idempotency key was used for a different request');
-      }
-      if (held.state === 'pending') {
-        noteDetail(call, 'idempotency', { refused: 'in_flight' });
-        throw new GatehouseError('idempotency_in_flight', 'A request with this idempotency key is still running; retry later');
-      }
-      const answer: unknown = JSON.parse(deps.box.open(held.result, sealedFor(ref)));
+    const claimed = await claimIdempotencyKey(deps.store, ref, fingerprint, deps.now(), deps.pendingMs, (why) => { noteDetail(call, 'idempotency', { refused: why }); });
+    if (!claimed.run) {
+      const answer: unknown = JSON.parse(deps.box.open(claimed.sealed, sealedFor(ref)));
       noteDetail(call, 'idempotency', { replayed: true });
       call.local = () => answer;
       return;
     }
-    (call.onSettled ??= []).push(() => settle(call, ref, claimId));
+    (call.onSettled ??= []).push(() => settle(call, ref, claimed.claimId));
   }
 
   /** Once the call has run its whole path: keep its answer, or give the claim up when it has none. */
