@@ -1,9 +1,8 @@
 // The store contract for human approvals, on SQLite and PostgreSQL alike.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { orgA, orgB, postgresFixture, sqliteFixture, type Fixture } from '../../test/support/store-contract.ts';
+import { it } from 'node:test';
+import { orgA, orgB, forEachDialect } from '../../test/support/store-contract.ts';
 import type { ApprovalRecord } from './approval-types.ts';
-import type { Store } from './types.ts';
 
 const NOW = '2026-03-01T10:00:00.000Z';
 const LATER = '2026-03-01T10:05:00.000Z';
@@ -17,54 +16,34 @@ function approval(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
   };
 }
 
-for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresStore', postgresFixture]] as const) {
-  void describe(`${name} approvals`, () => {
-    let fixture: Fixture;
-    let store: Store;
-    let other: Store;
-
-    before(async () => {
-      fixture = makeFixture();
-      store = fixture.open();
-      other = fixture.open();
-      await store.migrate();
-      await other.migrate();
-      await store.createOrganisation(orgA);
-      await store.createOrganisation(orgB);
-    });
-    after(async () => {
-      await Promise.all([store.close(), other.close()]);
-      await fixture.cleanup();
-    });
-
-    void it('finds a pending approval by digest, lists it, and reads it back as written', async () => {
-      await store.approvals.createApproval(approval());
-      assert.deepEqual(await store.approvals.getApproval(orgA.id, 'apr_1'), approval());
-      assert.equal((await store.approvals.findApproval(orgA.id, 'd1', LATER))?.id, 'apr_1');
-      assert.deepEqual((await store.approvals.listPendingApprovals(orgA.id, LATER)).map((a) => a.id), ['apr_1']);
-      assert.equal(await store.approvals.getApproval(orgB.id, 'apr_1'), undefined, "another organisation's is not there");
-      assert.equal(await store.approvals.findApproval(orgB.id, 'd1', LATER), undefined);
-    });
-
-    void it('is decided once, and consumed once even by two stores racing', async () => {
-      assert.equal(await store.approvals.decideApproval(orgA.id, 'apr_1', 'approved', 'user:admin', LATER), true);
-      assert.equal(await store.approvals.decideApproval(orgA.id, 'apr_1', 'denied', 'user:other', LATER), false, 'a decision stands');
-      const a = await store.approvals.getApproval(orgA.id, 'apr_1');
-      assert.equal(a?.status, 'approved');
-      assert.equal(a.decidedBy, 'user:admin');
-      const raced = await Promise.all([store.approvals.consumeApproval(orgA.id, 'apr_1', LATER), other.approvals.consumeApproval(orgA.id, 'apr_1', LATER)]);
-      assert.deepEqual(raced.sort(), [false, true]);
-      assert.equal(await store.approvals.findApproval(orgA.id, 'd1', LATER), undefined, 'a used approval approves nothing more');
-    });
-
-    void it('an expired approval can be neither decided nor consumed, and is not listed', async () => {
-      await store.approvals.createApproval(approval({ id: 'apr_2', digest: 'd2' }));
-      assert.equal(await store.approvals.decideApproval(orgA.id, 'apr_2', 'approved', 'user:admin', AFTER_EXPIRY), false);
-      assert.deepEqual(await store.approvals.listPendingApprovals(orgA.id, AFTER_EXPIRY), []);
-      assert.equal(await store.approvals.findApproval(orgA.id, 'd2', AFTER_EXPIRY), undefined);
-      await store.approvals.createApproval(approval({ id: 'apr_3', digest: 'd3', status: 'approved' }));
-      assert.equal(await store.approvals.consumeApproval(orgA.id, 'apr_3', AFTER_EXPIRY), false);
-      assert.equal(await store.approvals.decideApproval(orgB.id, 'apr_2', 'approved', 'user:x', LATER), false, "not through another organisation");
-    });
+forEachDialect('approvals', (db) => {
+  void it('finds a pending approval by digest, lists it, and reads it back as written', async () => {
+    await db.store.approvals.createApproval(approval());
+    assert.deepEqual(await db.store.approvals.getApproval(orgA.id, 'apr_1'), approval());
+    assert.equal((await db.store.approvals.findApproval(orgA.id, 'd1', LATER))?.id, 'apr_1');
+    assert.deepEqual((await db.store.approvals.listPendingApprovals(orgA.id, LATER)).map((a) => a.id), ['apr_1']);
+    assert.equal(await db.store.approvals.getApproval(orgB.id, 'apr_1'), undefined, "another organisation's is not there");
+    assert.equal(await db.store.approvals.findApproval(orgB.id, 'd1', LATER), undefined);
   });
-}
+
+  void it('is decided once, and consumed once even by two stores racing', async () => {
+    assert.equal(await db.store.approvals.decideApproval(orgA.id, 'apr_1', 'approved', 'user:admin', LATER), true);
+    assert.equal(await db.store.approvals.decideApproval(orgA.id, 'apr_1', 'denied', 'user:db.other', LATER), false, 'a decision stands');
+    const a = await db.store.approvals.getApproval(orgA.id, 'apr_1');
+    assert.equal(a?.status, 'approved');
+    assert.equal(a.decidedBy, 'user:admin');
+    const raced = await Promise.all([db.store.approvals.consumeApproval(orgA.id, 'apr_1', LATER), db.other.approvals.consumeApproval(orgA.id, 'apr_1', LATER)]);
+    assert.deepEqual(raced.sort(), [false, true]);
+    assert.equal(await db.store.approvals.findApproval(orgA.id, 'd1', LATER), undefined, 'a used approval approves nothing more');
+  });
+
+  void it('an expired approval can be neither decided nor consumed, and is not listed', async () => {
+    await db.store.approvals.createApproval(approval({ id: 'apr_2', digest: 'd2' }));
+    assert.equal(await db.store.approvals.decideApproval(orgA.id, 'apr_2', 'approved', 'user:admin', AFTER_EXPIRY), false);
+    assert.deepEqual(await db.store.approvals.listPendingApprovals(orgA.id, AFTER_EXPIRY), []);
+    assert.equal(await db.store.approvals.findApproval(orgA.id, 'd2', AFTER_EXPIRY), undefined);
+    await db.store.approvals.createApproval(approval({ id: 'apr_3', digest: 'd3', status: 'approved' }));
+    assert.equal(await db.store.approvals.consumeApproval(orgA.id, 'apr_3', AFTER_EXPIRY), false);
+    assert.equal(await db.store.approvals.decideApproval(orgB.id, 'apr_2', 'approved', 'user:x', LATER), false, "not through another organisation");
+  });
+});

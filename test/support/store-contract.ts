@@ -1,5 +1,6 @@
 /** The databases and records the store contract suite (src/store/*.test.ts) runs on; both dialects get the same tests. */
 import assert from 'node:assert/strict';
+import { after, before, describe } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,4 +159,40 @@ export function assertLinked(records: readonly AuditRecord[]): void {
     assert.equal(r.seq, i + 1);
     assert.equal(r.prevHash, i === 0 ? '0'.repeat(64) : records[i - 1]?.hash);
   });
+}
+
+/** What a contract suite's tests use: two stores on one fresh, migrated database holding orgA and orgB. */
+export interface Stores {
+  readonly fixture: Fixture;
+  readonly store: Store;
+  /** A second store on the same database, as another replica would open it. */
+  readonly other: Store;
+}
+
+/**
+ * Runs `body` once per dialect (SQLite, PostgreSQL), as `describe('<Store> <what>')`, on a database of its own: two
+ * stores opened and migrated, orgA and orgB created, then `seed`; closed and removed afterwards. The stores are read
+ * from `db` inside the tests (they exist once `before` has run).
+ */
+export function forEachDialect(what: string, body: (db: Stores) => void, seed?: (store: Store) => Promise<void>): void {
+  for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresStore', postgresFixture]] as const) {
+    void describe(`${name} ${what}`, () => {
+      const db = {} as { fixture: Fixture; store: Store; other: Store };
+      before(async () => {
+        db.fixture = makeFixture();
+        db.store = db.fixture.open();
+        db.other = db.fixture.open();
+        await db.store.migrate();
+        await db.other.migrate();
+        await db.store.createOrganisation(orgA);
+        await db.store.createOrganisation(orgB);
+        await seed?.(db.store);
+      });
+      after(async () => {
+        await Promise.all([db.store.close(), db.other.close()]);
+        await db.fixture.cleanup();
+      });
+      body(db);
+    });
+  }
 }
