@@ -1,22 +1,13 @@
-import type { Logger } from 'pino';
 import type { ApiResponse } from '../control-plane.ts';
 import { GatehouseError } from '../errors.ts';
 import { claimIdempotencyKey, fingerprintOf, idempotencyKeyOf } from '../gateway/traffic/idempotency-key.ts';
-import { sealedFor } from '../gateway/traffic/idempotency.ts';
+import { sealedFor, type IdempotencyStageDeps } from '../gateway/traffic/idempotency.ts';
 import type { Actor } from '../services/context.ts';
-import type { IdempotencyRef, IdempotencyStore } from '../store/idempotency-types.ts';
-import type { SecretBox } from '../vault/secret-box.ts';
+import type { IdempotencyRef } from '../store/idempotency-types.ts';
 import type { Route } from './route.ts';
 
-export interface AdminIdempotencyDeps {
-  readonly store: IdempotencyStore;
-  readonly box: Pick<SecretBox, 'seal' | 'open'>;
-  readonly retentionMs: number;
-  /** How long a claim may run before its pending row expires. */
-  readonly pendingMs: number;
-  readonly log: Logger;
-  readonly now: () => number;
-}
+/** The same store, sealing and times as the MCP endpoint's idempotency stage. */
+export type AdminIdempotencyDeps = IdempotencyStageDeps;
 
 /** The answer to a request, and whether it was a replay of a stored one (its audit record says so). */
 export interface IdempotentAnswer {
