@@ -23,6 +23,7 @@ import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPolicySets } from './gateway/access/policy-cache.ts';
+import { createGuardrailSettings } from './gateway/guardrails/settings.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createAddressStage } from './gateway/traffic/address-stage.ts';
 import { createControlPlaneGate } from './gateway/traffic/control-plane-gate.ts';
@@ -152,6 +153,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       orgDeny: (orgId, revision) => orgDeny(orgId, 'mcp', revision),
     },
     idempotency,
+    guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config });
   const handleMcp = createMcpEndpoint({

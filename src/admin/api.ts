@@ -14,6 +14,7 @@ import { authorize, type Actor, type ServiceContext } from '../services/context.
 import type { AuditDecision } from '../store/types.ts';
 import { accessRuleRoutes } from './access-rules.ts';
 import { trafficRoutes } from './traffic.ts';
+import { guardrailRoutes } from './guardrails.ts';
 import type { AdminIdempotency } from './idempotency.ts';
 import { auditRoutes } from './audit.ts';
 import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
@@ -76,6 +77,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...scimSettingsRoutes,
     ...accessRuleRoutes,
     ...trafficRoutes,
+    ...guardrailRoutes,
     ...toolPinRoutes,
     ...policyRoutes,
   ]);

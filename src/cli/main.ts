@@ -10,6 +10,7 @@ import { MEMBERS_USAGE, membersCommand } from './members.ts';
 import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
 import { TRAFFIC_USAGE, trafficCommand } from './traffic.ts';
+import { GUARDRAILS_USAGE, guardrailsCommand } from './guardrails.ts';
 import { TOOLS_USAGE, toolsCommand } from './tools.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
@@ -30,6 +31,7 @@ ${SERVERS_USAGE}
 ${KEYS_USAGE}
 ${NETWORK_USAGE}
 ${TRAFFIC_USAGE}
+${GUARDRAILS_USAGE}
 ${OAUTH_USAGE}
 ${POLICY_USAGE}
 ${CONNECT_USAGE}
@@ -58,6 +60,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     scim: { handler: scimCommand, usage: SCIM_USAGE },
     network: { handler: networkCommand, usage: NETWORK_USAGE },
     traffic: { handler: trafficCommand, usage: TRAFFIC_USAGE },
+    guardrails: { handler: guardrailsCommand, usage: GUARDRAILS_USAGE },
     tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
     policy: { handler: policyCommand, usage: POLICY_USAGE },
