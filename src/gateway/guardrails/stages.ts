@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
+import { auditArgs } from '../audit/redact.ts';
 import { noteDetail, type Call } from '../call.ts';
 import { scanContent, type Scanned } from './content-scan.ts';
 import { PII_DETECTORS, SECRET_DETECTORS, type Detector, type DetectorKind } from './detectors.ts';
@@ -44,6 +45,7 @@ interface GuardRecord {
 }
 
 const MAX_FINDINGS = 50;
+const ALL_KINDS: ReadonlySet<DetectorKind> = new Set(['pii', 'secrets']);
 /** The codes a guardrail refuses with itself; anything else it throws is a failure of the guardrail. */
 const OWN_CODES = new Set(['arguments_invalid', 'guardrail_denied', 'output_invalid', 'output_too_large']);
 
@@ -126,8 +128,10 @@ function detection(stage: 'pre' | 'post'): Guardrail {
       const args = call.upstreamParams?.arguments;
       const value = stage === 'pre' ? args : call.result;
       if (value === undefined || (stage === 'pre' && ctx.method === 'resources/read')) return;
-      const scan = scanContent(stage === 'pre' ? 'arguments' : ctx.method, value, detectors, redact);
+      // Every kind found is replaced in the copy, blocked ones too: the audit record's arguments must not keep them.
+      const scan = scanContent(stage === 'pre' ? 'arguments' : ctx.method, value, detectors, ALL_KINDS);
       if (scan.findings.length === 0) return;
+      if (stage === 'pre') call.audit.args = auditArgs(scan.redacted);
       const blocked = scan.findings.filter((f) => !redact.has(f.kind));
       for (const f of scan.findings) {
         noteFinding(call, { stage, rule: f.rule, where: f.where, action: redact.has(f.kind) ? 'redact' : 'block', ...(f.encoding === undefined ? {} : { encoding: f.encoding }) });
