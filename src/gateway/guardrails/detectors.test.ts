@@ -115,3 +115,10 @@ test('arguments: every string by its path', () => {
   assert.deepEqual(scan.findings.map((f) => f.where), ['arguments.list[0].note']);
   assert.deepEqual(scan.redacted, { q: 'ok', list: [{ note: 'reach me at [REDACTED:pii.email]' }] });
 });
+
+test('regression: a long run of token characters without a match is scanned in linear time, not quadratic', () => {
+  // Before the URL-token and email patterns were anchored to token starts, 200 kB took minutes.
+  const started = performance.now();
+  assert.deepEqual(detect(`${'x'.repeat(200_000)}%41 ${'y'.repeat(200_000)}@`, ALL), []);
+  assert.ok(performance.now() - started < 5000, 'far below what a quadratic scan of this text takes');
+});

@@ -129,7 +129,7 @@ function highEntropy(token: string): boolean {
 }
 
 export const PII_DETECTORS: readonly Detector[] = [
-  { id: 'pii.email', kind: 'pii', pattern: /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/g },
+  { id: 'pii.email', kind: 'pii', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/g },
   { id: 'pii.card', kind: 'pii', pattern: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, valid: cardValid },
   { id: 'pii.iban', kind: 'pii', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g, valid: ibanValid },
   { id: 'pii.ssn', kind: 'pii', pattern: /(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])/g, valid: ssnValid },

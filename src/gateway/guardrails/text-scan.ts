@@ -40,7 +40,8 @@ export function stripInvisible(text: string): Stripped {
 
 const BASE64_TOKEN = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
 const HEX_TOKEN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
-const URL_TOKEN = /[^\s"'<>]*%[0-9A-Fa-f]{2}[^\s"'<>]*/g;
+// Each starts only where a token starts (the lookbehind): a long run without a match then costs its length, not its square.
+const URL_TOKEN = /(?<![^\s"'<>])[^\s"'<>]*%[0-9A-Fa-f]{2}[^\s"'<>]*/g;
 const MAX_DEPTH = 2;
 
 function urlDecoded(token: string): string | undefined {
@@ -76,6 +77,7 @@ export function detect(text: string, detectors: readonly Detector[], depth = 0):
   }
   if (depth < MAX_DEPTH) {
     for (const { encoding, token, decode } of DECODERS) {
+      if (encoding === 'url' && !text.includes('%')) continue;
       token.lastIndex = 0;
       for (const m of text.matchAll(token)) {
         const start = m.index;
