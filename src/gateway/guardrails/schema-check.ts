@@ -18,7 +18,8 @@ const MAX_CACHED = 2000;
 
 function instances(): { draft07: Ajv; v2020: Ajv2020 } {
   // strict: false - upstream schemas carry keywords of their own (titles, examples, vendor keys) and still mean the same.
-  const options = { strict: false, allErrors: true, validateFormats: true } as const;
+  // logger: false - Ajv's warnings (an unknown format, ignored) would go to the console, outside the gateway's log.
+  const options = { strict: false, allErrors: true, validateFormats: true, logger: false } as const;
   const draft07 = new Ajv(options);
   const v2020 = new Ajv2020(options);
   const withFormats = addFormats as unknown as (ajv: Ajv | Ajv2020) => void;
