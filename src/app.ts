@@ -23,6 +23,7 @@ import { createStatelessMode } from './gateway/listener/stateless.ts';
 import { ListenerRegistry } from './gateway/listener/subscriptions.ts';
 import { createNetworkRules } from './gateway/access/network-rules.ts';
 import { createPolicySets } from './gateway/access/policy-cache.ts';
+import { createGuardrailSettings } from './gateway/guardrails/settings.ts';
 import { createPipeline } from './gateway/pipeline.ts';
 import { createAddressStage } from './gateway/traffic/address-stage.ts';
 import { createControlPlaneGate } from './gateway/traffic/control-plane-gate.ts';
@@ -158,6 +159,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
+    guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({

@@ -49,6 +49,14 @@ export type ErrorCode =
   // The organisation's Cedar policy set refused the request, or could not be evaluated (which refuses too).
   | 'policy_denied'
   | 'policy_error'
+  // Guardrails (guard-pre, guard-post): arguments that fail the tool's inputSchema, a deny rule or detected PII or
+  // secrets in block mode, a result that fails the outputSchema, a result over the output cap in refuse mode, and a
+  // guardrail that threw or ran out of time (which refuses too: fail closed).
+  | 'arguments_invalid'
+  | 'guardrail_denied'
+  | 'output_invalid'
+  | 'output_too_large'
+  | 'guardrail_error'
   | 'audit_unavailable'
   | 'store_unavailable'
   | 'config_invalid'
@@ -127,6 +135,12 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   policy_denied: [403, -32003, 'deny', 'debug'],
   // Fail closed: the call is refused, and an operator needs to know the policy set cannot be evaluated.
   policy_error: [500, -32014, 'error', 'error'],
+  arguments_invalid: [200, -32040, 'deny', 'debug'],
+  guardrail_denied: [200, -32041, 'deny', 'debug'],
+  // The upstream answered against its own outputSchema: refused, and worth an operator's look.
+  output_invalid: [502, -32042, 'error', 'warn'],
+  output_too_large: [200, -32043, 'deny', 'debug'],
+  guardrail_error: [500, -32044, 'error', 'error'],
   audit_unavailable: [503, -32013, 'error', 'error'],
   store_unavailable: [503, -32013, 'error', 'error'],
   config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],

@@ -15,6 +15,7 @@ import type { AuditDecision } from '../store/types.ts';
 import { accessRuleRoutes } from './access-rules.ts';
 import { trafficRoutes } from './traffic.ts';
 import { approvalRoutes } from './approvals.ts';
+import { guardrailRoutes } from './guardrails.ts';
 import type { AdminIdempotency } from './idempotency.ts';
 import { auditRoutes } from './audit.ts';
 import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
@@ -78,6 +79,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...accessRuleRoutes,
     ...trafficRoutes,
     ...approvalRoutes,
+    ...guardrailRoutes,
     ...toolPinRoutes,
     ...policyRoutes,
   ]);

@@ -10,6 +10,7 @@ import { KEYS_USAGE } from './keys.ts';
 import { MEMBERS_USAGE } from './members.ts';
 import { NETWORK_USAGE } from './network.ts';
 import { TRAFFIC_USAGE } from './traffic.ts';
+import { GUARDRAILS_USAGE } from './guardrails.ts';
 import { OAUTH_USAGE } from './oauth.ts';
 import { POLICY_USAGE } from './policy.ts';
 import { ORGS_USAGE } from './orgs.ts';
@@ -26,7 +27,7 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE, APPROVALS_USAGE].join('\n');
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, GUARDRAILS_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE, APPROVALS_USAGE].join('\n');
   // `gatehouse keys create ...`, `gatehouse oauth issuers add ...` (a group of groups), or `gatehouse connect
   // [--options]` for a command without subcommands.
   const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => [m[1], m[2], m[3]].filter((w) => w !== undefined).join(' ')));

@@ -11,6 +11,7 @@ import { ORGS_USAGE, orgsCommand } from './orgs.ts';
 import { NETWORK_USAGE, networkCommand } from './network.ts';
 import { TRAFFIC_USAGE, trafficCommand } from './traffic.ts';
 import { APPROVALS_USAGE, approvalsCommand } from './approvals.ts';
+import { GUARDRAILS_USAGE, guardrailsCommand } from './guardrails.ts';
 import { TOOLS_USAGE, toolsCommand } from './tools.ts';
 import { OAUTH_USAGE, oauthCommand } from './oauth.ts';
 import { err, UsageError } from './output.ts';
@@ -32,6 +33,7 @@ ${KEYS_USAGE}
 ${NETWORK_USAGE}
 ${TRAFFIC_USAGE}
 ${APPROVALS_USAGE}
+${GUARDRAILS_USAGE}
 ${OAUTH_USAGE}
 ${POLICY_USAGE}
 ${CONNECT_USAGE}
@@ -61,6 +63,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     network: { handler: networkCommand, usage: NETWORK_USAGE },
     traffic: { handler: trafficCommand, usage: TRAFFIC_USAGE },
     approvals: { handler: approvalsCommand, usage: APPROVALS_USAGE },
+    guardrails: { handler: guardrailsCommand, usage: GUARDRAILS_USAGE },
     tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
     policy: { handler: policyCommand, usage: POLICY_USAGE },

@@ -37,6 +37,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_RATE_LIMIT_KEY: 'rateLimitKey',
   GATEHOUSE_RATE_LIMIT_AUDIT_WINDOW_MS: 'rateLimitAuditWindowMs',
   GATEHOUSE_DENY_CIDRS: 'denyCidrs',
+  GATEHOUSE_GUARDRAIL_TIMEOUT_MS: 'guardrailTimeoutMs',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);

@@ -77,6 +77,8 @@ export const configSchema = z.strictObject({
   rateLimitAuditWindowMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Addresses and ranges refused outright, before authentication, on every endpoint but /healthz and /readyz. */
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
+  /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
+  guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -15,6 +15,7 @@ import { createResolveStage } from './catalog/resolve.ts';
 import { createApprovalStage, type ApprovalStageDeps } from './approval/approval-stage.ts';
 import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
+import { createGuardStages, type GuardStagesDeps } from './guardrails/stages.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
 
@@ -34,10 +35,10 @@ import { createForwardStage } from './upstream/forward.ts';
  *   resolve        client      method table -> one connector and its upstream name; quarantined    catalog/resolve.ts
  *   decide         client      decide(use, target): scopes, read-only; then the org's Cedar set    access/decide-stage.ts
  *   limit          client      rate limits (key tier, organisation, tool); idempotency keys         traffic/limit-stage.ts, idempotency.ts
- *   guard-pre      both        human approval (elicitation or the admin API);                      approval/approval-stage.ts,
- *                              input schema, deny rules, secrets in arguments                      guardrails/ (to come)
+ *   guard-pre      both        input schema, deny rules, PII and secrets in arguments; then        guardrails/stages.ts,
+ *                              human approval (elicitation or the admin API)                       approval/approval-stage.ts
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
- *   guard-post     both        output checks, PII and secrets redaction                            guardrails/ (to come)
+ *   guard-post     both        output schema, output cap, PII and secrets redaction                guardrails/stages.ts
  *   scrub          both        credentials an upstream echoed back                                 guardrails/ (to come)
  *   respond        client      the transport answers, after the audit record                       listener/
  */
@@ -88,9 +89,12 @@ export interface PipelineDeps {
   readonly idempotency: IdempotencyStageDeps;
   /** Human approval of the tools an organisation marked as needing it. */
   readonly approval: ApprovalStageDeps;
+  /** Guardrail settings (cached by access revision) and the guardrails' time budget. */
+  readonly guardrails: GuardStagesDeps;
 }
 
 export function createPipeline(deps: PipelineDeps) {
+  const guard = createGuardStages(deps.guardrails);
   const stages: Record<StageName, readonly Stage[]> = {
     authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
@@ -98,9 +102,9 @@ export function createPipeline(deps: PipelineDeps) {
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
-    'guard-pre': [createApprovalStage(deps.approval)],
+    'guard-pre': [guard.pre, createApprovalStage(deps.approval)],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
-    'guard-post': [],
+    'guard-post': [guard.post],
     scrub: [],
   };
   const steps = PATH.flatMap((name) => stages[name].map((run) => ({ name, run, clientOnly: CLIENT_ONLY.has(name) })));

@@ -1,3 +1,4 @@
+import type { GuardrailSettingsStore } from './guardrail-types.ts';
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ApprovalStore } from './approval-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
@@ -237,6 +238,7 @@ export interface Store {
   /** Per-organisation IP allowlists for the MCP and admin API planes. */
   readonly networkAllowlists: NetworkAllowlistStore;
   readonly trafficSettings: TrafficSettingsStore;
+  readonly guardrailSettings: GuardrailSettingsStore;
   /** Idempotency keys of tools/call and the admin API's creating POSTs. */
   readonly idempotency: IdempotencyStore;
   /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */

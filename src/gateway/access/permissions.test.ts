@@ -48,6 +48,8 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'network.update':         [o, o, _, _, o],
   'traffic.read':           [o, o, _, o, o],
   'traffic.update':         [o, o, _, _, o],
+  'guardrails.read':        [o, o, _, o, o],
+  'guardrails.update':      [o, o, _, _, o],
   'policy.read':            [o, o, _, o, o],
   'policy.update':          [o, o, _, _, o],
   'approval.read':          [o, o, _, o, o],

@@ -92,6 +92,13 @@ export const PERMISSIONS = {
   'traffic.update': MANAGERS,
 
   /**
+   * Guardrails: schema checks, deny rules, PII and secret detection and the output cap, per organisation, connector and
+   * tool. Readers see them; managers change them.
+   */
+  'guardrails.read': READERS,
+  'guardrails.update': MANAGERS,
+
+  /**
    * The OAuth issuers whose access tokens agents may present. Adding one hands out rights like creating a key does,
    * so the services keep its scope map and servers within the actor's own (no more than yours).
    */

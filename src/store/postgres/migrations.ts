@@ -376,7 +376,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER policy_sets_access_revision AFTER INSERT OR UPDATE OR DELETE ON policy_sets
     FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
   `,
-  // 13: human approval of tool calls: a pending row per call awaiting an admin (bound to a digest of the exact call),
+  // 13: guardrail settings (schema checks, deny rules, PII and secret detection, output cap), one JSON document per
+  // organisation with its connector and tool overrides. They bump the access revision the data path already reads.
+  `
+  CREATE TABLE guardrail_settings (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    settings JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TRIGGER guardrail_settings_access_revision AFTER INSERT OR UPDATE OR DELETE ON guardrail_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION access_bump_revision();
+  `,
+  // 14: human approval of tool calls: a pending row per call awaiting an admin (bound to a digest of the exact call),
   // approved or denied once, consumed once by the retry it approves. Expired rows stay for the record.
   `
   CREATE TABLE approvals (

@@ -18,6 +18,7 @@ import type {
 } from '../types.ts';
 import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { PostgresTrafficSettings } from './postgres-traffic.ts';
+import { PostgresGuardrailSettings } from './postgres-guardrails.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
@@ -59,6 +60,7 @@ export class PostgresStore implements Store {
   readonly oauthIssuers = new PostgresOAuthIssuers(this.#query);
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
+  readonly guardrailSettings = new PostgresGuardrailSettings(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);

@@ -390,7 +390,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER policy_sets_access_revision_delete AFTER DELETE ON policy_sets
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
   `,
-  // 14: human approval of tool calls: a pending row per call awaiting an admin (bound to a digest of the exact call),
+  // 14: guardrail settings (schema checks, deny rules, PII and secret detection, output cap), one JSON document per
+  // organisation with its connector and tool overrides. They bump the access revision the data path already reads.
+  `
+  CREATE TABLE guardrail_settings (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER guardrail_settings_access_revision_insert AFTER INSERT ON guardrail_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER guardrail_settings_access_revision_update AFTER UPDATE ON guardrail_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  CREATE TRIGGER guardrail_settings_access_revision_delete AFTER DELETE ON guardrail_settings
+  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'access_revision'; END;
+  `,
+  // 15: human approval of tool calls: a pending row per call awaiting an admin (bound to a digest of the exact call),
   // approved or denied once, consumed once by the retry it approves. Expired rows stay for the record.
   `
   CREATE TABLE approvals (

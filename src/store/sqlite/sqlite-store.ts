@@ -30,6 +30,7 @@ import { SqliteApprovals } from './sqlite-approvals.ts';
 import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
+import { SqliteGuardrailSettings } from './sqlite-guardrails.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
 
@@ -54,6 +55,7 @@ export class SqliteStore implements Store {
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
+  readonly guardrailSettings = new SqliteGuardrailSettings(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
   readonly policies = new SqlitePolicies(this.#access);
 
