@@ -7,12 +7,14 @@
  *   rate limits   per address and per key (config), the organisation's limit, a tool limit on both echo tools
  *   Cedar         a policy set of six policies (role and connector, client network, a forbid on another tool, an argument
  *                 condition, hours), evaluated on every call
- *   guardrails    (when they land) input schema validation, PII and secret scanning, output cap
+ *   guardrails    PII and secret scanning of arguments and results (redact) and a deny rule, on top of the
+ *                 defaults both gateways run (input and output schema validation, the output cap)
  *
  * The plain gateway runs with the rate limits off (`off` in config), so the two differ by exactly these.
  */
 import type { App } from '../src/app.ts';
 import type { Actor } from '../src/services/context.ts';
+import { setGuardrails } from '../src/services/guardrails.ts';
 import { setPolicySet } from '../src/services/policy.ts';
 import { setKeyTier, setOrgLimit, setToolLimit } from '../src/services/traffic.ts';
 
@@ -46,4 +48,9 @@ export async function enableProtections(app: App, t: ProtectionTarget): Promise<
   await setToolLimit(ctx, t.actor, t.orgId, 'fxs/echo', '1000000/s,burst=100000');
   await setKeyTier(ctx, t.actor, t.orgId, t.keyId, '1000000');
   await setPolicySet(ctx, t.actor, t.orgId, POLICIES);
+  await setGuardrails(ctx, t.actor, t.orgId, {
+    pii: { action: 'redact', direction: 'both' },
+    secrets: { action: 'redact', direction: 'both' },
+    denyRules: [{ id: 'no-drop', tool: '*/echo', path: '$.text', pattern: 'drop\\s+table', ignoreCase: true }],
+  });
 }
