@@ -32,6 +32,7 @@ import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { Quotas } from './gateway/traffic/quotas.ts';
+import { connectorSecrets } from './gateway/upstream/transport.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
@@ -159,6 +160,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
+    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
   const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });

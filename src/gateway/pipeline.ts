@@ -16,6 +16,7 @@ import { createApprovalStage, type ApprovalStageDeps } from './approval/approval
 import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
 import { createGuardStages, type GuardStagesDeps } from './guardrails/stages.ts';
+import { createScrubStage, type ScrubStageDeps } from './scrub/echo-scrub.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
 
@@ -39,7 +40,7 @@ import { createForwardStage } from './upstream/forward.ts';
  *                              human approval (elicitation or the admin API)                       approval/approval-stage.ts
  *   forward        both        the gateway, the session or the upstream answers                    upstream/forward.ts
  *   guard-post     both        output schema, output cap, PII and secrets redaction                guardrails/stages.ts
- *   scrub          both        credentials an upstream echoed back                                 guardrails/ (to come)
+ *   scrub          client      a connector's own credentials echoed back, replaced                 scrub/echo-scrub.ts
  *   respond        client      the transport answers, after the audit record                       listener/
  */
 export const PATH = ['authenticate', 'network', 'receive', 'resolve', 'decide', 'limit', 'guard-pre', 'forward', 'guard-post', 'scrub'] as const;
@@ -89,6 +90,8 @@ export interface PipelineDeps {
   readonly idempotency: IdempotencyStageDeps;
   /** Human approval of the tools an organisation marked as needing it. */
   readonly approval: ApprovalStageDeps;
+  /** A connector's record and its secrets, for the echo scrub. */
+  readonly scrub: ScrubStageDeps;
   /** Guardrail settings (cached by access revision) and the guardrails' time budget. */
   readonly guardrails: GuardStagesDeps;
 }
@@ -105,7 +108,7 @@ export function createPipeline(deps: PipelineDeps) {
     'guard-pre': [guard.pre, createApprovalStage(deps.approval)],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [guard.post],
-    scrub: [],
+    scrub: [createScrubStage(deps.scrub)],
   };
   const steps = PATH.flatMap((name) => stages[name].map((run) => ({ name, run, clientOnly: CLIENT_ONLY.has(name) })));
   const afterReceive = steps.findIndex((s) => s.name === 'receive') + 1;

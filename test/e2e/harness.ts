@@ -140,8 +140,8 @@ export async function startEverythingHttp(): Promise<UpstreamProcess> {
 }
 
 /** Starts the project's fixture over Streamable HTTP as its own process (so a test can kill it). */
-export async function startFixtureHttpProcess(): Promise<UpstreamProcess> {
-  const child = spawn(NODE, [FIXTURE, '--http', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startFixtureHttpProcess(env: Record<string, string> = {}): Promise<UpstreamProcess> {
+  const child = spawn(NODE, [FIXTURE, '--http', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const line = await waitForOutput(child, 'stdout', /^LISTENING (\S+)/m);
   return { url: line[1] ?? '', child, close: () => stop(child) };
 }

@@ -18,8 +18,18 @@ function openValues(box: SecretBox, c: ConnectorRecord, kind: 'header' | 'env', 
 }
 
 /**
- * Builds the SDK transport for a connector. This is the only place connector secrets are decrypted, and they go
- * straight into the upstream request headers or the child's environment.
+ * The connector's secret values in the clear, for the echo scrub (scrub/echo-scrub.ts) to recognise in what the
+ * upstream sends back; the transport below is the only other place they are opened.
+ */
+export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): string[] {
+  const t = connector.transport;
+  const [kind, values] = t.type === 'http' ? (['header', t.headers] as const) : (['env', t.env] as const);
+  return values.filter((v) => v.secret).map((v) => box.open(v.ciphertext, secretBinding(connector.orgId, connector.id, kind, v.name)));
+}
+
+/**
+ * Builds the SDK transport for a connector. With connectorSecrets above, the only place connector secrets are
+ * decrypted; they go straight into the upstream request headers or the child's environment.
  */
 export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox): { transport: Transport; stdio?: StdioClientTransport } {
   const t = connector.transport;
