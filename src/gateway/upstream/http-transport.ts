@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -56,11 +57,13 @@ export class HttpClientTransport implements Transport {
     },
   });
 
-  constructor(url: URL, headers: Record<string, string>) {
+  /** `lookup`: how each new socket finds its address (egress/egress.ts pins it to a checked one). */
+  constructor(url: URL, headers: Record<string, string>, options: { lookup?: LookupFunction } = {}) {
     this.#url = url;
     this.#headers = headers;
     const https = url.protocol === 'https:';
-    this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 });
+    const agent = { keepAlive: true, maxSockets: 256, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) };
+    this.#agent = https ? new HttpsAgent(agent) : new HttpAgent(agent);
     this.#request = https ? httpsRequest : httpRequest;
   }
 
