@@ -61,9 +61,6 @@ async function main(): Promise<void> {
     GATEHOUSE_LOG_LEVEL: values['log-level'],
     // The idle-session phase opens hundreds of sessions on one key: lift the per-key cap above it.
     GATEHOUSE_MAX_SESSIONS_PER_KEY: '100000',
-    // The fixture listens on loopback over plain http: the operator's allowance.
-    GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: '1',
-    GATEHOUSE_EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
     ...limitEnv(values.protections),
   });
   // The same asynchronous sonic-boom pino uses by default on stdout, on stderr: stdout is the control channel.

@@ -33,7 +33,6 @@ import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { Quotas } from './gateway/traffic/quotas.ts';
 import { connectorSecrets } from './gateway/upstream/transport.ts';
-import { egressPolicy, type EgressPolicy } from './egress/egress.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
@@ -51,7 +50,7 @@ export const VERSION = '0.1.0';
 const IDEMPOTENCY_PURGE_MS = 60_000;
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
-export async function openServices(config: Config, log: Logger, resolve?: EgressPolicy['resolve']): Promise<ServiceContext & { egress: EgressPolicy; log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
+export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
   const audit: AuditLog = createAuditLog({ store, log });
@@ -61,7 +60,6 @@ export async function openServices(config: Config, log: Logger, resolve?: Egress
     log,
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
-    egress: egressPolicy({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs, ...(resolve === undefined ? {} : { resolve }) }),
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: () => store.close(),
   };
@@ -79,16 +77,13 @@ export interface App {
 export interface AppOptions {
   /** The clock of sign-in (session timeouts, lockouts, TOTP) and of idempotency keys' expiry: tests move it instead of waiting. */
   readonly now?: () => number;
-  /** How connector hosts are resolved (tests answer for names of their own; the default is the system resolver). */
-  readonly resolve?: EgressPolicy['resolve'];
 }
 
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
-  const services = await openServices(config, log, options.resolve);
+  const services = await openServices(config, log);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box } = services;
-  const egress = services.egress;
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -98,7 +93,6 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const federation = new Federation({
     store,
     box,
-    egress,
     log,
     config,
     onListChanged: (orgId, kinds) => {
@@ -169,7 +163,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
-  const bridges = createSessionBridges({ federation, box, egress, log, pipeline, config, quotas });
+  const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,

@@ -30,7 +30,6 @@ export type ErrorCode =
   | 'conflict'
   | 'too_many_sessions'
   | 'quota_exceeded'
-  | 'egress_refused'
   | 'approval_required'
   | 'approval_denied'
   | 'approval_expired'
@@ -120,8 +119,6 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   conflict: [409, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   too_many_sessions: [429, JSONRPC_INVALID_REQUEST, 'deny', 'debug'],
   quota_exceeded: [429, -32033, 'deny', 'debug'],
-  // An upstream the gateway will not connect to (SSRF): refused at creation (400) and at call time.
-  egress_refused: [400, -32050, 'deny', 'warn'],
   approval_required: [200, -32034, 'deny', 'debug'],
   approval_denied: [200, -32035, 'deny', 'debug'],
   approval_expired: [200, -32036, 'deny', 'debug'],

@@ -37,11 +37,9 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_RATE_LIMIT_KEY: 'rateLimitKey',
   GATEHOUSE_RATE_LIMIT_AUDIT_WINDOW_MS: 'rateLimitAuditWindowMs',
   GATEHOUSE_DENY_CIDRS: 'denyCidrs',
-  GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'allowPlainHttpUpstreams',
-  GATEHOUSE_EGRESS_ALLOW_CIDRS: 'egressAllowCidrs',
   GATEHOUSE_GUARDRAIL_TIMEOUT_MS: 'guardrailTimeoutMs',
 };
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */

@@ -58,14 +58,6 @@ export const configSchema = z.strictObject({
   sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
-  /** Plain http: connector URLs (refused by default: upstream credentials would cross the network in the clear). */
-  allowPlainHttpUpstreams: z
-    .enum(['0', '1', 'true', 'false'])
-    .or(z.boolean())
-    .transform((v) => v === true || v === '1' || v === 'true')
-    .default(false),
-  /** Non-public destinations (loopback, private, link-local, ...) connectors may reach; none by default. */
-  egressAllowCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** How long a call that needs human approval waits for it: a pending approval's lifetime, or the person asked in the session. */
   approvalTtlSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   /** How long the answer to a request with an idempotency key is kept for its retries (default 24 h). */

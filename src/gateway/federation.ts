@@ -6,12 +6,10 @@ import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/cata
 import { ToolPins } from './catalog/tool-pins.ts';
 import { VirtualView } from './catalog/virtual-view.ts';
 import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
-import type { EgressPolicy } from '../egress/egress.ts';
 
 export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
   readonly box: SecretBox;
-  readonly egress: EgressPolicy;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
   /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
@@ -115,7 +113,6 @@ export class Federation {
   #connect(c: ConnectorRecord): UpstreamConnection {
     const conn = new UpstreamConnection(c, {
       box: this.#deps.box,
-      egress: this.#deps.egress,
       log: this.#deps.log,
       requestTimeoutMs: this.#deps.config.upstreamTimeoutMs,
       connectTimeoutMs: this.#deps.config.upstreamConnectTimeoutMs,

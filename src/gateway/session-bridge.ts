@@ -8,14 +8,12 @@ import { newAuditFacts, type Call, type Transport } from './call.ts';
 import type { Federation } from './federation.ts';
 import type { SessionBridge } from './listener/mcp-endpoint.ts';
 import type { ClientFeatures, Session } from './listener/session.ts';
-import type { EgressPolicy } from '../egress/egress.ts';
 import type { Quotas } from './traffic/quotas.ts';
 import { SessionUpstreams, type ClientSide } from './upstream/session-upstreams.ts';
 
 export interface SessionBridgeDeps {
   readonly federation: Pick<Federation, 'connection' | 'view'>;
   readonly box: SecretBox;
-  readonly egress: EgressPolicy;
   readonly log: Logger;
   /** Runs an upstream's requests to the client through the data path, in the server direction. */
   readonly pipeline: { run(call: Call): Promise<void> };
@@ -57,7 +55,6 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
         own = new SessionUpstreams(
           {
             box: deps.box,
-            egress: deps.egress,
             log: deps.log,
             requestTimeoutMs: deps.config.upstreamTimeoutMs,
             connectTimeoutMs: deps.config.upstreamConnectTimeoutMs,

@@ -5,7 +5,6 @@ import { secretBinding } from '../gateway/upstream/transport.ts';
 import { newId } from '../ids.ts';
 import { DuplicateError, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
-import { checkDestination, egressPolicy } from '../egress/egress.ts';
 
 /** A header or environment value as given by an operator, before sealing. */
 export interface ValueInput {
@@ -46,9 +45,6 @@ export function viewConnector(c: ConnectorRecord): ConnectorView {
     ? { id: c.id, name: c.name, type: 'http', url: t.url, headers: t.headers.map(show), createdAt: c.createdAt }
     : { id: c.id, name: c.name, type: 'stdio', command: t.command, args: t.args, env: t.env.map(show), createdAt: c.createdAt };
 }
-
-/** Without a policy of the operator's: public https destinations only. */
-const STRICT_EGRESS = egressPolicy({ allowPlainHttp: false, allowCidrs: [] });
 
 function validateUrl(text: string): string {
   let url: URL;
@@ -98,7 +94,6 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   checkConnectorName(input.name);
   const id = newId('con');
   const transport = buildTransport(ctx, input.orgId, id, input);
-  if (transport.type === 'http') await checkDestination(transport.url, ctx.egress ?? STRICT_EGRESS);
   const now = new Date().toISOString();
   const record: ConnectorRecord = { id, orgId: input.orgId, name: input.name, transport, createdAt: now, updatedAt: now };
   try {
@@ -169,7 +164,6 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       cwd: change.cwd ?? t.cwd,
     };
   }
-  if (transport.type === 'http' && change.url !== undefined) await checkDestination(transport.url, ctx.egress ?? STRICT_EGRESS);
   const record: ConnectorRecord = { ...existing, name: change.name ?? existing.name, transport, updatedAt: new Date().toISOString() };
   try {
     if (!(await ctx.store.updateConnector(record))) throw new GatehouseError('not_found', NO_SUCH_CONNECTOR);

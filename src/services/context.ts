@@ -5,7 +5,6 @@ import type { AuditLog } from '../gateway/audit/audit-log.ts';
 import { isAllowed, type Action, type Role } from '../gateway/access/permissions.ts';
 import type { AuditEvent, Store } from '../store/types.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
-import type { EgressPolicy } from '../egress/egress.ts';
 
 /** What the control-plane services need; the CLI and the admin API build the same. */
 export interface ServiceContext {
@@ -13,8 +12,6 @@ export interface ServiceContext {
   readonly audit: AuditLog;
   readonly pepper: KeyObject;
   readonly box: SecretBox;
-  /** Where connectors may point (egress/egress.ts); absent: public https destinations only. */
-  readonly egress?: EgressPolicy;
 }
 
 /**

@@ -53,10 +53,6 @@ export async function startGateway(extraEnv: Record<string, string> = {}, option
     // suite's to test (it sets its own), everywhere else they would only measure how fast the suite runs.
     GATEHOUSE_RATE_LIMIT_ADDRESS: 'off',
     GATEHOUSE_RATE_LIMIT_AUTH: 'off',
-    // The suites' upstreams and identity providers listen on loopback over plain http: the operator's allowance,
-    // given here once; the egress suite starts its gateways without it to test the secure default.
-    GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: '1',
-    GATEHOUSE_EGRESS_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
     ...extraEnv,
   };
   const config = loadConfig(env);

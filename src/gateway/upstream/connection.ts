@@ -12,10 +12,8 @@ import type { Logger } from 'pino';
 import * as z from 'zod';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
-import { checkDestination, type EgressPolicy } from '../../egress/egress.ts';
 import { redactValue } from '../audit/redact.ts';
-import type { GatehouseError } from '../../errors.ts';
-import { egressRefusal, translateUpstreamError, unavailable } from './errors.ts';
+import { translateUpstreamError, unavailable } from './errors.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 export type ListingKind = 'tools' | 'resources' | 'prompts';
@@ -29,7 +27,6 @@ export interface UpstreamListing {
 
 export interface ConnectionDeps {
   readonly box: SecretBox;
-  readonly egress: EgressPolicy;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -68,8 +65,6 @@ export class UpstreamConnection implements Forwarder {
   #state: 'connecting' | 'ready' | 'down' | 'closed' = 'connecting';
   #listing: UpstreamListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
   #backoffMs = 500;
-  /** Why the last connect failed, when egress refused it: calls then say so rather than "unavailable". */
-  #refused: GatehouseError | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #checking = false;
 
@@ -100,9 +95,7 @@ export class UpstreamConnection implements Forwarder {
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
-      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box, this.#deps.egress);
-      // Said clearly before connecting; the socket's own lookup checks again, and connects only where it checked.
-      if (this.connector.transport.type === 'http') await checkDestination(this.connector.transport.url, this.#deps.egress);
+      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box);
       client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: {} });
       stdio?.stderr?.on('data', (chunk: Buffer) => {
         log.debug({ connector: this.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
@@ -124,12 +117,10 @@ export class UpstreamConnection implements Forwarder {
       this.#registerListChanged(client);
       await this.#refresh(client, ['tools', 'resources', 'prompts']);
       this.#state = 'ready';
-      this.#refused = undefined;
       this.#backoffMs = 500;
       log.info({ connector: this.name, org: this.connector.orgId }, 'upstream connected');
       this.#deps.onChange(this, ['tools', 'resources', 'prompts']);
     } catch (err) {
-      this.#refused = egressRefusal(err);
       log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
@@ -211,7 +202,7 @@ export class UpstreamConnection implements Forwarder {
   /** Sends one request upstream and returns its result object as parsed. */
   async request(method: string, params: Record<string, unknown>, options: ForwardOptions = {}): Promise<Record<string, unknown>> {
     const client = this.#client;
-    if (client === undefined || this.#state !== 'ready') throw this.#refused ?? unavailable(this.name);
+    if (client === undefined || this.#state !== 'ready') throw unavailable(this.name);
     try {
       return await client.request({ method, params }, AnyResult, {
         signal: options.signal,

@@ -7,8 +7,6 @@ import { GatehouseError } from '../../errors.ts';
  */
 export function translateUpstreamError(err: unknown, connector: string, signal?: AbortSignal): GatehouseError {
   if (err instanceof GatehouseError) return err;
-  const refusal = egressRefusal(err);
-  if (refusal !== undefined) return refusal;
   if (signal?.aborted === true) return new GatehouseError('request_cancelled', 'Request cancelled', { cause: err });
   if (err instanceof McpError) {
     switch (err.code) {
@@ -27,14 +25,6 @@ export function translateUpstreamError(err: unknown, connector: string, signal?:
     }
   }
   return unavailable(connector, err);
-}
-
-/** The egress refusal behind a socket error (egress/egress.ts pinnedLookup), if that is what it was. */
-export function egressRefusal(err: unknown): GatehouseError | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
-  }
-  return undefined;
 }
 
 export function unavailable(connector: string, cause?: unknown): GatehouseError {

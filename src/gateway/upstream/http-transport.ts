@@ -1,4 +1,3 @@
-import type { LookupFunction } from 'node:net';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -57,13 +56,11 @@ export class HttpClientTransport implements Transport {
     },
   });
 
-  /** `lookup`: how each new socket finds its address (egress/egress.ts pins it to a checked one). */
-  constructor(url: URL, headers: Record<string, string>, options: { lookup?: LookupFunction } = {}) {
+  constructor(url: URL, headers: Record<string, string>) {
     this.#url = url;
     this.#headers = headers;
     const https = url.protocol === 'https:';
-    const agent = { keepAlive: true, maxSockets: 256, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) };
-    this.#agent = https ? new HttpsAgent(agent) : new HttpAgent(agent);
+    this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 });
     this.#request = https ? httpsRequest : httpRequest;
   }
 

@@ -4,7 +4,6 @@ import { CancelledNotificationSchema, McpError } from '@modelcontextprotocol/sdk
 import type { Logger } from 'pino';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
-import { checkDestination, type EgressPolicy } from '../../egress/egress.ts';
 import { redactValue } from '../audit/redact.ts';
 import { AnyResult, type ForwardOptions, type Forwarder } from './connection.ts';
 import { translateUpstreamError } from './errors.ts';
@@ -28,7 +27,6 @@ export interface ClientSide {
 
 export interface SessionUpstreamDeps {
   readonly box: SecretBox;
-  readonly egress: EgressPolicy;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -129,21 +127,12 @@ export class SessionUpstreams {
     let created: ReturnType<typeof createUpstreamTransport>;
     try {
       if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
-      created = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress);
+      created = createUpstreamTransport(connector, this.#deps.box);
     } catch (err) {
       release();
       throw err;
     }
     const { transport, stdio } = created;
-    if (connector.transport.type === 'http') {
-      // Said clearly before connecting; the socket's own lookup checks again, and connects only where it checked.
-      try {
-        await checkDestination(connector.transport.url, this.#deps.egress);
-      } catch (err) {
-        release();
-        throw err;
-      }
-    }
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
     stdio?.stderr?.on('data', (chunk: Buffer) => {

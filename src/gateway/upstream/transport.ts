@@ -2,7 +2,6 @@ import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotoc
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
-import { checkUrl, pinnedLookup, type EgressPolicy } from '../../egress/egress.ts';
 import { HttpClientTransport } from './http-transport.ts';
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
@@ -32,13 +31,11 @@ export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): st
  * Builds the SDK transport for a connector. With connectorSecrets above, the only place connector secrets are
  * decrypted; they go straight into the upstream request headers or the child's environment.
  */
-export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox, egress: EgressPolicy): { transport: Transport; stdio?: StdioClientTransport } {
+export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox): { transport: Transport; stdio?: StdioClientTransport } {
   const t = connector.transport;
   if (t.type === 'http') {
-    // Checked again here, not only when it was saved: the operator's allowances may have changed since.
-    const url = checkUrl(t.url, egress);
     const headers = openValues(box, connector, 'header', t.headers);
-    return { transport: new HttpClientTransport(url, headers, { lookup: pinnedLookup(egress) }) };
+    return { transport: new HttpClientTransport(new URL(t.url), headers) };
   }
   const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
   const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
