@@ -7,6 +7,7 @@ import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
 import { AnyResult, type ForwardOptions, type Forwarder } from './connection.ts';
 import { translateUpstreamError } from './errors.ts';
+import type { Allowance, Egress } from '../../egress/egress.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 /** What a session's upstream connections need of the session on the client side. */
@@ -27,6 +28,7 @@ export interface ClientSide {
 
 export interface SessionUpstreamDeps {
   readonly box: SecretBox;
+  readonly egress: Egress;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -51,6 +53,8 @@ class SessionUpstream implements Forwarder {
   closed = false;
   /** The upstream's requests to the client in flight, by the upstream's id, so its cancellations can end them. */
   readonly incoming = new Map<string | number, AbortController>();
+  /** The allowance that admitted the address of the last socket opened (egress), for the call's audit record. */
+  egressAllowance: Allowance | undefined;
 
   constructor(connector: ConnectorRecord, client: Client) {
     this.connector = connector;
@@ -115,9 +119,14 @@ export class SessionUpstreams {
   }
 
   async #connect(connector: ConnectorRecord): Promise<SessionUpstream> {
-    const { transport, stdio } = createUpstreamTransport(connector, this.#deps.box);
+    let allowance: Allowance | undefined;
+    const { transport, stdio } = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress, (pinned) => {
+      allowance = pinned.allowance;
+      up.egressAllowance = allowance;
+    });
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
+    up.egressAllowance = allowance;
     stdio?.stderr?.on('data', (chunk: Buffer) => {
       this.#deps.log.debug({ connector: connector.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
     });
