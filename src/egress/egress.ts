@@ -89,6 +89,8 @@ export function createEgress(settings: EgressSettings, resolver: Resolver = syst
     if (url.protocol === 'http:' && !settings.allowPlainHttp) {
       throw egressRefused('plain http:// is not allowed (use https://, or an operator sets GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS)');
     }
+    // `https:/x`, `https:///x` parse as https://x/: a URL must say `scheme://host` as written.
+    if (!/^https?:\/\/[^/]/i.test(text)) throw egressRefused('the URL must be written scheme://host/...');
     if (url.username !== '' || url.password !== '') throw egressRefused('credentials in the URL are not allowed (use a secret header)');
     if (url.hostname === '') throw egressRefused('the URL has no host');
     const literal = hostAddress(url);
@@ -135,7 +137,7 @@ export function createEgress(settings: EgressSettings, resolver: Resolver = syst
       if (hostAddress(url) !== undefined) parse(url.href, options);
       return url.protocol === 'https:' ? new HttpsAgent(common) : new HttpAgent(common);
     },
-    fetch: ((input: string | URL | Request, init?: RequestInit) => egressFetch(input, init)) as typeof fetch,
+    fetch: ((input: string | URL | Request, init?: RequestInit) => egressFetch(input, init)),
   };
 
   async function egressFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
