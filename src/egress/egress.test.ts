@@ -22,10 +22,10 @@ describe('egress: addresses', () => {
     '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b::10.0.0.1', '64:ff9b:1::1', '2002:7f00:1::', '2002:a9fe:a9fe::1',
     'fc00::1', 'fd12:3456::1', 'fe80::1', 'fe80::1%eth0', 'ff02::1', '2001:db8::1', 'fec0::1', '100::1',
   ];
-  for (const a of forbidden) test(`refuses ${a}`, () => assert.notEqual(forbiddenReason(a), undefined, a));
+  for (const a of forbidden) test(`refuses ${a}`, () => { assert.notEqual(forbiddenReason(a), undefined, a); });
   const allowed = ['93.184.215.14', '8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '64:ff9b::808:808', '::ffff:8.8.8.8', '100.128.0.1', '172.32.0.1'];
-  for (const a of allowed) test(`allows ${a}`, () => assert.equal(forbiddenReason(a), undefined, a));
-  test('refuses what is not an address', () => assert.equal(forbiddenReason('example.com'), 'not an address'));
+  for (const a of allowed) test(`allows ${a}`, () => { assert.equal(forbiddenReason(a), undefined, a); });
+  test('refuses what is not an address', () => { assert.equal(forbiddenReason('example.com'), 'not an address'); });
 });
 
 describe('egress: URLs, whatever notation they are written in', () => {
@@ -40,12 +40,12 @@ describe('egress: URLs, whatever notation they are written in', () => {
     'https://user:pw@example.com/', 'https://user@example.com/', 'https://example.com\\@127.0.0.1/', ' https://example.com/',
     'https://exa mple.com/', 'https://example.com/\n', 'not a url', 'https:///path', 'https:/example.com/', 'https:example.com/',
   ];
-  for (const u of refusedUrls) test(`refuses ${JSON.stringify(u)}`, () => assert.throws(() => e.parse(u), refused));
+  for (const u of refusedUrls) test(`refuses ${JSON.stringify(u)}`, () => { assert.throws(() => e.parse(u), refused); });
   test('a refusal says why and carries no secret', () => {
     assert.throws(() => e.parse('https://user:hunter2@example.com/'), (err: Error) => refused(err) && !err.message.includes('hunter2'));
     assert.throws(() => e.parse('https://169.254.169.254/'), (err: Error) => /link-local/.test(err.message));
   });
-  test('accepts a public https URL', () => assert.equal(e.parse('https://example.com/mcp').href, 'https://example.com/mcp'));
+  test('accepts a public https URL', () => { assert.equal(e.parse('https://example.com/mcp').href, 'https://example.com/mcp'); });
   test('plain http only when the operator allows it', () => {
     const plain = createEgress({ allowPlainHttp: true, allowCidrs: [] }, fixed('93.184.215.14'));
     assert.equal(plain.parse('http://example.com/mcp').protocol, 'http:');
@@ -119,7 +119,7 @@ describe('egress: pinned connections', () => {
         get(url, { agent }, (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve(body));
+          res.on('end', () => { resolve(body); });
         }).on('error', reject);
       });
     try {
