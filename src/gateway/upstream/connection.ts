@@ -100,6 +100,7 @@ export class UpstreamConnection implements Forwarder {
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'connecting';
+    let attemptRefusal: GatehouseError | undefined;
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
@@ -115,6 +116,12 @@ export class UpstreamConnection implements Forwarder {
         this.#onClosed(current);
       };
       client.onerror = (err) => {
+        // The transport reports a refused socket here; the client itself only sees the connection close.
+        const refused = egressRefusalIn(err);
+        if (refused !== undefined) {
+          this.#refusal = refused;
+          attemptRefusal = refused;
+        }
         this.#onTransportError(current, err);
       };
       await client.connect(transport, { timeout: this.#deps.connectTimeoutMs });
@@ -132,7 +139,7 @@ export class UpstreamConnection implements Forwarder {
       log.info({ connector: this.name, org: this.connector.orgId }, 'upstream connected');
       this.#deps.onChange(this, ['tools', 'resources', 'prompts']);
     } catch (err) {
-      const refusal = egressRefusalIn(err);
+      const refusal = egressRefusalIn(err) ?? attemptRefusal;
       this.#refusal = refusal;
       if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
@@ -225,7 +232,8 @@ export class UpstreamConnection implements Forwarder {
         ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       });
     } catch (err) {
-      throw translateUpstreamError(err, this.name, options.signal);
+      const translated = translateUpstreamError(err, this.name, options.signal);
+      throw translated.code === 'upstream_unavailable' ? (this.#refusal ?? translated) : translated;
     }
   }
 
