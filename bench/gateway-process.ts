@@ -62,6 +62,9 @@ async function main(): Promise<void> {
     // The idle-session phase opens hundreds of sessions on one key: lift the per-key cap above it.
     GATEHOUSE_MAX_SESSIONS_PER_KEY: '100000',
     ...limitEnv(values.protections),
+    // The bench's upstream listens on plain http on loopback: the operator's egress allowances for it.
+    GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'true',
+    GATEHOUSE_EGRESS_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
   });
   // The same asynchronous sonic-boom pino uses by default on stdout, on stderr: stdout is the control channel.
   const app: App = await createApp(config, createLogger(config, pino.destination({ dest: 2, sync: false })));

@@ -42,6 +42,7 @@ import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
+import { createEgress, type Resolver } from './egress/egress.ts';
 import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
 
@@ -50,7 +51,11 @@ export const VERSION = '0.1.0';
 const IDEMPOTENCY_PURGE_MS = 60_000;
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
-export async function openServices(config: Config, log: Logger): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
+export async function openServices(
+  config: Config,
+  log: Logger,
+  resolver?: Resolver,
+): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
   const audit: AuditLog = createAuditLog({ store, log });
@@ -60,6 +65,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     log,
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
+    egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: () => store.close(),
   };
@@ -77,13 +83,15 @@ export interface App {
 export interface AppOptions {
   /** The clock of sign-in (session timeouts, lockouts, TOTP) and of idempotency keys' expiry: tests move it instead of waiting. */
   readonly now?: () => number;
+  /** What host names resolve to for egress (tests; the system resolver otherwise). */
+  readonly resolver?: Resolver;
 }
 
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
-  const services = await openServices(config, log);
+  const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
-  const { store, audit, pepper, box } = services;
+  const { store, audit, pepper, box, egress } = services;
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -93,6 +101,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const federation = new Federation({
     store,
     box,
+    egress,
     log,
     config,
     onListChanged: (orgId, kinds) => {
@@ -112,6 +121,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const verifyToken = createTokenVerifier({
     issuers: store.oauthIssuers,
     resourceFor: metadata.resource,
+    fetch: egress.fetch,
     onJwksError: (issuer, err) => {
       log.warn({ issuer, err: err instanceof Error ? err.message : String(err) }, 'cannot fetch the key set of an OAuth issuer');
     },
@@ -163,7 +173,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
-  const bridges = createSessionBridges({ federation, box, log, pipeline, config, quotas });
+  const bridges = createSessionBridges({ federation, box, egress, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,

@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'idempotency_in_flight'
   // A tool whose definition is new, changed or rejected since it was approved (tool pinning).
   | 'tool_quarantined'
+  // The destination of an outbound connection is not allowed (SSRF-safe egress: scheme, credentials, address).
+  | 'egress_refused'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -126,6 +128,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   idempotency_mismatch: [422, -32030, 'deny', 'debug'],
   idempotency_in_flight: [409, -32031, 'deny', 'debug'],
   tool_quarantined: [200, -32032, 'deny', 'debug'],
+  // A refusal, not a fault: 400 where a destination is configured, the JSON-RPC error -32050 at call time.
+  egress_refused: [400, -32050, 'deny', 'warn'],
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],

@@ -11,6 +11,7 @@ export const connectorView = z.object({
   name: z.string(),
   type: z.enum(['http', 'stdio']),
   url: z.string().optional(),
+  allowPrivateNetwork: z.boolean().optional().describe('Set by the operator (CLI) only: the connector may reach non-public addresses'),
   command: z.string().optional(),
   args: z.array(z.string()).optional(),
   headers: z.array(shownValue).optional(),

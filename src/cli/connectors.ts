@@ -3,12 +3,13 @@ import { addConnector, connectorIdByName, listConnectors, removeConnector, type 
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
-export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]...
+export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [-- ARG...]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
   @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
-  Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.`;
+  Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.
+  --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).`;
 
 function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
   return raw.replace(/@env:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
@@ -32,6 +33,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
     allowPositionals: true,
     options: {
       url: { type: 'string' },
+      'allow-private-network': { type: 'boolean' },
       header: { type: 'string', multiple: true },
       'secret-header': { type: 'string', multiple: true },
       command: { type: 'string' },
@@ -56,6 +58,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               name,
               type: 'http',
               url: values.url,
+              allowPrivateNetwork: values['allow-private-network'] === true,
               headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
             })
           : await addConnector(ctx, ctx.actor, {

@@ -43,3 +43,15 @@ test('trusted proxies are a list of CIDRs; anything else is refused at start-up'
   assert.deepEqual(loadConfig({ GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).trustedProxies, ['10.0.0.0/8', '::1']);
   assert.throws(() => loadConfig({ GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' }), /trustedProxies\.1: each entry must be a CIDR/);
 });
+
+test('egress is strict by default; the operator allowances are parsed and validated', () => {
+  const d = loadConfig({});
+  assert.equal(d.allowPlainHttpUpstreams, false);
+  assert.deepEqual(d.egressAllowCidrs, []);
+  const c = loadConfig({ GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'true', GATEHOUSE_EGRESS_ALLOW_CIDRS: '127.0.0.0/8, ::1/128' });
+  assert.equal(c.allowPlainHttpUpstreams, true);
+  assert.deepEqual(c.egressAllowCidrs, ['127.0.0.0/8', '::1/128']);
+  assert.equal(loadConfig({ GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'false' }).allowPlainHttpUpstreams, false);
+  assert.throws(() => loadConfig({ GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'yes please' }), /allowPlainHttpUpstreams/);
+  assert.throws(() => loadConfig({ GATEHOUSE_EGRESS_ALLOW_CIDRS: '10.0.0.0/33' }), /egressAllowCidrs/);
+});

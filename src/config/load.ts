@@ -38,8 +38,10 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_RATE_LIMIT_AUDIT_WINDOW_MS: 'rateLimitAuditWindowMs',
   GATEHOUSE_DENY_CIDRS: 'denyCidrs',
   GATEHOUSE_GUARDRAIL_TIMEOUT_MS: 'guardrailTimeoutMs',
+  GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'allowPlainHttpUpstreams',
+  GATEHOUSE_EGRESS_ALLOW_CIDRS: 'egressAllowCidrs',
 };
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
@@ -66,13 +68,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
-  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs } = parsed.data;
+  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs, egressAllowCidrs } = parsed.data;
   return Object.freeze({
     ...parsed.data,
     allowedOrigins: Object.freeze([...allowedOrigins]),
     allowedHosts: Object.freeze([...allowedHosts]),
     trustedProxies: Object.freeze([...trustedProxies]),
     denyCidrs: Object.freeze([...denyCidrs]),
+    egressAllowCidrs: Object.freeze([...egressAllowCidrs]),
   }) as Config;
 }
 

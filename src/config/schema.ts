@@ -76,6 +76,16 @@ export const configSchema = z.strictObject({
   /** A flood of refusals writes the first per limit and subject in this window, then one record counting the rest. */
   rateLimitAuditWindowMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Addresses and ranges refused outright, before authentication, on every endpoint but /healthz and /readyz. */
+  /**
+   * Egress (src/egress): connector endpoints, OAuth/OIDC discovery and JWKS fetches must be https:// to public
+   * addresses. These switches are the operator's, for upstreams on a private network or loopback.
+   */
+  allowPlainHttpUpstreams: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1')
+    .or(z.boolean())
+    .default(false),
+  egressAllowCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),

@@ -1,3 +1,4 @@
+import type { Egress } from '../egress/egress.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
@@ -10,6 +11,7 @@ import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
 export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
   readonly box: SecretBox;
+  readonly egress: Egress;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
   /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
@@ -113,6 +115,7 @@ export class Federation {
   #connect(c: ConnectorRecord): UpstreamConnection {
     const conn = new UpstreamConnection(c, {
       box: this.#deps.box,
+      egress: this.#deps.egress,
       log: this.#deps.log,
       requestTimeoutMs: this.#deps.config.upstreamTimeoutMs,
       connectTimeoutMs: this.#deps.config.upstreamConnectTimeoutMs,

@@ -1,3 +1,4 @@
+import type { Egress } from '../egress/egress.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
@@ -14,6 +15,7 @@ import { SessionUpstreams, type ClientSide } from './upstream/session-upstreams.
 export interface SessionBridgeDeps {
   readonly federation: Pick<Federation, 'connection' | 'view'>;
   readonly box: SecretBox;
+  readonly egress: Egress;
   readonly log: Logger;
   /** Runs an upstream's requests to the client through the data path, in the server direction. */
   readonly pipeline: { run(call: Call): Promise<void> };
@@ -55,6 +57,7 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
         own = new SessionUpstreams(
           {
             box: deps.box,
+            egress: deps.egress,
             log: deps.log,
             requestTimeoutMs: deps.config.upstreamTimeoutMs,
             connectTimeoutMs: deps.config.upstreamConnectTimeoutMs,

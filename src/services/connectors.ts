@@ -14,7 +14,13 @@ export interface ValueInput {
 }
 
 type TransportInput =
-  | { readonly type: 'http'; readonly url: string; readonly headers: readonly ValueInput[] }
+  | {
+      readonly type: 'http';
+      readonly url: string;
+      readonly headers: readonly ValueInput[];
+      /** Non-public addresses allowed for this connector: the operator's alone (refused for anyone else). */
+      readonly allowPrivateNetwork?: boolean | undefined;
+    }
   | { readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined };
 
 export type NewConnector = TransportInput & { readonly orgId: string; readonly name: string };
@@ -25,6 +31,7 @@ export interface ConnectorView {
   readonly name: string;
   readonly type: 'http' | 'stdio';
   readonly url?: string;
+  readonly allowPrivateNetwork?: boolean;
   readonly command?: string;
   readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
@@ -42,21 +49,32 @@ export function viewConnector(c: ConnectorRecord): ConnectorView {
   const show = (v: ConnectorValue) => (v.secret ? { name: v.name, secret: true } : { name: v.name, secret: false, value: v.value });
   const t = c.transport;
   return t.type === 'http'
-    ? { id: c.id, name: c.name, type: 'http', url: t.url, headers: t.headers.map(show), createdAt: c.createdAt }
+    ? {
+        id: c.id,
+        name: c.name,
+        type: 'http',
+        url: t.url,
+        ...(t.allowPrivateNetwork === true ? { allowPrivateNetwork: true } : {}),
+        headers: t.headers.map(show),
+        createdAt: c.createdAt,
+      }
     : { id: c.id, name: c.name, type: 'stdio', command: t.command, args: t.args, env: t.env.map(show), createdAt: c.createdAt };
 }
 
-function validateUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new GatehouseError('bad_request', 'Connector URL is not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GatehouseError('bad_request', 'Connector URL must be http:// or https://');
-  // Credentials in a URL end up in logs and listings; they belong in a secret header.
-  if (url.username !== '' || url.password !== '') throw new GatehouseError('bad_request', 'Put credentials in a secret header, not in the URL');
-  return url.toString();
+/**
+ * The URL as egress parses it, its host resolved and every address checked (egress_refused, HTTP 400, otherwise).
+ * Credentials in a URL would end up in logs and listings; egress refuses them (they belong in a secret header).
+ */
+async function validateUrl(ctx: Pick<ServiceContext, 'egress'>, text: string, allowPrivateNetwork: boolean): Promise<{ url: string; allowances: string[] }> {
+  const { url, addresses } = await ctx.egress.check(text, { allowPrivateNetwork });
+  const allowances = [...new Set(addresses.flatMap((a) => (a.allowance === undefined ? [] : [a.allowance])))];
+  return { url: url.toString(), allowances };
+}
+
+function requireOperatorForPrivateNetwork(actor: Actor, wanted: boolean | undefined): boolean {
+  if (wanted !== true) return false;
+  if (actor.via !== 'operator') throw new GatehouseError('forbidden', 'Only the operator (CLI: connectors add --allow-private-network) may let a connector reach private addresses');
+  return true;
 }
 
 function seal(ctx: ServiceContext, orgId: string, id: string, kind: 'header' | 'env', values: readonly ValueInput[]): ConnectorValue[] {
@@ -81,10 +99,15 @@ function checkConnectorName(name: string): void {
   }
 }
 
-function buildTransport(ctx: ServiceContext, orgId: string, id: string, input: TransportInput): ConnectorTransport {
-  if (input.type === 'http') return { type: 'http', url: validateUrl(input.url), headers: seal(ctx, orgId, id, 'header', input.headers) };
+async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, id: string, input: TransportInput): Promise<{ transport: ConnectorTransport; allowances: string[] }> {
+  if (input.type === 'http') {
+    const allowPrivateNetwork = requireOperatorForPrivateNetwork(actor, input.allowPrivateNetwork);
+    const { url, allowances } = await validateUrl(ctx, input.url, allowPrivateNetwork);
+    const headers = seal(ctx, orgId, id, 'header', input.headers);
+    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) }, allowances };
+  }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
-  return { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd };
+  return { transport: { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd }, allowances: [] };
 }
 
 export async function addConnector(ctx: ServiceContext, actor: Actor, input: NewConnector): Promise<ConnectorView> {
@@ -93,7 +116,7 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   requireSameOrg(actor, input.orgId, NO_SUCH_CONNECTOR);
   checkConnectorName(input.name);
   const id = newId('con');
-  const transport = buildTransport(ctx, input.orgId, id, input);
+  const { transport, allowances } = await buildTransport(ctx, actor, input.orgId, id, input);
   const now = new Date().toISOString();
   const record: ConnectorRecord = { id, orgId: input.orgId, name: input.name, transport, createdAt: now, updatedAt: now };
   try {
@@ -104,6 +127,7 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   }
   const view = viewConnector(record);
   await ctx.audit.record(changeEvent(input.orgId, actor, 'connector.add', { connector: input.name }, view));
+  await auditAllowances(ctx, actor, input.orgId, input.name, allowances);
   return view;
 }
 
@@ -130,6 +154,8 @@ export interface ConnectorChange {
   readonly name?: string | undefined;
   readonly url?: string | undefined;
   readonly headers?: readonly ValueInput[] | undefined;
+  /** The operator's alone; a URL changed by anyone else drops the allowance (it was granted for the old one). */
+  readonly allowPrivateNetwork?: boolean | undefined;
   readonly command?: string | undefined;
   readonly args?: readonly string[] | undefined;
   readonly env?: readonly ValueInput[] | undefined;
@@ -141,18 +167,25 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
   const existing = await requireConnector(ctx, actor, orgId, id);
   const t = existing.transport;
   const stdioFields = change.command !== undefined || change.args !== undefined || change.env !== undefined || change.cwd !== undefined;
-  const httpFields = change.url !== undefined || change.headers !== undefined;
+  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined;
   if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
   if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
     throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
   }
   if (change.name !== undefined) checkConnectorName(change.name);
   let transport: ConnectorTransport;
+  let allowances: string[] = [];
   if (t.type === 'http') {
+    if (change.allowPrivateNetwork === true) requireOperatorForPrivateNetwork(actor, true);
+    const allowPrivateNetwork =
+      change.allowPrivateNetwork ?? (t.allowPrivateNetwork === true && (change.url === undefined || actor.via === 'operator'));
+    const checked = change.url === undefined && allowPrivateNetwork === (t.allowPrivateNetwork === true) ? undefined : await validateUrl(ctx, change.url ?? t.url, allowPrivateNetwork);
+    allowances = checked?.allowances ?? [];
     transport = {
       type: 'http',
-      url: change.url === undefined ? t.url : validateUrl(change.url),
+      url: checked?.url ?? t.url,
       headers: change.headers === undefined ? t.headers : seal(ctx, orgId, id, 'header', change.headers),
+      ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}),
     };
   } else {
     if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
@@ -173,7 +206,14 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
   }
   const view = viewConnector(record);
   await ctx.audit.record(changeEvent(orgId, actor, 'connector.update', { connector: record.name }, view));
+  await auditAllowances(ctx, actor, orgId, record.name, allowances);
   return view;
+}
+
+/** A connector stored with a non-public destination gets a record of its own naming the allowance that admitted it. */
+async function auditAllowances(ctx: ServiceContext, actor: Actor, orgId: string, connector: string, allowances: readonly string[]): Promise<void> {
+  if (allowances.length === 0) return;
+  await ctx.audit.record(changeEvent(orgId, actor, 'connector.egress_allowance', { connector }, { allowances }));
 }
 
 export async function removeConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<void> {

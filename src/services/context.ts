@@ -4,6 +4,7 @@ import { auditEvent, auditJson } from '../gateway/audit/event.ts';
 import type { AuditLog } from '../gateway/audit/audit-log.ts';
 import { isAllowed, type Action, type Role } from '../gateway/access/permissions.ts';
 import type { AuditEvent, Store } from '../store/types.ts';
+import type { Egress } from '../egress/egress.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
 
 /** What the control-plane services need; the CLI and the admin API build the same. */
@@ -12,6 +13,8 @@ export interface ServiceContext {
   readonly audit: AuditLog;
   readonly pepper: KeyObject;
   readonly box: SecretBox;
+  /** The one door out (src/egress): connector URLs are checked by it when stored. */
+  readonly egress: Egress;
 }
 
 /**

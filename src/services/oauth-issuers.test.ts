@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createEgress } from '../egress/egress.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,9 @@ test('issuer configuration: discovery, and what it refuses', async () => {
   try {
     await store.migrate();
     await store.createOrganisation({ id: 'org_a', slug: 'a', name: 'A', createdAt: new Date().toISOString(), deletedAt: null });
-    const ctx: ServiceContext = { store, audit: createAuditLog({ store, log: pino({ level: 'silent' }) }), pepper: pepperKey(randomBytes(32)), box: new SecretBox(randomBytes(32)) };
+    const ctx: ServiceContext = { store, audit: createAuditLog({ store, log: pino({ level: 'silent' }) }), pepper: pepperKey(randomBytes(32)), box: new SecretBox(randomBytes(32)),
+    // Host names resolve to a documentation-free public address; the tests' own fetch answers, nothing connects.
+    egress: createEgress({ allowPlainHttp: false, allowCidrs: [] }, () => Promise.resolve(['93.184.215.14'])) };
     const base: NewIssuer = { orgId: 'org_a', issuer: 'https://idp.example/tenant', audience: 'https://gw.example/mcp', scopeMap: { mcp: ['*'] } };
     const actor = operatorActor('test');
 

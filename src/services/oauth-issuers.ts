@@ -78,8 +78,11 @@ export async function addIssuer(ctx: ServiceContext, actor: Actor, input: NewIss
   for (const s of requiredScopes) if (!TOKEN_SCOPE.test(s)) throw new GatehouseError('bad_request', `'${s.slice(0, 64)}' is not a token scope value`);
   const servers = i.servers === undefined ? actor.servers && [...actor.servers] : await requireServers(ctx, i.orgId, i.servers);
   assertGrantable(actor, scopeMap, servers);
-  const jwksUri = i.jwksUri ?? (await discoverJwksUri(i.issuer, options.fetch ?? fetch));
+  if (i.jwksUri === undefined) await ctx.egress.check(i.issuer);
+  const jwksUri = i.jwksUri ?? (await discoverJwksUri(i.issuer, options.fetch ?? ctx.egress.fetch));
   requireSafeUrl(jwksUri, 'JWKS URI');
+  // The key set must pass egress now (resolved, every address checked), not only when first fetched.
+  await ctx.egress.check(jwksUri);
   const record: OAuthIssuerRecord = {
     id: `iss_${randomBytes(12).toString('base64url')}`,
     orgId: i.orgId,

@@ -33,7 +33,14 @@ function configFor(env: OidcEnv, orgId: string, s: OidcSettings): Promise<oidc.C
     // Plain http is allowed by the settings only for a loopback issuer (development, tests).
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated only to stand out; loopback only, see checkIssuer
     const execute = issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [];
-    config = oidc.discovery(issuer, s.clientId, undefined, oidc.ClientSecretBasic(secret), { execute, timeout: 10 });
+    // Every request to the IdP (discovery, token, userinfo, its key set) goes out through egress (src/egress).
+    const egressFetch = env.services.egress.fetch;
+    config = oidc
+      .discovery(issuer, s.clientId, undefined, oidc.ClientSecretBasic(secret), { execute, timeout: 10, [oidc.customFetch]: egressFetch })
+      .then((c) => {
+        c[oidc.customFetch] = egressFetch;
+        return c;
+      });
     config.catch(() => env.oidcConfigs.delete(cacheKey));
     env.oidcConfigs.set(cacheKey, config);
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createEgress } from '../egress/egress.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,7 @@ describe('virtual server service', () => {
     audit: createAuditLog({ store, log: pino({ level: 'silent' }) }),
     pepper: pepperKey(randomBytes(32)),
     box: new SecretBox(randomBytes(32)),
+    egress: createEgress({ allowPlainHttp: false, allowCidrs: [] }),
   };
 
   before(async () => {

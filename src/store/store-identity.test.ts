@@ -93,7 +93,8 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
       assert.deepEqual(await store.getConnector(orgA.id, c.id), c);
       assert.equal(await store.getConnector(orgB.id, c.id), undefined, "another organisation's connector");
       const rev = await store.connectorsRevision();
-      const changed: ConnectorRecord = { ...c, name: 'updated', updatedAt: T2, transport: { type: 'http', url: 'https://new.example.com/mcp', headers: [] } };
+      // The operator's private-network allowance (egress) is part of the transport and survives the round trip.
+      const changed: ConnectorRecord = { ...c, name: 'updated', updatedAt: T2, transport: { type: 'http', url: 'https://new.example.com/mcp', headers: [], allowPrivateNetwork: true } };
       assert.equal(await store.updateConnector({ ...changed, orgId: orgB.id }), false, "another organisation's connector");
       assert.equal(await store.connectorsRevision(), rev);
       assert.equal(await store.updateConnector(changed), true);

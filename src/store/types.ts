@@ -91,7 +91,13 @@ export type ConnectorValue =
   | { readonly name: string; readonly secret: true; readonly ciphertext: string };
 
 export type ConnectorTransport =
-  | { readonly type: 'http'; readonly url: string; readonly headers: readonly ConnectorValue[] }
+  | {
+      readonly type: 'http';
+      readonly url: string;
+      readonly headers: readonly ConnectorValue[];
+      /** Set only by the operator (CLI): this connector may reach non-public addresses (egress). */
+      readonly allowPrivateNetwork?: boolean | undefined;
+    }
   | {
       readonly type: 'stdio';
       readonly command: string;

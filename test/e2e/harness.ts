@@ -40,6 +40,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The operator allowances for upstreams on loopback over plain http, as tests and the bench need them. */
+export const LOOPBACK_EGRESS: Readonly<Record<string, string>> = {
+  GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'true',
+  GATEHOUSE_EGRESS_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+};
+
 export async function startGateway(extraEnv: Record<string, string> = {}, options: AppOptions = {}): Promise<Gateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   const env: Record<string, string> = {
@@ -53,6 +59,9 @@ export async function startGateway(extraEnv: Record<string, string> = {}, option
     // suite's to test (it sets its own), everywhere else they would only measure how fast the suite runs.
     GATEHOUSE_RATE_LIMIT_ADDRESS: 'off',
     GATEHOUSE_RATE_LIMIT_AUTH: 'off',
+    // The fixtures, the upstreams and the test IdPs listen on plain http on loopback: an operator's allowance,
+    // never the default (egress refuses both otherwise; the egress suite tests that).
+    ...LOOPBACK_EGRESS,
     ...extraEnv,
   };
   const config = loadConfig(env);

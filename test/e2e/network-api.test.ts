@@ -32,7 +32,9 @@ describe('network rules on the control plane', () => {
   }
 
   before(async () => {
-    gw = await startGateway({ GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1/32' });
+    // The issuer below is only stored, never fetched from (no token is sent): egress checks its name when stored, so
+    // the name resolves (by this test's resolver) to a public address nothing here connects to.
+    gw = await startGateway({ GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1/32' }, { resolver: () => Promise.resolve(['93.184.215.14']) });
     base = gw.url.replace(/\/mcp$/, '');
     org = await makeOrg(gw, 'netco');
     await setUserPassword(gw.app.services, operatorActor('test'), org.people.admin.email, PASSWORD);

@@ -24,6 +24,8 @@ export interface TokenVerifierDeps {
   readonly resourceFor: (server: string | null) => string;
   /** Told when an issuer's keys cannot be fetched (never given the token). */
   readonly onJwksError?: (issuer: string, err: unknown) => void;
+  /** The egress fetch (src/egress): key sets are fetched through the same checks as every other outbound call. */
+  readonly fetch: typeof fetch;
 }
 
 /** Small, for clocks that drift; not a grace period. */
@@ -55,7 +57,12 @@ export function createTokenVerifier(deps: TokenVerifierDeps) {
   function keySet(jose: Jose, jwksUri: string): JWTVerifyGetKey {
     let set = keySets.get(jwksUri);
     if (set === undefined) {
-      set = jose.createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+      set = jose.createRemoteJWKSet(new URL(jwksUri), {
+        timeoutDuration: 5000,
+        cooldownDuration: 30_000,
+        cacheMaxAge: 600_000,
+        [jose.customFetch]: deps.fetch,
+      });
       keySets.set(jwksUri, set);
     }
     return set;

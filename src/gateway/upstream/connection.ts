@@ -10,6 +10,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import * as z from 'zod';
+import type { Allowance, Egress } from '../../egress/egress.ts';
+import { GatehouseError } from '../../errors.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
@@ -27,6 +29,7 @@ export interface UpstreamListing {
 
 export interface ConnectionDeps {
   readonly box: SecretBox;
+  readonly egress: Egress;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -37,6 +40,8 @@ export interface ConnectionDeps {
 /** Something a request can be forwarded on: the shared connection of a connector, or a session's own. */
 export interface Forwarder {
   request(method: string, params: Record<string, unknown>, options: ForwardOptions): Promise<Record<string, unknown>>;
+  /** The allowance that admitted the address of the last socket opened (egress), for the call's audit record. */
+  readonly egressAllowance?: Allowance | undefined;
 }
 
 export interface ForwardOptions {
@@ -67,6 +72,9 @@ export class UpstreamConnection implements Forwarder {
   #backoffMs = 500;
   #retryTimer: NodeJS.Timeout | undefined;
   #checking = false;
+  /** Why the last connect was refused by egress: calls are answered with it rather than `upstream_unavailable`. */
+  #refusal: GatehouseError | undefined;
+  egressAllowance: Allowance | undefined;
 
   constructor(connector: ConnectorRecord, deps: ConnectionDeps) {
     this.connector = connector;
@@ -92,10 +100,13 @@ export class UpstreamConnection implements Forwarder {
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'connecting';
+    let attemptRefusal: GatehouseError | undefined;
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
-      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box);
+      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box, this.#deps.egress, (pinned) => {
+        this.egressAllowance = pinned.allowance;
+      });
       client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: {} });
       stdio?.stderr?.on('data', (chunk: Buffer) => {
         log.debug({ connector: this.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
@@ -105,6 +116,12 @@ export class UpstreamConnection implements Forwarder {
         this.#onClosed(current);
       };
       client.onerror = (err) => {
+        // The transport reports a refused socket here; the client itself only sees the connection close.
+        const refused = egressRefusalIn(err);
+        if (refused !== undefined) {
+          this.#refusal = refused;
+          attemptRefusal = refused;
+        }
         this.#onTransportError(current, err);
       };
       await client.connect(transport, { timeout: this.#deps.connectTimeoutMs });
@@ -118,10 +135,14 @@ export class UpstreamConnection implements Forwarder {
       await this.#refresh(client, ['tools', 'resources', 'prompts']);
       this.#state = 'ready';
       this.#backoffMs = 500;
+      this.#refusal = undefined;
       log.info({ connector: this.name, org: this.connector.orgId }, 'upstream connected');
       this.#deps.onChange(this, ['tools', 'resources', 'prompts']);
     } catch (err) {
-      log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
+      const refusal = egressRefusalIn(err) ?? attemptRefusal;
+      this.#refusal = refusal;
+      if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
+      else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
     }
@@ -202,7 +223,7 @@ export class UpstreamConnection implements Forwarder {
   /** Sends one request upstream and returns its result object as parsed. */
   async request(method: string, params: Record<string, unknown>, options: ForwardOptions = {}): Promise<Record<string, unknown>> {
     const client = this.#client;
-    if (client === undefined || this.#state !== 'ready') throw unavailable(this.name);
+    if (client === undefined || this.#state !== 'ready') throw this.#refusal ?? unavailable(this.name);
     try {
       return await client.request({ method, params }, AnyResult, {
         signal: options.signal,
@@ -211,7 +232,8 @@ export class UpstreamConnection implements Forwarder {
         ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       });
     } catch (err) {
-      throw translateUpstreamError(err, this.name, options.signal);
+      const translated = translateUpstreamError(err, this.name, options.signal);
+      throw translated.code === 'upstream_unavailable' ? (this.#refusal ?? translated) : translated;
     }
   }
 
@@ -237,6 +259,14 @@ async function collect<R extends { nextCursor?: string | undefined }, T>(
     if (cursor === undefined) break;
   }
   return out;
+}
+
+/** The egress refusal behind a failed connect (the SDK may wrap what the transport threw), if that is what it was. */
+export function egressRefusalIn(err: unknown): GatehouseError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
+  }
+  return undefined;
 }
 
 function describe(err: unknown): string {

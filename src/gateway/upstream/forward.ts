@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
-import type { Call } from '../call.ts';
+import { noteDetail, type Call } from '../call.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
 
@@ -47,7 +47,13 @@ export function createForwardStage(deps: ForwardStageDeps) {
     const conn = call.session === undefined ? deps.connection(p.orgId, target.connector) : await call.session.upstream(target.connector);
     if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${target.connector}' is unavailable`);
     const method = call.request?.method ?? '';
-    const result = await conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
+    let result: Record<string, unknown>;
+    try {
+      result = await conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
+    } finally {
+      // A non-public upstream address admitted by an operator's allowance is on the record of every call that used it.
+      if (conn.egressAllowance !== undefined) noteDetail(call, 'egress', { allowance: conn.egressAllowance });
+    }
     call.result = method === 'resources/read' && call.view !== undefined ? exposeContents(call.view, target.connector, result) : result;
     if (isToolError(call.result)) call.audit.reason = 'tool_error';
   };

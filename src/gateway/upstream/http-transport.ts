@@ -56,11 +56,12 @@ export class HttpClientTransport implements Transport {
     },
   });
 
-  constructor(url: URL, headers: Record<string, string>) {
+  /** `agent`: the egress agent (src/egress), which checks and pins the address of every new socket. */
+  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent) {
     this.#url = url;
     this.#headers = headers;
     const https = url.protocol === 'https:';
-    this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 });
+    this.#agent = agent ?? (https ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 }));
     this.#request = https ? httpsRequest : httpRequest;
   }
 

@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
-import { AnyResult, type ForwardOptions, type Forwarder } from './connection.ts';
+import type { GatehouseError } from '../../errors.ts';
+import { AnyResult, egressRefusalIn, type ForwardOptions, type Forwarder } from './connection.ts';
 import { translateUpstreamError } from './errors.ts';
+import type { Allowance, Egress } from '../../egress/egress.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 /** What a session's upstream connections need of the session on the client side. */
@@ -27,6 +29,7 @@ export interface ClientSide {
 
 export interface SessionUpstreamDeps {
   readonly box: SecretBox;
+  readonly egress: Egress;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -56,6 +59,8 @@ class SessionUpstream implements Forwarder {
   closed = false;
   /** The upstream's requests to the client in flight, by the upstream's id, so its cancellations can end them. */
   readonly incoming = new Map<string | number, AbortController>();
+  /** The allowance that admitted the address of the last socket opened (egress), for the call's audit record. */
+  egressAllowance: Allowance | undefined;
 
   constructor(connector: ConnectorRecord, client: Client) {
     this.connector = connector;
@@ -124,10 +129,14 @@ export class SessionUpstreams {
     const release = (): void => {
       for (const r of releases) r();
     };
+    let allowance: Allowance | undefined;
     let created: ReturnType<typeof createUpstreamTransport>;
     try {
       if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
-      created = createUpstreamTransport(connector, this.#deps.box);
+      created = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress, (pinned) => {
+        allowance = pinned.allowance;
+        up.egressAllowance = allowance;
+      });
     } catch (err) {
       release();
       throw err;
@@ -135,12 +144,18 @@ export class SessionUpstreams {
     const { transport, stdio } = created;
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
+    up.egressAllowance = allowance;
     stdio?.stderr?.on('data', (chunk: Buffer) => {
       this.#deps.log.debug({ connector: connector.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
     });
     client.onclose = () => {
       up.closed = true;
       release();
+    };
+    // The transport reports a socket egress refused here; the client itself only sees the connection close.
+    let refusal: GatehouseError | undefined;
+    client.onerror = (err) => {
+      refusal ??= egressRefusalIn(err);
     };
     client.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
       const controller = new AbortController();
@@ -172,7 +187,7 @@ export class SessionUpstreams {
     } catch (err) {
       await client.close().catch(() => undefined);
       release();
-      throw translateUpstreamError(err, connector.name);
+      throw egressRefusalIn(err) ?? refusal ?? translateUpstreamError(err, connector.name);
     }
     deferResponses(transport);
     const level = this.#side.logLevel;

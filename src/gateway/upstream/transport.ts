@@ -1,5 +1,6 @@
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Egress, OnPinned } from '../../egress/egress.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
 import { HttpClientTransport } from './http-transport.ts';
@@ -31,11 +32,19 @@ export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): st
  * Builds the SDK transport for a connector. With connectorSecrets above, the only place connector secrets are
  * decrypted; they go straight into the upstream request headers or the child's environment.
  */
-export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox): { transport: Transport; stdio?: StdioClientTransport } {
+export function createUpstreamTransport(
+  connector: ConnectorRecord,
+  box: SecretBox,
+  egress: Egress,
+  onPinned?: OnPinned,
+): { transport: Transport; stdio?: StdioClientTransport } {
   const t = connector.transport;
   if (t.type === 'http') {
+    // Checked again here, not only when stored: the operator's settings may have changed since.
+    const options = { allowPrivateNetwork: t.allowPrivateNetwork };
+    const url = egress.parse(t.url, options);
     const headers = openValues(box, connector, 'header', t.headers);
-    return { transport: new HttpClientTransport(new URL(t.url), headers) };
+    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned)) };
   }
   const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
   const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
