@@ -37,6 +37,7 @@ import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
+import { describeSandbox, sandboxSettings } from './sandbox/sandbox.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { MasterKey } from './vault/master-key.ts';
@@ -83,9 +84,11 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const { store, audit, pepper, box } = services;
   const sessions = new SessionRegistry({ maxPerKey: config.maxSessionsPerKey });
   const listeners = new ListenerRegistry({ maxPerKey: config.maxSessionsPerKey, serverVersion: VERSION });
+  const sandbox = sandboxSettings(config);
   const federation = new Federation({
     store,
     box,
+    sandbox,
     log,
     config,
     onListChanged: (orgId, kinds) => {
@@ -153,7 +156,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
   });
-  const bridges = createSessionBridges({ federation, box, log, pipeline, config });
+  const bridges = createSessionBridges({ federation, box, sandbox, log, pipeline, config });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,
@@ -229,6 +232,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     federation,
     sessions,
     async listen() {
+      const stdio = describeSandbox(sandbox.mode);
+      if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
+      else log.warn({ sandbox: sandbox.mode }, stdio.message);
       await federation.start();
       const isKeyActive = async (orgId: string, keyId: string) => {
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.

@@ -29,6 +29,10 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_RATE_LIMIT_KEY: 'rateLimitKey',
   GATEHOUSE_RATE_LIMIT_AUDIT_WINDOW_MS: 'rateLimitAuditWindowMs',
   GATEHOUSE_DENY_CIDRS: 'denyCidrs',
+  GATEHOUSE_STDIO_SANDBOX: 'stdioSandbox',
+  GATEHOUSE_STDIO_MEMORY_MB: 'stdioMemoryMb',
+  GATEHOUSE_STDIO_CPU_SECONDS: 'stdioCpuSeconds',
+  GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
+import type { SandboxSettings } from '../sandbox/sandbox.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
 import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/catalog.ts';
 import { ToolPins } from './catalog/tool-pins.ts';
@@ -10,6 +11,8 @@ import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
 export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
   readonly box: SecretBox;
+  /** Where stdio connectors' processes run. */
+  readonly sandbox: SandboxSettings;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
   /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
@@ -113,6 +116,7 @@ export class Federation {
   #connect(c: ConnectorRecord): UpstreamConnection {
     const conn = new UpstreamConnection(c, {
       box: this.#deps.box,
+      sandbox: this.#deps.sandbox,
       log: this.#deps.log,
       requestTimeoutMs: this.#deps.config.upstreamTimeoutMs,
       connectTimeoutMs: this.#deps.config.upstreamConnectTimeoutMs,

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
-import type { Call } from '../call.ts';
+import { noteDetail, type Call } from '../call.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
 
@@ -46,6 +46,7 @@ export function createForwardStage(deps: ForwardStageDeps) {
     call.onTarget?.(target.connector);
     const conn = call.session === undefined ? deps.connection(p.orgId, target.connector) : await call.session.upstream(target.connector);
     if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${target.connector}' is unavailable`);
+    if (conn.sandbox !== undefined) noteDetail(call, 'sandbox', conn.sandbox);
     const method = call.request?.method ?? '';
     const result = await conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
     call.result = method === 'resources/read' && call.view !== undefined ? exposeContents(call.view, target.connector, result) : result;

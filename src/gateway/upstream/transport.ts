@@ -1,8 +1,10 @@
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { planSpawn, type SandboxSettings } from '../../sandbox/sandbox.ts';
+import { checkStdioRequest } from '../../sandbox/stdio-policy.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
 import { HttpClientTransport } from './http-transport.ts';
+import { SupervisedStdioTransport } from './stdio-transport.ts';
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
 export function secretBinding(orgId: string, connectorId: string, kind: 'header' | 'env', name: string): string {
@@ -19,16 +21,22 @@ function openValues(box: SecretBox, c: ConnectorRecord, kind: 'header' | 'env', 
 
 /**
  * Builds the SDK transport for a connector. This is the only place connector secrets are decrypted, and they go
- * straight into the upstream request headers or the child's environment.
+ * straight into the upstream request headers or the child's environment. A stdio connector is checked again
+ * (stdio-policy) and spawned as its sandbox settings say: a record that fails either does not start.
  */
-export function createUpstreamTransport(connector: ConnectorRecord, box: SecretBox): { transport: Transport; stdio?: StdioClientTransport } {
+export function createUpstreamTransport(
+  connector: ConnectorRecord,
+  box: SecretBox,
+  sandbox: SandboxSettings,
+): { transport: Transport; stdio?: SupervisedStdioTransport } {
   const t = connector.transport;
   if (t.type === 'http') {
     const headers = openValues(box, connector, 'header', t.headers);
     return { transport: new HttpClientTransport(new URL(t.url), headers) };
   }
-  const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
-  const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
+  checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
+  const plan = planSpawn({ command: t.command, args: t.args, env: openValues(box, connector, 'env', t.env), cwd: t.cwd, network: t.network === true }, sandbox);
+  const stdio = new SupervisedStdioTransport(plan);
   return { transport: stdio, stdio };
 }
 
