@@ -49,7 +49,10 @@ type Group = { readonly handler: Handler; readonly usage: string; readonly singl
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
-  if (command === 'doctor') return doctor(env, args);
+  if (command === 'doctor') {
+    doctor(env, args);
+    return;
+  }
   const handlers: Record<string, Group | undefined> = {
     orgs: { handler: (ctx, s, r) => (s === 'sign-in' ? orgSignInCommand(ctx, r, env) : orgsCommand(ctx, s, r)), usage: `${ORGS_USAGE}\n${SIGN_IN_USAGE}` },
     members: { handler: (ctx, s, r) => (s === 'set-password' ? setPasswordCommand(ctx, r, env) : membersCommand(ctx, s, r)), usage: `${MEMBERS_USAGE}\n${SIGN_IN_USAGE}` },

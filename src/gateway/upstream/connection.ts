@@ -116,7 +116,7 @@ export class UpstreamConnection implements Forwarder {
       this.#sandbox = stdio?.plan.sandbox;
       this.#pid = () => stdio?.pid;
       client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: {} });
-      stdio?.stderr?.on('data', (chunk: Buffer) => {
+      stdio?.stderr.on('data', (chunk: Buffer) => {
         log.debug({ connector: this.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
       });
       const current = client;

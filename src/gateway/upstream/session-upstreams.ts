@@ -122,7 +122,7 @@ export class SessionUpstreams {
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
     up.sandbox = stdio?.plan.sandbox;
-    stdio?.stderr?.on('data', (chunk: Buffer) => {
+    stdio?.stderr.on('data', (chunk: Buffer) => {
       this.#deps.log.debug({ connector: connector.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
     });
     client.onclose = () => {

@@ -43,12 +43,18 @@ export class SupervisedStdioTransport implements Transport {
         windowsHide: true,
       });
       this.#child = child;
-      this.#exited = new Promise((done) => child.once('close', () => done()));
+      this.#exited = new Promise((done) => {
+        child.once('close', () => {
+          done();
+        });
+      });
       child.once('error', (err) => {
         reject(err);
         this.onerror?.(err);
       });
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        resolve();
+      });
       child.once('close', () => {
         // Whatever the leader left behind in its group goes too (a server's background children).
         killGroup(child, 'SIGKILL');
