@@ -40,6 +40,7 @@ import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
 import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
+import { describeSandbox, sandboxSettings } from './sandbox/sandbox.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
@@ -98,10 +99,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
   const sessions = new SessionRegistry(quotas);
   const listeners = new ListenerRegistry({ quotas, serverVersion: VERSION });
+  const sandbox = sandboxSettings(config);
   const federation = new Federation({
     store,
     box,
     egress,
+    sandbox,
     log,
     config,
     onListChanged: (orgId, kinds) => {
@@ -173,7 +176,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
-  const bridges = createSessionBridges({ federation, box, egress, log, pipeline, config, quotas });
+  const bridges = createSessionBridges({ federation, box, egress, sandbox, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,
@@ -250,6 +253,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     federation,
     sessions,
     async listen() {
+      const stdio = describeSandbox(sandbox.mode);
+      if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
+      else log.warn({ sandbox: sandbox.mode }, stdio.message);
       await federation.start();
       const isKeyActive = async (orgId: string, keyId: string) => {
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.

@@ -62,6 +62,10 @@ export type ErrorCode =
   | 'audit_unavailable'
   | 'store_unavailable'
   | 'config_invalid'
+  // A stdio connector's command or environment is refused (a shell -c, node -e, LD_PRELOAD...) unless forced.
+  | 'stdio_refused'
+  // GATEHOUSE_STDIO_SANDBOX=bwrap and no sandbox works on this host: the connector does not start.
+  | 'sandbox_unavailable'
   | 'internal';
 
 export class GatehouseError extends Error {
@@ -148,6 +152,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   audit_unavailable: [503, -32013, 'error', 'error'],
   store_unavailable: [503, -32013, 'error', 'error'],
   config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
+  stdio_refused: [400, -32055, 'deny', 'debug'],
+  sandbox_unavailable: [503, -32056, 'error', 'error'],
   internal: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
 };
 

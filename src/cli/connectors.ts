@@ -4,12 +4,14 @@ import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
-gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [-- ARG...]
+gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
   @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
   Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.
-  --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).`;
+  --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
+  A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
+  python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.`;
 
 function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
   return raw.replace(/@env:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
@@ -41,6 +43,9 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       env: { type: 'string', multiple: true },
       'secret-env': { type: 'string', multiple: true },
       cwd: { type: 'string' },
+      network: { type: 'boolean' },
+      'allow-shell': { type: 'boolean' },
+      'allow-unsafe-env': { type: 'boolean' },
       org: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -51,6 +56,9 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       const name = positionals[0];
       if (name === undefined) throw new UsageError('connectors add needs a NAME');
       if ((values.url === undefined) === (values.command === undefined)) throw new UsageError('give exactly one of --url or --command');
+      if (values.url !== undefined && (values.network === true || values['allow-shell'] === true || values['allow-unsafe-env'] === true)) {
+        throw new UsageError('--network, --allow-shell and --allow-unsafe-env are for stdio connectors (--command)');
+      }
       const view =
         values.url !== undefined
           ? await addConnector(ctx, ctx.actor, {
@@ -70,6 +78,9 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               args: [...(values.arg ?? []), ...positionals.slice(1)],
               env: [...parsePairs(values.env, '=', false, env), ...parsePairs(values['secret-env'], '=', true, env)],
               cwd: values.cwd,
+              network: values.network,
+              allowShell: values['allow-shell'],
+              allowUnsafeEnv: values['allow-unsafe-env'],
             });
       out(values.json === true ? JSON.stringify(view) : `Added connector ${view.name} (${view.id}); its tools appear as ${view.name}__<tool>`);
       return;
@@ -85,9 +96,10 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
           name: c.name,
           type: c.type,
           target: c.type === 'http' ? (c.url ?? '') : [c.command ?? '', ...(c.args ?? [])].join(' '),
+          flags: [c.network === true ? 'network' : '', c.allowShell === true ? 'allow-shell' : '', c.allowUnsafeEnv === true ? 'allow-unsafe-env' : ''].filter(Boolean).join(','),
           values: [...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)).join(' '),
         })),
-        ['name', 'type', 'target', 'values'],
+        ['name', 'type', 'target', 'flags', 'values'],
       );
       return;
     }

@@ -4,6 +4,7 @@ import { AUDIT_USAGE, auditCommand } from './audit.ts';
 import { cliAction } from './commands.ts';
 import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
+import { doctor, DOCTOR_USAGE } from './doctor.ts';
 import { openCli, type CliContext } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
@@ -24,6 +25,7 @@ import { orgSignInCommand, setPasswordCommand, SIGN_IN_USAGE } from './sign-in.t
 const USAGE = `Usage: gatehouse <command>
 
 gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL)
+${DOCTOR_USAGE}
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${SIGN_IN_USAGE}
@@ -51,6 +53,10 @@ type Group = { readonly handler: Handler; readonly usage: string; readonly singl
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
+  if (command === 'doctor') {
+    doctor(env, args);
+    return;
+  }
   const handlers: Record<string, Group | undefined> = {
     orgs: { handler: (ctx, s, r) => (s === 'sign-in' ? orgSignInCommand(ctx, r, env) : orgsCommand(ctx, s, r)), usage: `${ORGS_USAGE}\n${SIGN_IN_USAGE}` },
     members: { handler: (ctx, s, r) => (s === 'set-password' ? setPasswordCommand(ctx, r, env) : membersCommand(ctx, s, r)), usage: `${MEMBERS_USAGE}\n${SIGN_IN_USAGE}` },

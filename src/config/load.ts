@@ -40,6 +40,10 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_GUARDRAIL_TIMEOUT_MS: 'guardrailTimeoutMs',
   GATEHOUSE_ALLOW_PLAIN_HTTP_UPSTREAMS: 'allowPlainHttpUpstreams',
   GATEHOUSE_EGRESS_ALLOW_CIDRS: 'egressAllowCidrs',
+  GATEHOUSE_STDIO_SANDBOX: 'stdioSandbox',
+  GATEHOUSE_STDIO_MEMORY_MB: 'stdioMemoryMb',
+  GATEHOUSE_STDIO_CPU_SECONDS: 'stdioCpuSeconds',
+  GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);

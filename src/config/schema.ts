@@ -75,7 +75,6 @@ export const configSchema = z.strictObject({
   rateLimitKey: limitSetting.default('off'),
   /** A flood of refusals writes the first per limit and subject in this window, then one record counting the rest. */
   rateLimitAuditWindowMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-  /** Addresses and ranges refused outright, before authentication, on every endpoint but /healthz and /readyz. */
   /**
    * Egress (src/egress): connector endpoints, OAuth/OIDC discovery and JWKS fetches must be https:// to public
    * addresses. These switches are the operator's, for upstreams on a private network or loopback.
@@ -86,6 +85,16 @@ export const configSchema = z.strictObject({
     .or(z.boolean())
     .default(false),
   egressAllowCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
+  /**
+   * Where stdio connectors run: `auto` in bubblewrap when it works on this host (else unsandboxed, with a warning),
+   * `bwrap` only there (a connector does not start without it), `off` never (src/sandbox/sandbox.ts).
+   */
+  stdioSandbox: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+  /** Per stdio process: address space in MiB (Node needs about 2 GiB to start), CPU seconds over its life, open files; 0: no limit. */
+  stdioMemoryMb: z.coerce.number().int().min(0).max(1024 * 1024).default(4096),
+  stdioCpuSeconds: z.coerce.number().int().min(0).max(365 * 24 * 3600).default(0),
+  stdioMaxFiles: z.coerce.number().int().min(16).max(1_048_576).default(1024),
+  /** Addresses and ranges refused outright, before authentication, on every endpoint but /healthz and /readyz. */
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),

@@ -2,6 +2,7 @@ import type { Egress } from '../egress/egress.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
+import type { SandboxSettings } from '../sandbox/sandbox.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
 import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/catalog.ts';
 import { ToolPins } from './catalog/tool-pins.ts';
@@ -12,6 +13,8 @@ export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
   readonly box: SecretBox;
   readonly egress: Egress;
+  /** Where stdio connectors' processes run. */
+  readonly sandbox: SandboxSettings;
   readonly log: Logger;
   readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
   /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
@@ -116,6 +119,7 @@ export class Federation {
     const conn = new UpstreamConnection(c, {
       box: this.#deps.box,
       egress: this.#deps.egress,
+      sandbox: this.#deps.sandbox,
       log: this.#deps.log,
       requestTimeoutMs: this.#deps.config.upstreamTimeoutMs,
       connectTimeoutMs: this.#deps.config.upstreamConnectTimeoutMs,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { GatehouseError } from '../errors.ts';
 import { newCorrelationId } from '../ids.ts';
+import type { SandboxSettings } from '../sandbox/sandbox.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
 import { newAuditFacts, type Call, type Transport } from './call.ts';
 import type { Federation } from './federation.ts';
@@ -16,6 +17,7 @@ export interface SessionBridgeDeps {
   readonly federation: Pick<Federation, 'connection' | 'view'>;
   readonly box: SecretBox;
   readonly egress: Egress;
+  readonly sandbox: SandboxSettings;
   readonly log: Logger;
   /** Runs an upstream's requests to the client through the data path, in the server direction. */
   readonly pipeline: { run(call: Call): Promise<void> };
@@ -58,6 +60,7 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
           {
             box: deps.box,
             egress: deps.egress,
+            sandbox: deps.sandbox,
             log: deps.log,
             requestTimeoutMs: deps.config.upstreamTimeoutMs,
             connectTimeoutMs: deps.config.upstreamConnectTimeoutMs,

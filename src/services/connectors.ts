@@ -3,6 +3,7 @@ import { isSecretFieldName } from '../gateway/audit/redact.ts';
 import { CONNECTOR_NAME } from '../gateway/catalog/names.ts';
 import { secretBinding } from '../gateway/upstream/transport.ts';
 import { newId } from '../ids.ts';
+import { checkStdioRequest } from '../sandbox/stdio-policy.ts';
 import { DuplicateError, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
@@ -21,7 +22,13 @@ type TransportInput =
       /** Non-public addresses allowed for this connector: the operator's alone (refused for anyone else). */
       readonly allowPrivateNetwork?: boolean | undefined;
     }
-  | { readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined };
+  | ({ readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined } & StdioFlags);
+/** What the operator forces or declares for a stdio connector (CLI `--allow-shell`, `--allow-unsafe-env`, `--network`). */
+export interface StdioFlags {
+  readonly allowShell?: boolean | undefined;
+  readonly allowUnsafeEnv?: boolean | undefined;
+  readonly network?: boolean | undefined;
+}
 
 export type NewConnector = TransportInput & { readonly orgId: string; readonly name: string };
 
@@ -36,6 +43,10 @@ export interface ConnectorView {
   readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
   readonly env?: readonly { name: string; secret: boolean; value?: string }[];
+  /** Shown (and so audited) only when set. */
+  readonly allowShell?: true;
+  readonly allowUnsafeEnv?: true;
+  readonly network?: true;
   readonly createdAt: string;
 }
 
@@ -58,7 +69,18 @@ export function viewConnector(c: ConnectorRecord): ConnectorView {
         headers: t.headers.map(show),
         createdAt: c.createdAt,
       }
-    : { id: c.id, name: c.name, type: 'stdio', command: t.command, args: t.args, env: t.env.map(show), createdAt: c.createdAt };
+    : {
+        id: c.id,
+        name: c.name,
+        type: 'stdio',
+        command: t.command,
+        args: t.args,
+        env: t.env.map(show),
+        ...(t.allowShell === true ? { allowShell: true as const } : {}),
+        ...(t.allowUnsafeEnv === true ? { allowUnsafeEnv: true as const } : {}),
+        ...(t.network === true ? { network: true as const } : {}),
+        createdAt: c.createdAt,
+      };
 }
 
 /**
@@ -107,7 +129,24 @@ async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, 
     return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) }, allowances };
   }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
-  return { transport: { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd }, allowances: [] };
+  checkStdioRequest({ ...input, envNames: input.env.map((v) => v.name) });
+  return { transport: { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd, ...stdioFlags(input) }, allowances: [] };
+}
+
+/** Only flags that are set are stored: a connector without them is the safe default. */
+function stdioFlags(f: StdioFlags): StdioFlags {
+  return {
+    ...(f.allowShell === true ? { allowShell: true } : {}),
+    ...(f.allowUnsafeEnv === true ? { allowUnsafeEnv: true } : {}),
+    ...(f.network === true ? { network: true } : {}),
+  };
+}
+
+/** A refused stdio connector is a decision too: it is audited as a denial, naming what was refused. */
+async function auditRefusal(ctx: ServiceContext, actor: Actor, orgId: string, action: string, name: string, err: unknown): Promise<void> {
+  if (!(err instanceof GatehouseError) || err.code !== 'stdio_refused') return;
+  const event = changeEvent(orgId, actor, action, { connector: name }, undefined);
+  await ctx.audit.record({ ...event, decision: 'deny', reason: 'stdio_refused', detail: JSON.stringify(err.data ?? {}) });
 }
 
 export async function addConnector(ctx: ServiceContext, actor: Actor, input: NewConnector): Promise<ConnectorView> {
@@ -116,7 +155,14 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   requireSameOrg(actor, input.orgId, NO_SUCH_CONNECTOR);
   checkConnectorName(input.name);
   const id = newId('con');
-  const { transport, allowances } = await buildTransport(ctx, actor, input.orgId, id, input);
+  let built: { transport: ConnectorTransport; allowances: string[] };
+  try {
+    built = await buildTransport(ctx, actor, input.orgId, id, input);
+  } catch (err) {
+    await auditRefusal(ctx, actor, input.orgId, 'connector.add', input.name, err);
+    throw err;
+  }
+  const { transport, allowances } = built;
   const now = new Date().toISOString();
   const record: ConnectorRecord = { id, orgId: input.orgId, name: input.name, transport, createdAt: now, updatedAt: now };
   try {
@@ -160,13 +206,23 @@ export interface ConnectorChange {
   readonly args?: readonly string[] | undefined;
   readonly env?: readonly ValueInput[] | undefined;
   readonly cwd?: string | undefined;
+  readonly allowShell?: boolean | undefined;
+  readonly allowUnsafeEnv?: boolean | undefined;
+  readonly network?: boolean | undefined;
 }
 
 export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string, change: ConnectorChange): Promise<ConnectorView> {
   authorize(actor, 'connector.update');
   const existing = await requireConnector(ctx, actor, orgId, id);
   const t = existing.transport;
-  const stdioFields = change.command !== undefined || change.args !== undefined || change.env !== undefined || change.cwd !== undefined;
+  const stdioFields =
+    change.command !== undefined ||
+    change.args !== undefined ||
+    change.env !== undefined ||
+    change.cwd !== undefined ||
+    change.allowShell !== undefined ||
+    change.allowUnsafeEnv !== undefined ||
+    change.network !== undefined;
   const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined;
   if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
   if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
@@ -189,12 +245,26 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
     };
   } else {
     if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
+    const flags = stdioFlags({
+      allowShell: change.allowShell ?? t.allowShell,
+      allowUnsafeEnv: change.allowUnsafeEnv ?? t.allowUnsafeEnv,
+      network: change.network ?? t.network,
+    });
+    const command = change.command ?? t.command;
+    const args = change.args === undefined ? t.args : [...change.args];
+    try {
+      checkStdioRequest({ command, args, envNames: (change.env ?? t.env).map((v) => v.name), ...flags });
+    } catch (err) {
+      await auditRefusal(ctx, actor, orgId, 'connector.update', existing.name, err);
+      throw err;
+    }
     transport = {
       type: 'stdio',
-      command: change.command ?? t.command,
-      args: change.args === undefined ? t.args : [...change.args],
+      command,
+      args,
       env: change.env === undefined ? t.env : seal(ctx, orgId, id, 'env', change.env),
       cwd: change.cwd ?? t.cwd,
+      ...flags,
     };
   }
   const record: ConnectorRecord = { ...existing, name: change.name ?? existing.name, transport, updatedAt: new Date().toISOString() };

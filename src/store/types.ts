@@ -104,6 +104,11 @@ export type ConnectorTransport =
       readonly args: readonly string[];
       readonly env: readonly ConnectorValue[];
       readonly cwd?: string | undefined;
+      /** Forced by the operator (src/sandbox/stdio-policy.ts): a shell or eval flag may run; unsafe variables may be set. */
+      readonly allowShell?: boolean | undefined;
+      readonly allowUnsafeEnv?: boolean | undefined;
+      /** The process needs the network: its sandbox keeps the host's network namespace. */
+      readonly network?: boolean | undefined;
     };
 
 export interface ConnectorRecord {

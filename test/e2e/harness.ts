@@ -17,6 +17,7 @@ import { addConnector, type NewConnector, type ValueInput } from '../../src/serv
 import { operatorActor } from '../../src/services/context.ts';
 import { bootstrap } from '../../src/services/organisations.ts';
 import type { Organisation } from '../../src/store/types.ts';
+import { hostPidOf, type ProcessIdentity } from '../fixtures/sandbox-tools.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE = process.execPath;
@@ -96,6 +97,17 @@ export function stdioEverything(name: string): ConnectorInput {
 
 export function httpConnector(name: string, url: string, headers: ValueInput[] = []): ConnectorInput {
   return { name, type: 'http', url, headers };
+}
+
+/**
+ * The host pid of the fixture process that answered its `pid` tool with `result`. In a sandbox the text is the pid
+ * in the process's own PID namespace; the identity it also reports finds it on the host.
+ */
+export function hostPidOfPidResult(result: unknown): number {
+  const identity = (result as { structuredContent?: { identity?: ProcessIdentity } }).structuredContent?.identity;
+  const pid = identity === undefined ? undefined : hostPidOf(identity);
+  if (pid === undefined) throw new Error(`cannot find the host process of ${JSON.stringify(identity ?? null)}`);
+  return pid;
 }
 
 /** An SDK client connected to the gateway with a key. */

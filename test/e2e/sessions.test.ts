@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import { createVirtualServer } from '../../src/services/virtual-servers.ts';
-import { addAndConnect, connect, rawPost, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
+import { addAndConnect, connect, hostPidOfPidResult, rawPost, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 
 interface SseEvent { id?: string; retry?: string; data: string }
 interface Rpc { id?: unknown; method?: string; params?: Record<string, unknown>; result?: unknown; error?: { code: number; message: string; data?: unknown } }
@@ -263,8 +263,8 @@ describe('session limits and idle reaping', () => {
     const key = await newKey('idle');
     const pidOf = async (session: string) => {
       const body = (await (await rawPost(gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fx__pid', arguments: {} } }, { ...auth(key), 'mcp-session-id': session })).json()) as Rpc;
-      const first = (body.result as CallToolResult).content[0];
-      return Number(first?.type === 'text' ? first.text : NaN);
+      // The host's pid: in a sandbox the process sees a number of its own PID namespace.
+      return hostPidOfPidResult(body.result);
     };
     const alive = (pid: number) => {
       try {

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import * as z from 'zod';
 import type { Allowance, Egress } from '../../egress/egress.ts';
 import { GatehouseError } from '../../errors.ts';
+import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
@@ -33,12 +34,16 @@ export interface ConnectionDeps {
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Where stdio connectors run. */
+  readonly sandbox: SandboxSettings;
   /** Called when the connection's listing changed (first connect, list_changed, going down keeps the listing). */
   readonly onChange: (connection: UpstreamConnection, kinds: readonly ListingKind[]) => void;
 }
 
 /** Something a request can be forwarded on: the shared connection of a connector, or a session's own. */
 export interface Forwarder {
+  /** What a stdio connector's process runs in (`bwrap` or `none`), for the audit record; undefined for HTTP. */
+  readonly sandbox?: string | undefined;
   request(method: string, params: Record<string, unknown>, options: ForwardOptions): Promise<Record<string, unknown>>;
   /** The allowance that admitted the address of the last socket opened (egress), for the call's audit record. */
   readonly egressAllowance?: Allowance | undefined;
@@ -75,6 +80,7 @@ export class UpstreamConnection implements Forwarder {
   /** Why the last connect was refused by egress: calls are answered with it rather than `upstream_unavailable`. */
   #refusal: GatehouseError | undefined;
   egressAllowance: Allowance | undefined;
+  #sandbox: string | undefined;
 
   constructor(connector: ConnectorRecord, deps: ConnectionDeps) {
     this.connector = connector;
@@ -88,6 +94,17 @@ export class UpstreamConnection implements Forwarder {
   get state(): string {
     return this.#state;
   }
+
+  get sandbox(): string | undefined {
+    return this.#sandbox;
+  }
+
+  /** The process id of a stdio connector's process group leader while it runs (bwrap when sandboxed). */
+  get pid(): number | undefined {
+    return this.#pid();
+  }
+
+  #pid: () => number | undefined = () => undefined;
 
   get listing(): UpstreamListing {
     return this.#listing;
@@ -104,11 +121,13 @@ export class UpstreamConnection implements Forwarder {
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
-      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box, this.#deps.egress, (pinned) => {
+      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         this.egressAllowance = pinned.allowance;
       });
+      this.#sandbox = stdio?.plan.sandbox;
+      this.#pid = () => stdio?.pid;
       client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: {} });
-      stdio?.stderr?.on('data', (chunk: Buffer) => {
+      stdio?.stderr.on('data', (chunk: Buffer) => {
         log.debug({ connector: this.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
       });
       const current = client;

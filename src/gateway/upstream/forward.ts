@@ -46,6 +46,7 @@ export function createForwardStage(deps: ForwardStageDeps) {
     call.onTarget?.(target.connector);
     const conn = call.session === undefined ? deps.connection(p.orgId, target.connector) : await call.session.upstream(target.connector);
     if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${target.connector}' is unavailable`);
+    if (conn.sandbox !== undefined) noteDetail(call, 'sandbox', conn.sandbox);
     const method = call.request?.method ?? '';
     let result: Record<string, unknown>;
     try {

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ClientCapabilities, JSONRPCRequest, Notification } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
@@ -30,6 +31,7 @@ export interface ClientSide {
 export interface SessionUpstreamDeps {
   readonly box: SecretBox;
   readonly egress: Egress;
+  readonly sandbox: SandboxSettings;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -54,6 +56,7 @@ const CLIENT_NOTIFICATIONS = new Set(['notifications/message', 'notifications/re
 class SessionUpstream implements Forwarder {
   readonly connector: ConnectorRecord;
   readonly client: Client;
+  sandbox: string | undefined;
   lastUsed = Date.now();
   subscriptions = new Set<string>();
   closed = false;
@@ -133,7 +136,7 @@ export class SessionUpstreams {
     let created: ReturnType<typeof createUpstreamTransport>;
     try {
       if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
-      created = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress, (pinned) => {
+      created = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         allowance = pinned.allowance;
         up.egressAllowance = allowance;
       });
@@ -145,7 +148,8 @@ export class SessionUpstreams {
     const client = new Client({ name: 'gatehouse', version: '0.1.0' }, { capabilities: this.#side.capabilities });
     const up = new SessionUpstream(connector, client);
     up.egressAllowance = allowance;
-    stdio?.stderr?.on('data', (chunk: Buffer) => {
+    up.sandbox = stdio?.plan.sandbox;
+    stdio?.stderr.on('data', (chunk: Buffer) => {
       this.#deps.log.debug({ connector: connector.name, stderr: redactValue(chunk.toString('utf8').slice(0, 2000)) }, 'upstream stderr');
     });
     client.onclose = () => {

@@ -1,9 +1,11 @@
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Egress, OnPinned } from '../../egress/egress.ts';
+import { planSpawn, type SandboxSettings } from '../../sandbox/sandbox.ts';
+import { checkStdioRequest } from '../../sandbox/stdio-policy.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
 import { HttpClientTransport } from './http-transport.ts';
+import { SupervisedStdioTransport } from './stdio-transport.ts';
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
 export function secretBinding(orgId: string, connectorId: string, kind: 'header' | 'env', name: string): string {
@@ -30,14 +32,16 @@ export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): st
 
 /**
  * Builds the SDK transport for a connector. With connectorSecrets above, the only place connector secrets are
- * decrypted; they go straight into the upstream request headers or the child's environment.
+ * decrypted; they go straight into the upstream request headers or the child's environment. A stdio connector is
+ * checked again (stdio-policy) and spawned as its sandbox settings say: a record that fails either does not start.
  */
 export function createUpstreamTransport(
   connector: ConnectorRecord,
   box: SecretBox,
   egress: Egress,
+  sandbox: SandboxSettings,
   onPinned?: OnPinned,
-): { transport: Transport; stdio?: StdioClientTransport } {
+): { transport: Transport; stdio?: SupervisedStdioTransport } {
   const t = connector.transport;
   if (t.type === 'http') {
     // Checked again here, not only when stored: the operator's settings may have changed since.
@@ -46,8 +50,9 @@ export function createUpstreamTransport(
     const headers = openValues(box, connector, 'header', t.headers);
     return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned)) };
   }
-  const env = { ...getDefaultEnvironment(), ...openValues(box, connector, 'env', t.env) };
-  const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
+  checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
+  const plan = planSpawn({ command: t.command, args: t.args, env: openValues(box, connector, 'env', t.env), cwd: t.cwd, network: t.network === true }, sandbox);
+  const stdio = new SupervisedStdioTransport(plan);
   return { transport: stdio, stdio };
 }
 
