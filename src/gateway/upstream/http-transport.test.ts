@@ -296,3 +296,37 @@ describe('HttpClientTransport: the server stream', () => {
     assert.equal(gotten[1].headers.authorization, AUTH.authorization);
   });
 });
+
+test('a kept-alive socket the upstream resets as it is reused is replaced, and the connection lives on', async () => {
+  const perSocket = new WeakMap<object, number>();
+  let resets = 0;
+  const server = createServer((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, n);
+    // The second request on a socket: the upstream drops it unread, as one whose idle timeout just ran out would.
+    if (n === 2 && resets === 0) {
+      resets++;
+      req.socket.destroy();
+      return;
+    }
+    req.resume();
+    req.on('end', () => res.writeHead(202).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(`http://127.0.0.1:${String((server.address() as AddressInfo).port)}/mcp`);
+  const transport = new HttpClientTransport(url, {});
+  let closed = false;
+  transport.onclose = () => {
+    closed = true;
+  };
+  try {
+    await transport.send({ jsonrpc: '2.0', method: 'notifications/one' });
+    await transport.send({ jsonrpc: '2.0', method: 'notifications/two' });
+    await transport.send({ jsonrpc: '2.0', method: 'notifications/three' });
+    assert.equal(resets, 1, 'the reset happened');
+    assert.equal(closed, false, 'one reset socket is not a lost upstream');
+  } finally {
+    await transport.close();
+    server.close();
+  }
+});

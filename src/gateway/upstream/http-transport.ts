@@ -106,16 +106,25 @@ export class HttpClientTransport implements Transport {
     const body = JSON.stringify(message);
     const requestId = 'method' in message && 'id' in message ? message.id : undefined;
     return new Promise((resolve, reject) => {
+      const post = (retry: boolean): void => {
       const req = this.#request(this.#url, {
         method: 'POST',
         agent: this.#agent,
         headers: this.#requestHeaders('application/json, text/event-stream', body),
       });
-      req.on('error', (err) => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the upstream closed as it was reused (its idle timeout) fails before a byte of the
+        // request was read: sent again once on a new socket, it is not a lost upstream.
+        if (retry && !answered && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !this.#closed) {
+          post(false);
+          return;
+        }
         reject(err);
         this.#lost(err);
       });
+      let answered = false;
       req.on('response', (res) => {
+        answered = true;
         const status = res.statusCode ?? 0;
         this.#adoptSession(res.headers['mcp-session-id']);
         if (status === 202) {
@@ -138,6 +147,8 @@ export class HttpClientTransport implements Transport {
         else readEventStream(res, { onMessage: (text) => this.#deliver(text), onId: ignore, onRetry: ignore, onEnd: ignore });
       });
       req.end(body);
+      };
+      post(true);
     });
   }
 
