@@ -145,18 +145,30 @@ export function planSpawn(launch: StdioLaunch, settings: SandboxSettings, suppor
     if (isLoaderVariable(name)) inner.push('--setenv', name, value);
     else outer[name] = value;
   }
+  // The private /tmp would also hide what the connector runs when that lives under /tmp (a checkout there): the
+  // top directory under /tmp of the command, an absolute argument or the working directory is bound back, read-only.
+  const kept = new Set<string>();
+  for (const p of [launch.command, ...launch.args, ...(cwd === undefined ? [] : [cwd])]) {
+    if (!p.startsWith('/tmp/')) continue;
+    const top = resolve(p).split('/').slice(0, 3).join('/');
+    if (top.length > '/tmp/'.length && existsSync(top)) kept.add(top);
+  }
+  const within = (abs: string): boolean => [...kept].some((k) => abs === k || abs.startsWith(`${k}/`));
   const hidden: string[] = [];
   for (const path of settings.hide) {
     const abs = resolve(path);
-    if (!existsSync(abs) || abs === '/' || abs === '/tmp' || abs.startsWith('/tmp/')) continue;
+    // Under /tmp the private tmpfs already hides it, unless it is inside a directory bound back.
+    if (!existsSync(abs) || abs === '/' || abs === '/tmp' || (abs.startsWith('/tmp/') && !within(abs))) continue;
     hidden.push(...(isDirectory(abs) ? ['--tmpfs', abs] : ['--ro-bind', '/dev/null', abs]));
   }
+  const bound = [...kept].flatMap((k) => ['--ro-bind', k, k]);
   const args = [
     ...namespaceArgs(launch.network),
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--size', String(TMP_BYTES), '--tmpfs', '/tmp',
+    ...bound,
     ...hidden,
     ...inner,
     ...(cwd === undefined ? [] : ['--chdir', cwd]),
