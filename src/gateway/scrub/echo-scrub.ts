@@ -68,7 +68,8 @@ export function createScrubStage(deps: ScrubStageDeps) {
     if (call.direction !== 'client' || t === undefined || call.result === undefined || method === undefined || !SCANNED.has(method)) return;
     const p = call.principal;
     const connector = p === undefined ? undefined : deps.connector(p.orgId, t.connector);
-    if (connector === undefined) return;
+    // The connector went away while the call ran: its answer cannot be checked, so it is not passed on.
+    if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${t.connector}' is unavailable`);
     const detectors = detectorsFor(connector);
     if (detectors.length === 0) return;
     const scanned = scanContent(method as Scanned, call.result, detectors, REDACT);
