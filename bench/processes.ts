@@ -188,6 +188,21 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/**
+ * The stdio upstream a gateway spawned: the end of its first chain of children. With the sandbox on, the gateway's
+ * child is bubblewrap, whose child (in its own PID namespace) is the upstream itself, so the direct child alone
+ * would measure bubblewrap's idle wait instead of the upstream's work.
+ */
+export function stdioUpstreamPid(gatewayPid: number): number | undefined {
+  let pid = childPids(gatewayPid)[0];
+  for (let depth = 0; pid !== undefined && depth < 8; depth++) {
+    const next = childPids(pid)[0];
+    if (next === undefined) return pid;
+    pid = next;
+  }
+  return pid;
+}
+
 /** CPU time all processes of the machine spent busy (not idle or waiting on I/O), in microseconds, from /proc/stat. */
 export function machineBusyUs(): number | undefined {
   try {

@@ -29,7 +29,7 @@ import { Agent } from 'node:http';
 import { openHttpSession, openStdioTarget } from './load.ts';
 import { httpSubject, measureRounds, type Leg, type PhaseOptions, type Subject } from './phases.ts';
 import { auditAppendLine, type AuditAppendResult } from './audit-append.ts';
-import { childPids, FIXTURE, ROOT, runAuditAppend, startByteProxy, startGateway, startHttpFixture, stopAll, type GatewayProcess } from './processes.ts';
+import { FIXTURE, ROOT, runAuditAppend, startByteProxy, startGateway, startHttpFixture, stdioUpstreamPid, stopAll, type GatewayProcess } from './processes.ts';
 import {
   evaluateTargets,
   infoTable,
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const directSession = await openHttpSession(fixture.url);
   const proxySession = await openHttpSession(proxy.url);
   const gwSession = await openHttpSession(gw.url, gw.key);
-  const gwStdioChild = (): number | undefined => childPids(gw.pid)[0];
+  const gwStdioChild = (): number | undefined => stdioUpstreamPid(gw.pid);
   const startStats = await gw.stats(true);
   console.log(
     `gateway ready: RSS ${mb(startStats.rss)} MB, peak ${(startStats.peakRss / 1024).toFixed(1)} MB, heap ${mb(startStats.heapUsed)} MB used of ${mb(startStats.heapTotal)} MB\n`,
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   if (!opts['no-protections']) {
     const gwProt = await startGateway({ httpUrl: fixture.url, logLevel: 'warn', logFile: logFile('gateway-protected.log'), nodeArgs, protections: true });
     const protSession = await openHttpSession(gwProt.url, gwProt.key);
-    const protStdioChild = (): number | undefined => childPids(gwProt.pid)[0];
+    const protStdioChild = (): number | undefined => stdioUpstreamPid(gwProt.pid);
     const pairs = {
       http: [subjects.http.gateway, httpSubject('http protected', protSession, 'fx__echo', () => fixture.pid, { gateway: gwProt })],
       stdio: [subjects.stdio.gateway, httpSubject('stdio protected', protSession, 'fxs__echo', protStdioChild, { gateway: gwProt })],
