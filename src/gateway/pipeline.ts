@@ -16,7 +16,7 @@ import { createApprovalStage, type ApprovalStageDeps } from './approval/approval
 import type { PinLookup } from './catalog/tool-pins.ts';
 import type { Federation } from './federation.ts';
 import { createGuardStages, type GuardStagesDeps } from './guardrails/stages.ts';
-import { createScrubStage, type ScrubStageDeps } from './scrub/echo-scrub.ts';
+import { createEchoScrub, type ScrubStageDeps } from './scrub/echo-scrub.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
 
@@ -98,6 +98,7 @@ export interface PipelineDeps {
 
 export function createPipeline(deps: PipelineDeps) {
   const guard = createGuardStages(deps.guardrails);
+  const echoScrub = createEchoScrub(deps.scrub);
   const stages: Record<StageName, readonly Stage[]> = {
     authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
@@ -108,7 +109,7 @@ export function createPipeline(deps: PipelineDeps) {
     'guard-pre': [guard.pre, createApprovalStage(deps.approval)],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [guard.post],
-    scrub: [createScrubStage(deps.scrub)],
+    scrub: [echoScrub.stage],
   };
   const steps = PATH.flatMap((name) => stages[name].map((run) => ({ name, run, clientOnly: CLIENT_ONLY.has(name) })));
   const afterReceive = steps.findIndex((s) => s.name === 'receive') + 1;
@@ -145,7 +146,9 @@ export function createPipeline(deps: PipelineDeps) {
     const failure = call.failure;
     const described = failure === undefined ? undefined : describeError(failure.code);
     if (failure !== undefined && described !== undefined && described.logLevel !== 'debug') {
-      deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: failure.cause ?? failure }, 'request failed');
+      // What an upstream threw is logged with its connector's credentials replaced (echo-scrub.ts forLog).
+      const cause = failure.cause === undefined || call.failedAt !== 'forward' ? (failure.cause ?? failure) : echoScrub.forLog(call.principal?.orgId, call.target?.connector, failure.cause);
+      deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: cause }, 'request failed');
     }
     const a = call.audit;
     if (a.suppressed === true) return;

@@ -46,7 +46,12 @@ function detectorsOf(values: readonly string[]): Detector[] {
  * literals; a connector without secrets costs a map lookup. A secret that cannot be opened fails the call: an answer
  * the gateway cannot check is not passed on.
  */
-export function createScrubStage(deps: ScrubStageDeps) {
+/**
+ * The echo scrub's two uses: the `scrub` stage, and `forLog`, which turns what an upstream threw into a loggable
+ * object with the connector's credentials replaced in its message and data - the client never sees an upstream's
+ * error text, but the operator's log does, and an upstream that echoes its credential into an error would put it there.
+ */
+export function createEchoScrub(deps: ScrubStageDeps) {
   const compiled = new WeakMap<ConnectorRecord, readonly Detector[]>();
 
   function detectorsFor(c: ConnectorRecord): readonly Detector[] {
@@ -62,7 +67,7 @@ export function createScrubStage(deps: ScrubStageDeps) {
     return d;
   }
 
-  return function scrub(call: Call): void {
+  function stage(call: Call): void {
     const t = call.target;
     const method = call.request?.method;
     if (call.direction !== 'client' || t === undefined || call.result === undefined || method === undefined || !SCANNED.has(method)) return;
@@ -76,5 +81,35 @@ export function createScrubStage(deps: ScrubStageDeps) {
     if (scanned.findings.length === 0) return;
     call.result = scanned.redacted;
     noteDetail(call, 'scrub', { replaced: scanned.findings.map((f) => ({ where: f.where, ...(f.encoding === undefined ? {} : { encoding: f.encoding }) })) });
-  };
+  }
+
+  /**
+   * What an upstream threw, for the log: name, code, and message and data with the connector's credentials replaced
+   * (literally; the log is not scanned through encodings). Without a connector, or when its secrets cannot be opened,
+   * only the name and code are logged: text that cannot be checked stays out of the log.
+   */
+  function forLog(orgId: string | undefined, connectorName: string | undefined, err: unknown): unknown {
+    if (!(err instanceof Error)) return { type: typeof err };
+    const code = (err as { code?: unknown }).code;
+    const bare = { type: err.name, ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}) };
+    if (err instanceof GatehouseError) return err;
+    const connector = orgId === undefined || connectorName === undefined ? undefined : deps.connector(orgId, connectorName);
+    if (connector === undefined) return bare;
+    let detectors: readonly Detector[];
+    try {
+      detectors = detectorsFor(connector);
+    } catch {
+      return bare;
+    }
+    const data = (err as { data?: unknown }).data;
+    let message = err.message;
+    let dataText = data === undefined ? undefined : JSON.stringify(data);
+    for (const d of detectors) {
+      message = message.replace(d.pattern, `[REDACTED:${SCRUB_RULE}]`);
+      if (dataText !== undefined) dataText = dataText.replace(d.pattern, `[REDACTED:${SCRUB_RULE}]`);
+    }
+    return { ...bare, message, ...(dataText === undefined ? {} : { data: dataText }) };
+  }
+
+  return { stage, forLog };
 }
