@@ -17,7 +17,7 @@ import { detectSandbox } from '../../src/sandbox/sandbox.ts';
 import { removeConnector, connectorIdByName } from '../../src/services/connectors.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import { descendantsOf, hostPidOf, isAlive, type ProcessIdentity } from '../fixtures/sandbox-tools.ts';
-import { addAndConnect, connect, FIXTURE, NODE, ROOT, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
+import { addAndConnect, connect, FIXTURE, NODE, ROOT, runCli, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 
 const support = detectSandbox();
 const noSandbox = support.works ? false : `bubblewrap does not work on this host: ${support.problem ?? 'unknown'}`;
@@ -178,6 +178,21 @@ describe('stdio connectors without the sandbox', () => {
     } finally {
       delete process.env.GATEHOUSE_SANDBOX_CANARY;
     }
+  });
+
+  test("the operator's CLI refuses a shell and a loader variable unless forced, and the flags are shown", async () => {
+    const shell = await runCli(gw, ['connectors', 'add', 'cli-shell', '--command', '/bin/sh', '--', '-c', 'id']);
+    assert.notEqual(shell.code, 0);
+    assert.match(shell.stderr, /shell/i);
+    const preload = await runCli(gw, ['connectors', 'add', 'cli-preload', '--command', NODE, '--env', 'LD_PRELOAD=/tmp/x.so', '--', FIXTURE, '--stdio']);
+    assert.notEqual(preload.code, 0);
+    assert.match(preload.stderr, /LD_PRELOAD/);
+    const names = (await gw.app.services.store.listConnectors(gw.org.id)).map((c) => c.name);
+    assert.ok(!names.includes('cli-shell') && !names.includes('cli-preload'), 'nothing refused was stored');
+    const forced = await runCli(gw, ['connectors', 'add', 'cli-forced', '--command', '/bin/sh', '--allow-shell', '--', '-c', 'exit 0']);
+    assert.equal(forced.code, 0, forced.stderr);
+    const listed = await runCli(gw, ['connectors', 'list']);
+    assert.match(listed.stdout, /cli-forced.*allow-shell/);
   });
 
   test('a record written past the service with a refused variable does not start', async () => {
