@@ -106,7 +106,7 @@ export function createPipeline(deps: PipelineDeps) {
     resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
-    'guard-pre': [guard.pre, createApprovalStage(deps.approval)],
+    'guard-pre': [echoScrub.outbound, guard.pre, createApprovalStage(deps.approval)],
     forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [guard.post],
     scrub: [echoScrub.stage],

@@ -137,7 +137,8 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
       audit: { ...newAuditFacts(`mcp.client.${method}`), orgId: session.orgId, actor: { keyId: session.keyId, user: null }, connector },
       ask: async () => {
         try {
-          return await session.request(method, params, connector, signal);
+          // The params as the stages left them (the echo scrub may have replaced a credential in them).
+          return await session.request(method, call.request?.params ?? params, connector, signal);
         } catch (err) {
           clientFailure = err instanceof Error ? err : new Error(String(err));
           if (err instanceof GatehouseError) throw err;

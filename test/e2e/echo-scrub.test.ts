@@ -5,8 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { addAndConnect, connect, httpConnector, startFixtureHttpProcess, startGateway, stdioFixture, type Gateway, type UpstreamProcess } from './harness.ts';
 
 const FORMS = ['plain', 'base64', 'hex', 'url', 'split', 'structured', 'error', 'resource'] as const;
@@ -63,6 +64,41 @@ describe('credentials an upstream echoes back are scrubbed', () => {
       assert.ok(where.some((w) => w.where.startsWith('structuredContent')) && where.some((w) => w.where.includes('resource')));
     });
   }
+
+  test("an upstream's elicitation and sampling requests reach the client without its credential", async () => {
+    const seen: unknown[] = [];
+    const asking = new Client({ name: 'asking-client', version: '1.0.0' }, { capabilities: { elicitation: {}, sampling: {} } });
+    asking.setRequestHandler(ElicitRequestSchema, (req) => {
+      seen.push(req.params);
+      return { action: 'decline' };
+    });
+    asking.setRequestHandler(CreateMessageRequestSchema, (req) => {
+      seen.push(req.params);
+      return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'ok' } };
+    });
+    await asking.connect(new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { Authorization: `Bearer ${gw.ownerKey}` } } }));
+    try {
+      for (const [connector, secret] of [['sx', envSecret], ['hx', headerSecret]] as const) {
+        seen.length = 0;
+        assert.match(JSON.stringify(await asking.callTool({ name: `${connector}__echo_credential`, arguments: { form: 'elicit' } })), /elicited: decline/);
+        assert.match(JSON.stringify(await asking.callTool({ name: `${connector}__echo_credential`, arguments: { form: 'sample' } })), /sampled: test-model/);
+        assert.equal(seen.length, 2, 'both requests reached the client');
+        const text = JSON.stringify(seen);
+        for (const e of encodings(secret)) assert.ok(!text.includes(e), `${connector}: the client was sent ${e === secret ? 'the credential' : 'a form of it'}: ${text}`);
+        assert.equal(text.match(/\[REDACTED:connector-credential\]/g)?.length, 4, `message, schema description, base64 in the prompt and the system prompt: ${text}`);
+        const records = (await gw.app.services.store.listAudit(gw.org.id, 0, 100_000)).filter(
+          (r) => r.targetConnector === connector && (r.action === 'mcp.client.elicitation/create' || r.action === 'mcp.client.sampling/createMessage'),
+        );
+        assert.equal(records.length, 2);
+        for (const r of records) {
+          assert.match(r.detail ?? '', /"scrub"/, 'the replacement is audited');
+          assert.ok(!JSON.stringify(r).includes(secret), 'without the value');
+        }
+      }
+    } finally {
+      await asking.close();
+    }
+  });
 
   test('a connector without secrets, and answers without its credential, pass untouched', async () => {
     const result = (await client.callTool({ name: 'plainx__echo_credential', arguments: { form: 'plain' } })) as CallToolResult;

@@ -70,13 +70,14 @@ function blocks(list: unknown[], where: (i: number) => string, out: Groups, cont
   close();
 }
 
-export type Scanned = 'arguments' | 'tools/call' | 'resources/read' | 'prompts/get';
+/** `params`: an upstream's request to the client (sampling, elicitation), every string of it. */
+export type Scanned = 'arguments' | 'params' | 'tools/call' | 'resources/read' | 'prompts/get';
 
 function collect(what: Scanned, value: unknown): Groups {
   const out: Groups = [];
   const v = asRecord(value);
-  if (what === 'arguments') {
-    walkStrings(value, 'arguments', out);
+  if (what === 'arguments' || what === 'params') {
+    walkStrings(value, what, out);
     return out;
   }
   if (v === undefined) return out;

@@ -12,6 +12,8 @@ export interface ScrubStageDeps {
 }
 
 const SCANNED: ReadonlySet<string> = new Set<Scanned>(['tools/call', 'resources/read', 'prompts/get']);
+/** An upstream's requests to the client whose text reaches the person or the model behind it. */
+const OUTBOUND: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create']);
 const REDACT: ReadonlySet<DetectorKind> = new Set(['secrets']);
 /** Shorter values would be replaced wherever their characters happen to occur; they are not looked for. */
 export const MIN_SCRUBBED_LENGTH = 8;
@@ -84,6 +86,25 @@ export function createEchoScrub(deps: ScrubStageDeps) {
   }
 
   /**
+   * The same for an upstream's request to the client (sampling, elicitation): it is what leaves the gateway, so it is
+   * scrubbed before it is sent (a stage of `guard-pre`, which runs in both directions), every string of its params.
+   */
+  function outbound(call: Call): void {
+    const request = call.request;
+    if (call.direction !== 'server' || request === undefined || request.params === undefined || !OUTBOUND.has(request.method)) return;
+    const orgId = call.audit.orgId;
+    const name = call.audit.connector;
+    const connector = orgId === undefined || name === null ? undefined : deps.connector(orgId, name);
+    if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${name ?? '?'}' is unavailable`);
+    const detectors = detectorsFor(connector);
+    if (detectors.length === 0) return;
+    const scanned = scanContent('params', request.params, detectors, REDACT);
+    if (scanned.findings.length === 0) return;
+    call.request = { ...request, params: scanned.redacted as Record<string, unknown> };
+    noteDetail(call, 'scrub', { replaced: scanned.findings.map((f) => ({ where: f.where, ...(f.encoding === undefined ? {} : { encoding: f.encoding }) })) });
+  }
+
+  /**
    * What an upstream threw, for the log: name, code, and message and data with the connector's credentials replaced
    * (literally; the log is not scanned through encodings). Without a connector, or when its secrets cannot be opened,
    * only the name and code are logged: text that cannot be checked stays out of the log.
@@ -111,5 +132,5 @@ export function createEchoScrub(deps: ScrubStageDeps) {
     return { ...bare, message, ...(dataText === undefined ? {} : { data: dataText }) };
   }
 
-  return { stage, forLog };
+  return { stage, outbound, forLog };
 }
