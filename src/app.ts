@@ -96,7 +96,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
-  });
+    // An organisation's own, lower ceilings, from its traffic settings (loaded below, read only at request time).
+  }, (orgId) => orgLimits.peek(orgId)?.quotas);
   const sessions = new SessionRegistry(quotas);
   const listeners = new ListenerRegistry({ quotas, serverVersion: VERSION });
   const sandbox = sandboxSettings(config);

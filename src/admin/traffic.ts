@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setToolLimit } from '../services/traffic.ts';
-import type { TrafficSettings } from '../store/traffic-types.ts';
+import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
+import { QUOTA_KINDS, type TrafficSettings } from '../store/traffic-types.ts';
 import { defineRoute, json } from './route.ts';
 
 const limitText = z.string().min(1).max(64).describe('<n>/<s|m|h>[,burst=<n>], e.g. 100/s or 300/m,burst=50');
@@ -10,6 +10,9 @@ const trafficView = z.object({
   keyTiers: z.record(z.string(), z.string()).describe('Key id -> tier (unlimited, requests per second, or a limit)'),
   deny: z.object({ mcp: z.array(z.string()), api: z.array(z.string()) }).describe('Ranges refused per plane, whatever the allowlist says'),
   approvals: z.array(z.string()).describe("connector/tool patterns whose calls a person approves first"),
+  quotas: z
+    .object({ perKey: z.record(z.string(), z.number().int()), perOrg: z.record(z.string(), z.number().int()) })
+    .describe("The organisation's own ceilings (session, stream, upstream, process) per key and in all; the gateway's stay the most"),
   updatedAt: z.string(),
 });
 
@@ -20,6 +23,7 @@ function view(s: TrafficSettings): z.output<typeof trafficView> {
     keyTiers: { ...s.keyTiers },
     deny: { mcp: [...s.deny.mcp], api: [...s.deny.api] },
     approvals: [...s.approvals],
+    quotas: { perKey: { ...s.quotas.perKey }, perOrg: { ...s.quotas.perOrg } },
     updatedAt: s.updatedAt,
   };
 }
@@ -71,6 +75,24 @@ export const trafficRoutes = [
     body: z.strictObject({ tier: z.string().min(1).max(64).nullable() }),
     response,
     handle: async ({ services, actor, orgId, params, body }) => json(200, view(await setKeyTier(services, actor, orgId, params.id, body.tier))),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/traffic/quotas/{kind}',
+    action: 'traffic.update',
+    operationId: 'setQuota',
+    summary: "Set the organisation's own ceiling of open sessions, streams, upstream connections or processes, per key and in all; null: the gateway's",
+    tag: 'traffic',
+    params: z.strictObject({ kind: z.enum(QUOTA_KINDS) }),
+    body: z.strictObject({ perKey: z.number().int().min(0).max(100_000).nullable().optional(), perOrg: z.number().int().min(0).max(100_000).nullable().optional() }),
+    response,
+    handle: async ({ services, actor, orgId, params, body }) => {
+      if (body.perKey === undefined && body.perOrg === undefined) return json(200, view(await getTraffic(services, actor, orgId)));
+      let s: TrafficSettings | undefined;
+      if (body.perKey !== undefined) s = await setQuota(services, actor, orgId, params.kind, 'key', body.perKey);
+      if (body.perOrg !== undefined) s = await setQuota(services, actor, orgId, params.kind, 'organisation', body.perOrg);
+      return json(200, view(s as TrafficSettings));
+    },
   }),
   defineRoute({
     method: 'PUT',

@@ -45,6 +45,7 @@ export const CLI_COMMANDS = {
   'traffic key-tier': 'traffic.update',
   'traffic deny': 'network.update',
   'traffic approval': 'traffic.update',
+  'traffic quota': 'traffic.update',
   'approvals list': 'approval.read',
   'approvals show': 'approval.read',
   'approvals approve': 'approval.decide',

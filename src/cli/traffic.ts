@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setToolLimit } from '../services/traffic.ts';
-import type { TrafficSettings } from '../store/traffic-types.ts';
+import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
+import { QUOTA_KINDS, type QuotaKind, type TrafficSettings } from '../store/traffic-types.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
@@ -10,15 +10,17 @@ gatehouse traffic tool-limit CONNECTOR/TOOL LIMIT|off [--org SLUG]
 gatehouse traffic key-tier KEY_ID TIER|default [--org SLUG]
 gatehouse traffic deny --plane mcp|api [CIDR...] [--org SLUG]
 gatehouse traffic approval CONNECTOR/TOOL on|off [--org SLUG]
+gatehouse traffic quota KIND [--per-key N|default] [--per-org N|default] [--org SLUG]
   Rate limits per organisation. LIMIT is <n>/<s|m|h>[,burst=<n>] (100/s, 300/m,burst=50). A key's TIER is unlimited,
   a number of requests per second (5, 10, 100, 1000) or a LIMIT; default: the gateway's rateLimitKey. A tool pattern's
   parts may be * or end in * (github/create_*). deny replaces the plane's deny list (no CIDR: empty); deny beats the
-  allowlist. approval on: each call of a matching tool waits for a person's approval. Every change applies to the
-  next request.`;
+  allowlist. approval on: each call of a matching tool waits for a person's approval. quota sets the organisation's
+  own ceiling of what a key (--per-key) or all its keys (--per-org) may hold open, KIND one of session, stream,
+  upstream, process; the gateway's ceilings stay the most. Every change applies to the next request.`;
 
 function show(s: TrafficSettings, slug: string, json: boolean): void {
   if (json) {
-    out(JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals }));
+    out(JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas }));
     return;
   }
   table(
@@ -29,6 +31,8 @@ function show(s: TrafficSettings, slug: string, json: boolean): void {
       { limit: 'deny mcp', subject: slug, value: s.deny.mcp.join(' ') || 'none' },
       { limit: 'deny api', subject: slug, value: s.deny.api.join(' ') || 'none' },
       ...s.approvals.map((p) => ({ limit: 'approval', subject: p, value: 'required' })),
+      ...Object.entries(s.quotas.perKey).map(([k, n]) => ({ limit: 'quota per key', subject: k, value: String(n) })),
+      ...Object.entries(s.quotas.perOrg).map(([k, n]) => ({ limit: 'quota per org', subject: k, value: String(n) })),
     ],
     ['limit', 'subject', 'value'],
   );
@@ -38,7 +42,7 @@ export async function trafficCommand(ctx: CliContext, sub: string, rest: string[
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { org: { type: 'string' }, plane: { type: 'string' }, json: { type: 'boolean' } },
+    options: { org: { type: 'string' }, plane: { type: 'string' }, 'per-key': { type: 'string' }, 'per-org': { type: 'string' }, json: { type: 'boolean' } },
   });
   const org = await ctx.org(values.org);
   const json = values.json === true;
@@ -64,6 +68,22 @@ export async function trafficCommand(ctx: CliContext, sub: string, rest: string[
       if (a === undefined || (b !== 'on' && b !== 'off') || positionals.length !== 2) throw new UsageError('traffic approval needs CONNECTOR/TOOL and on or off');
       show(await setApprovalRule(ctx, ctx.actor, org.id, a, b === 'on'), org.slug, json);
       return;
+    case 'quota': {
+      if (a === undefined || !QUOTA_KINDS.includes(a as QuotaKind) || positionals.length !== 1) throw new UsageError(`traffic quota needs one of ${QUOTA_KINDS.join(', ')}`);
+      const perKey = values['per-key'];
+      const perOrg = values['per-org'];
+      if (perKey === undefined && perOrg === undefined) throw new UsageError('traffic quota needs --per-key and/or --per-org (N or default)');
+      const parse = (v: string): number | null => {
+        if (v === 'default') return null;
+        if (!/^\d+$/.test(v)) throw new UsageError('a quota is a whole number or default');
+        return Number(v);
+      };
+      let s: TrafficSettings | undefined;
+      if (perKey !== undefined) s = await setQuota(ctx, ctx.actor, org.id, a as QuotaKind, 'key', parse(perKey));
+      if (perOrg !== undefined) s = await setQuota(ctx, ctx.actor, org.id, a as QuotaKind, 'organisation', parse(perOrg));
+      show(s as TrafficSettings, org.slug, json);
+      return;
+    }
     case 'deny': {
       if (values.plane !== 'mcp' && values.plane !== 'api') throw new UsageError('traffic deny needs --plane mcp|api');
       show(await setDenyList(ctx, ctx.actor, org.id, values.plane, positionals), org.slug, json);

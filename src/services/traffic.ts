@@ -1,7 +1,7 @@
 import { normalizeCidr } from '../cidr.ts';
 import { GatehouseError } from '../errors.ts';
 import { formatLimit, parseLimit, parseTier } from '../limit-spec.ts';
-import { emptyTrafficSettings, type ToolLimit, type TrafficSettings } from '../store/traffic-types.ts';
+import { emptyTrafficSettings, QUOTA_KINDS, type QuotaKind, type ToolLimit, type TrafficSettings } from '../store/traffic-types.ts';
 import type { NetworkPlane } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
@@ -112,6 +112,33 @@ export function setApprovalRule(ctx: ServiceContext, actor: Actor, orgId: string
       return { ...s, approvals };
     },
     { required },
+  );
+}
+
+/** The largest ceiling an organisation may write; the gateway's own ceilings (config) stay the most it gets. */
+const MAX_QUOTA = 100_000;
+
+/**
+ * Sets (or with null removes) the organisation's own ceiling for what a key (`key`) or the whole organisation
+ * (`organisation`) may hold open of one kind. It can only lower the gateway's: the lower of the two holds.
+ */
+export function setQuota(ctx: ServiceContext, actor: Actor, orgId: string, kind: QuotaKind, scope: 'key' | 'organisation', value: number | null): Promise<TrafficSettings> {
+  if (!QUOTA_KINDS.includes(kind)) throw new GatehouseError('bad_request', `A quota is one of ${QUOTA_KINDS.join(', ')}`);
+  if (value !== null && (!Number.isInteger(value) || value < 0 || value > MAX_QUOTA)) {
+    throw new GatehouseError('bad_request', `A quota is a whole number from 0 to ${String(MAX_QUOTA)}`);
+  }
+  const side = scope === 'key' ? 'perKey' : 'perOrg';
+  return change(
+    ctx,
+    actor,
+    orgId,
+    'traffic.quota',
+    `${kind}.${scope}`,
+    (s) => {
+      const { [kind]: _old, ...rest } = s.quotas[side];
+      return { ...s, quotas: { ...s.quotas, [side]: value === null ? rest : { ...rest, [kind]: value } } };
+    },
+    { kind, scope, value },
   );
 }
 

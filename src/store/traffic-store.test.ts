@@ -11,6 +11,7 @@ const settings: TrafficSettings = {
   keyTiers: { key_1: '5', key_2: 'unlimited' },
   approvals: ['github/delete_*'],
   deny: { mcp: ['203.0.113.0/24'], api: [] },
+  quotas: { perKey: { session: 2, process: 1 }, perOrg: { stream: 10 } },
   updatedAt: T1,
 };
 

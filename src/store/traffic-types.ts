@@ -10,6 +10,16 @@ export interface ToolLimit {
   readonly limit: string;
 }
 
+/** What a key can make the gateway hold open (gateway/traffic/quotas.ts). */
+export type QuotaKind = 'session' | 'stream' | 'upstream' | 'process';
+export const QUOTA_KINDS: readonly QuotaKind[] = ['session', 'stream', 'upstream', 'process'];
+
+/** An organisation's own ceilings, below the gateway's: per key and for the organisation as a whole. */
+export interface QuotaSettings {
+  readonly perKey: Readonly<Partial<Record<QuotaKind, number>>>;
+  readonly perOrg: Readonly<Partial<Record<QuotaKind, number>>>;
+}
+
 export interface TrafficSettings {
   readonly orgId: string;
   /** All the organisation's requests together; null: no limit of its own. */
@@ -21,6 +31,8 @@ export interface TrafficSettings {
   readonly deny: { readonly mcp: readonly string[]; readonly api: readonly string[] };
   /** `connector/tool` patterns whose calls a person must approve first (human approval). */
   readonly approvals: readonly string[];
+  /** Quotas lower than the gateway's (the gateway's ceilings stay the most any organisation gets). */
+  readonly quotas: QuotaSettings;
   readonly updatedAt: string;
 }
 
@@ -32,7 +44,7 @@ export interface TrafficSettingsStore {
 }
 
 export function emptyTrafficSettings(orgId: string): TrafficSettings {
-  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, approvals: [], updatedAt: new Date(0).toISOString() };
+  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, approvals: [], quotas: { perKey: {}, perOrg: {} }, updatedAt: new Date(0).toISOString() };
 }
 
 /** The stored JSON document back into settings; fields a document lacks read as empty. */
@@ -45,10 +57,11 @@ export function toTrafficSettings(orgId: string, json: unknown, updatedAt: strin
     keyTiers: doc.keyTiers ?? {},
     deny: { mcp: doc.deny?.mcp ?? [], api: doc.deny?.api ?? [] },
     approvals: doc.approvals ?? [],
+    quotas: { perKey: doc.quotas?.perKey ?? {}, perOrg: doc.quotas?.perOrg ?? {} },
     updatedAt,
   };
 }
 
 export function trafficDocument(s: TrafficSettings): string {
-  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals });
+  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas });
 }

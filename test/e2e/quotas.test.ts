@@ -9,7 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
-import { addAndConnect, rawPost, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
+import { api } from './admin-client.ts';
+import { addAndConnect, rawPost, runCli, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'quota-e2e', version: '1' } } };
 
@@ -76,6 +77,36 @@ describe('quotas on what a key holds open', () => {
     await end(first.key, first.session);
     assert.equal((await initialize(b)).status, 200, 'an ended session is given back');
     for (const o of opened.slice(1)) await end(o.key, o.session);
+  });
+
+  test("an organisation lowers a ceiling for its keys (API and CLI), and cannot lift the gateway's", async () => {
+    const set = await api(gw, gw.ownerKey, 'PUT', '/traffic/quotas/session', { perKey: 2 });
+    assert.equal(set.status, 200, set.text);
+    assert.deepEqual((set.body as { quotas: unknown }).quotas, { perKey: { session: 2 }, perOrg: {} });
+    assert.equal((await api(gw, gw.ownerKey, 'PUT', '/traffic/quotas/session', { perKey: -1 })).status, 400);
+    assert.equal((await api(gw, gw.ownerKey, 'PUT', '/traffic/quotas/sockets', { perKey: 1 })).status, 400);
+    const key = await newKey('own-ceiling');
+    const opened: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await initialize(key);
+      assert.equal(r.status, 200, r.body);
+      opened.push(r.session ?? '');
+    }
+    const refused = await initialize(key);
+    assert.equal(refused.status, 429, "a third session: the organisation's own ceiling of 2, below the gateway's 50");
+    assert.match(refused.body, /This key already holds 2 open sessions/);
+    const otherKey = await newKey('own-ceiling-other');
+    const other = await initialize(otherKey);
+    assert.equal(other.status, 200, 'another key of the organisation has its own two');
+    await end(otherKey, other.session ?? '');
+    const cli = await runCli(gw, ['traffic', 'quota', 'session', '--per-key', 'default', '--per-org', 'default']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const again = await initialize(key);
+    assert.equal(again.status, 200, 'back to the gateway ceiling');
+    opened.push(again.session ?? '');
+    const shown = await runCli(gw, ['traffic', 'show', '--json']);
+    assert.deepEqual((JSON.parse(shown.stdout) as { quotas: unknown }).quotas, { perKey: {}, perOrg: {} });
+    for (const session of opened) await end(key, session);
   });
 
   test('a key holds at most its streams: a second GET stream of another session is refused until the first closes', async () => {

@@ -1,7 +1,7 @@
 import { compileAllowlist, type Allowlist } from '../../cidr.ts';
 import { parseLimit, parseTier, type LimitSpec, type Tier } from '../../limit-spec.ts';
 import type { Store } from '../../store/types.ts';
-import type { TrafficSettings } from '../../store/traffic-types.ts';
+import type { QuotaSettings, TrafficSettings } from '../../store/traffic-types.ts';
 
 /** An organisation's traffic settings, compiled for the data path. */
 export interface CompiledTraffic {
@@ -11,11 +11,18 @@ export interface CompiledTraffic {
   readonly deny: { readonly mcp: Allowlist | undefined; readonly api: Allowlist | undefined };
   /** Whether a call of the tool must be approved by a person first. */
   readonly needsApproval: (connector: string, tool: string) => boolean;
+  /** The organisation's own quota ceilings (below the gateway's). */
+  readonly quotas: QuotaSettings;
 }
 
 export interface OrgLimits {
   /** The organisation's compiled settings (undefined: it has none). `revision`: the access revision just read, if any. */
   of(orgId: string, revision?: number): Promise<CompiledTraffic | undefined>;
+  /**
+   * The settings as last loaded, without looking at the revision: for the quotas, which are checked where a resource
+   * is opened (synchronously) - that request's limit stage has just brought them up to date.
+   */
+  peek(orgId: string): CompiledTraffic | undefined;
 }
 
 function part(pattern: string): (s: string) => boolean {
@@ -50,6 +57,7 @@ export function compileTraffic(s: TrafficSettings): CompiledTraffic {
     tiers,
     deny: { mcp: s.deny.mcp.length === 0 ? undefined : compileAllowlist(s.deny.mcp), api: s.deny.api.length === 0 ? undefined : compileAllowlist(s.deny.api) },
     needsApproval: anyOf(s.approvals.map(toolMatcher)),
+    quotas: s.quotas,
   };
 }
 
@@ -85,5 +93,6 @@ export function createOrgLimits(store: Pick<Store, 'trafficSettings' | 'accessRe
       }
       return compiled.get(orgId);
     },
+    peek: (orgId) => compiled.get(orgId),
   };
 }

@@ -48,3 +48,20 @@ test('a ceiling of 0 refuses the kind outright', () => {
   assert.equal(refusal(() => q.acquire('process', 'o', 'a')).data?.quota, 'process');
   assert.doesNotThrow(() => q.check('upstream', 'o', 'a'));
 });
+
+test("an organisation's own ceilings hold where lower than the gateway's, never above them", () => {
+  const own = new Map([['o', { perKey: { session: 1, upstream: 50 }, perOrg: { stream: 2 } }]]);
+  const q = new Quotas(limits, (orgId) => own.get(orgId));
+  q.acquire('session', 'o', 'a');
+  assert.equal(refusal(() => q.acquire('session', 'o', 'a')).data?.scope, 'key', 'its own ceiling of 1 holds');
+  q.acquire('upstream', 'o', 'a');
+  q.acquire('upstream', 'o', 'a');
+  q.acquire('upstream', 'o', 'a');
+  assert.equal(refusal(() => q.acquire('upstream', 'o', 'a')).data?.scope, 'key', "50 of its own does not lift the gateway's 3");
+  q.acquire('stream', 'o', 'x');
+  q.acquire('stream', 'o', 'y');
+  assert.equal(refusal(() => q.acquire('stream', 'o', 'z')).data?.scope, 'organisation');
+  q.acquire('session', 'other', 'a');
+  q.acquire('session', 'other', 'a');
+  assert.deepEqual(q.ceilings('session', 'other'), { perKey: 2, perOrg: 3 }, 'another organisation keeps the gateway ceilings');
+});

@@ -1,4 +1,7 @@
 import { GatehouseError } from '../../errors.ts';
+import type { QuotaKind, QuotaSettings } from '../../store/traffic-types.ts';
+
+export { QUOTA_KINDS, type QuotaKind } from '../../store/traffic-types.ts';
 
 /**
  * What a key can make the gateway hold open, as opposed to how fast it may ask (limits.ts):
@@ -9,11 +12,10 @@ import { GatehouseError } from '../../errors.ts';
  *   process    the stdio processes among those: each one is a process on this host
  *
  * Each kind has a ceiling per key and per organisation, counted on this replica (what is held open is held by a
- * replica; the ceilings are per replica, like the session table). Holding is `acquire` and its release: the count
+ * replica; the ceilings are per replica, like the session table). An organisation may set lower ceilings of its own
+ * (`overrides`, from its traffic settings as last loaded); the gateway's stay the most. Holding is `acquire` and its release: the count
  * cannot drift, since nothing else changes it, and a release runs once however often it is called.
  */
-export type QuotaKind = 'session' | 'stream' | 'upstream' | 'process';
-export const QUOTA_KINDS: readonly QuotaKind[] = ['session', 'stream', 'upstream', 'process'];
 
 export interface QuotaLimits {
   readonly perKey: Readonly<Record<QuotaKind, number>>;
@@ -31,10 +33,21 @@ export type Release = () => void;
 
 export class Quotas {
   readonly #limits: QuotaLimits;
+  readonly #overrides: (orgId: string) => QuotaSettings | undefined;
   readonly #held = new Map<string, number>();
 
-  constructor(limits: QuotaLimits) {
+  constructor(limits: QuotaLimits, overrides: (orgId: string) => QuotaSettings | undefined = () => undefined) {
     this.#limits = limits;
+    this.#overrides = overrides;
+  }
+
+  /** The ceilings that hold for the organisation: the gateway's, or the organisation's own where lower. */
+  ceilings(kind: QuotaKind, orgId: string): { perKey: number; perOrg: number } {
+    const own = this.#overrides(orgId);
+    return {
+      perKey: Math.min(this.#limits.perKey[kind], own?.perKey[kind] ?? Infinity),
+      perOrg: Math.min(this.#limits.perOrg[kind], own?.perOrg[kind] ?? Infinity),
+    };
   }
 
   /** Holds one `kind` for the key; throws (429, nothing held) when the key or its organisation is at its ceiling. */
@@ -59,10 +72,11 @@ export class Quotas {
     const org = this.#held.get(byOrg) ?? 0;
     // Sessions keep the error clients already know for them; the other kinds share one.
     const code = kind === 'session' ? 'too_many_sessions' : 'quota_exceeded';
-    if (key >= this.#limits.perKey[kind]) {
+    const ceiling = this.ceilings(kind, orgId);
+    if (key >= ceiling.perKey) {
       throw new GatehouseError(code, `This key already holds ${String(key)} ${WHAT[kind]}, its most; close one or let it expire`, { data: { quota: kind, scope: 'key' } });
     }
-    if (org >= this.#limits.perOrg[kind]) {
+    if (org >= ceiling.perOrg) {
       throw new GatehouseError(code, `This organisation already holds ${String(org)} ${WHAT[kind]}, its most; close one or let it expire`, { data: { quota: kind, scope: 'organisation' } });
     }
     return { byKey, byOrg, key, org };
