@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { generateToken, KEY_PREFIX } from '../authn/api-key-format.ts';
 import { scanContent } from './content-scan.ts';
 import { ibanValid, luhnValid, PII_DETECTORS, SECRET_DETECTORS, shannonEntropy } from './detectors.ts';
@@ -121,4 +122,30 @@ test('regression: a long run of token characters without a match is scanned in l
   const started = performance.now();
   assert.deepEqual(detect(`${'x'.repeat(200_000)}%41 ${'y'.repeat(200_000)}@`, ALL), []);
   assert.ok(performance.now() - started < 5000, 'far below what a quadratic scan of this text takes');
+});
+
+test("a detector's `needs` only skips texts it could not match: the same spans as without it, on texts built to be close calls", () => {
+  const unguarded = ALL.map(({ needs: _needs, ...d }) => d);
+  const jwt = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from('{"sub":"1"}').toString('base64url')}.SflKxwRJSMeKKF2QT4fw`;
+  const samples = [
+    'AKIAIOSFODNN7EXAMPLE', `ghp_${'a1B2c3D4e5'.repeat(4)}`, 'glpat-abcdefghij0123456789', 'xoxb-123456789012-abcdefABCDEF',
+    ['sk', 'live', '4eC39HqLyjWDarjtT1zdp7dc'].join('_'), 'sk-proj-abcdefghijklmnopqrstuvwxyz012345', jwt, generateToken(KEY_PREFIX),
+    'DE89 3704 0044 0532 0130 00', '4111 1111 1111 1111', '123-45-6789', '+44 20 7946 0958', 'a@b.co', '%61%40%62%2e%63%6f',
+    Buffer.from('mail me at x@example.com').toString('base64'), Buffer.from('AKIAIOSFODNN7EXAMPLE').toString('hex'), Buffer.from('ab@cd.ef').toString('hex'),
+    '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----', randomBytes(30).toString('base64'),
+  ];
+  const piece = fc.oneof(fc.constantFrom(...samples), fc.string({ maxLength: 12 }), fc.constantFrom(' ', '-', '.', '_', '=', '%', '@', '\n', '0', 'Z'));
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 8 }), fc.nat(40), (parts, cut) => {
+      const joined = parts.join('');
+      // Cut a character out: near misses (a key one character short, a split email) must be skipped only when they cannot match.
+      const text = joined.slice(0, cut) + joined.slice(cut + 1);
+      assert.deepEqual(detect(text, ALL), detect(text, unguarded));
+    }),
+    { seed: 20261207, numRuns: 3000 },
+  );
+  // The decoders' own thresholds, at the shortest token each looks into (16 characters).
+  assert.deepEqual(rules(Buffer.from('ab@cd.ef').toString('hex')), ['pii.email']);
+  assert.deepEqual(rules(Buffer.from('ab@cd.efghij').toString('base64')), ['pii.email']);
+  assert.deepEqual(rules('%61%40%62%2e%63%6f'), ['pii.email']);
 });

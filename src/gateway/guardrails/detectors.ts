@@ -13,6 +13,35 @@ export interface Detector {
   readonly kind: DetectorKind;
   readonly pattern: RegExp;
   readonly valid?: (match: string) => boolean;
+  /**
+   * What a text must have for the pattern to be able to match at all (a cheap necessary condition, never a
+   * sufficient one): a text without it skips the regular expression. Absent: always run.
+   */
+  readonly needs?: (text: string, f: TextFeatures) => boolean;
+}
+
+/** What one pass over a text tells the detectors' `needs`. */
+export interface TextFeatures {
+  /** The longest run of token characters, [A-Za-z0-9+/=_-]: every key, token and encoding is one such run. */
+  readonly run: number;
+  readonly digits: number;
+}
+
+/** One pass over the text's character codes. */
+export function textFeatures(text: string): TextFeatures {
+  let run = 0;
+  let current = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const digit = c >= 48 && c <= 57;
+    if (digit) digits++;
+    if (digit || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45) {
+      current++;
+      if (current > run) run = current;
+    } else current = 0;
+  }
+  return { run, digits };
 }
 
 export interface Span {
@@ -129,13 +158,14 @@ function highEntropy(token: string): boolean {
 }
 
 export const PII_DETECTORS: readonly Detector[] = [
-  { id: 'pii.email', kind: 'pii', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/g },
-  { id: 'pii.card', kind: 'pii', pattern: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, valid: cardValid },
-  { id: 'pii.iban', kind: 'pii', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g, valid: ibanValid },
-  { id: 'pii.ssn', kind: 'pii', pattern: /(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])/g, valid: ssnValid },
+  { id: 'pii.email', kind: 'pii', needs: (t) => t.includes('@'), pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/g },
+  { id: 'pii.card', kind: 'pii', needs: (_t, f) => f.digits >= 13, pattern: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, valid: cardValid },
+  { id: 'pii.iban', kind: 'pii', needs: (_t, f) => f.digits >= 2 && f.run >= 4, pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g, valid: ibanValid },
+  { id: 'pii.ssn', kind: 'pii', needs: (_t, f) => f.digits >= 9, pattern: /(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])/g, valid: ssnValid },
   {
     id: 'pii.phone',
     kind: 'pii',
+    needs: (_t, f) => f.digits >= 8,
     pattern: /(?<![\w+.-])(?:\+\d{8,15}|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4})(?![\w-])/g,
     valid: phoneValid,
   },
@@ -145,21 +175,23 @@ export const SECRET_DETECTORS: readonly Detector[] = [
   {
     id: 'secret.private_key',
     kind: 'secrets',
+    needs: (t) => t.includes('-----BEGIN '),
     pattern: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s]*)/g,
   },
-  { id: 'secret.jwt', kind: 'secrets', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, valid: looksLikeJwt },
-  { id: 'secret.aws_access_key', kind: 'secrets', pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g },
-  { id: 'secret.github_token', kind: 'secrets', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
-  { id: 'secret.gitlab_token', kind: 'secrets', pattern: /\bgl(?:pat|dt|rt|ptt|ft|imt|oas|cbt|soat|ffct)-[A-Za-z0-9_-]{20,}/g },
-  { id: 'secret.slack_token', kind: 'secrets', pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/T[A-Za-z0-9_/]{20,}/g },
-  { id: 'secret.stripe_key', kind: 'secrets', pattern: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}/g },
-  { id: 'secret.openai_key', kind: 'secrets', pattern: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/g },
-  { id: 'secret.google_api_key', kind: 'secrets', pattern: /\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}/g },
+  { id: 'secret.jwt', kind: 'secrets', needs: (t, f) => f.run >= 11 && t.includes('eyJ'), pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, valid: looksLikeJwt },
+  { id: 'secret.aws_access_key', kind: 'secrets', needs: (_t, f) => f.run >= 20, pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g },
+  { id: 'secret.github_token', kind: 'secrets', needs: (t, f) => f.run >= 33 && t.includes('g'), pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
+  { id: 'secret.gitlab_token', kind: 'secrets', needs: (t, f) => f.run >= 24 && t.includes('gl'), pattern: /\bgl(?:pat|dt|rt|ptt|ft|imt|oas|cbt|soat|ffct)-[A-Za-z0-9_-]{20,}/g },
+  { id: 'secret.slack_token', kind: 'secrets', needs: (t, f) => f.run >= 14 && (t.includes('xox') || t.includes('hooks.slack.com')), pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/T[A-Za-z0-9_/]{20,}/g },
+  { id: 'secret.stripe_key', kind: 'secrets', needs: (t, f) => f.run >= 24 && (t.includes('_live_') || t.includes('_test_') || t.includes('whsec_')), pattern: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}/g },
+  { id: 'secret.openai_key', kind: 'secrets', needs: (t, f) => f.run >= 23 && t.includes('sk-'), pattern: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/g },
+  { id: 'secret.google_api_key', kind: 'secrets', needs: (t, f) => f.run >= 20 && (t.includes('AIza') || t.includes('ya29.')), pattern: /\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}/g },
   {
     id: 'secret.gatehouse_key',
     kind: 'secrets',
+    needs: (t, f) => f.run >= 53 && t.includes('gth'),
     pattern: /\bgths?_[0-9A-Za-z]{49}\b/g,
     valid: (m) => isWellFormedToken(m.startsWith(KEY_PREFIX) ? KEY_PREFIX : 'gths_', m),
   },
-  { id: 'secret.high_entropy', kind: 'secrets', pattern: new RegExp(`[A-Za-z0-9+/_-]{${String(ENTROPY_MIN_LENGTH)},}={0,2}`, 'g'), valid: highEntropy },
+  { id: 'secret.high_entropy', kind: 'secrets', needs: (_t, f) => f.run >= ENTROPY_MIN_LENGTH, pattern: new RegExp(`[A-Za-z0-9+/_-]{${String(ENTROPY_MIN_LENGTH)},}={0,2}`, 'g'), valid: highEntropy },
 ];

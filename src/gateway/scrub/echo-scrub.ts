@@ -35,7 +35,8 @@ export function scrubValues(secrets: readonly string[]): string[] {
 }
 
 function detectorsOf(values: readonly string[]): Detector[] {
-  return values.map((v) => ({ id: SCRUB_RULE, kind: 'secrets', pattern: new RegExp(v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'g') }));
+  // A literal can only be found in a text that includes it: `includes` is the whole check, the expression finds where.
+  return values.map((v) => ({ id: SCRUB_RULE, kind: 'secrets', needs: (t) => t.includes(v), pattern: new RegExp(v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'g') }));
 }
 
 /**
