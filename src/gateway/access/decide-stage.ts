@@ -2,7 +2,6 @@ import { GatehouseError } from '../../errors.ts';
 import { noteDetail, unknownTarget, type Call } from '../call.ts';
 import { decide, type ConnectorFacts } from './decide.ts';
 import type { PolicySets } from './policy-cache.ts';
-import { policyRequest } from './policy-request.ts';
 
 export interface DecideStageDeps {
   /** What admins said about connectors and their tools (read-only connectors). */
@@ -54,17 +53,15 @@ export function createDecideStage(deps: DecideStageDeps = {}) {
         noteDetail(call, 'policy', { version: set.version, error: 'not_loaded' });
         throw new GatehouseError('policy_error', UNEVALUATED);
       }
-      const answer = set.evaluate(
-        policyRequest({
-          principal: p,
-          method,
-          target: t,
-          args: call.request?.params?.arguments,
-          clientIp: call.clientIp,
-          protocolVersion: call.protocolVersion ?? '',
-          now: now(),
-        }),
-      );
+      const answer = set.evaluate({
+        principal: p,
+        method,
+        target: t,
+        args: call.request?.params?.arguments,
+        clientIp: call.clientIp,
+        protocolVersion: call.protocolVersion ?? '',
+        now: now(),
+      });
       if (answer.decision === 'error') {
         noteDetail(call, 'policy', { version: set.version, errored: answer.errored });
         throw new GatehouseError('policy_error', UNEVALUATED, { cause: new Error(answer.message) });

@@ -1,10 +1,11 @@
 import type { Store } from '../../store/types.ts';
 import type * as EngineModule from './policy-engine.ts';
 import type { PolicyAnswer, PolicyRequest } from './policy-engine.ts';
+import { decisionKey, policyRequest, type RequestFacts } from './policy-request.ts';
 
 /** An organisation's policy set in force: its version, and whether it could be loaded (if not, every call is refused). */
 export type PolicySetInForce =
-  | { readonly version: number; readonly loaded: true; evaluate(request: PolicyRequest): PolicyAnswer }
+  | { readonly version: number; readonly loaded: true; evaluate(facts: RequestFacts): PolicyAnswer }
   | { readonly version: number; readonly loaded: false };
 
 export interface PolicySets {
@@ -79,23 +80,24 @@ const MAX_DECISIONS = 2048;
 
 /**
  * Cedar's answer is a function of the request alone (principal and resource entities, action, context) for a given
- * policy set, and one evaluation in the WebAssembly engine costs 100-300 µs where serialising the request costs a few:
- * so each set in force keeps its recent decisions by the request's JSON. `context.now` (seconds) is left out of the
- * key unless a policy of the set mentions `now`, which would otherwise make every second a miss; the hour and weekday
- * stay in. Errors are never kept (they refuse, and are evaluated again). A new version starts with an empty cache.
+ * policy set, and one evaluation in the WebAssembly engine costs 100-300 µs: so each set in force keeps its recent
+ * decisions by the facts the request is built from (policy-request.ts decisionKey, a few µs; a hit builds no
+ * request). `context.now` (seconds) is left out of the key unless a policy of the set mentions `now`, which would
+ * otherwise make every second a miss; the hour and weekday stay in. Errors are never kept (they refuse, and are
+ * evaluated again). A new version starts with an empty cache.
  */
-export function decisionCache(policies: Readonly<Record<string, string>>, evaluate: (request: PolicyRequest) => PolicyAnswer): (request: PolicyRequest) => PolicyAnswer {
+export function decisionCache(policies: Readonly<Record<string, string>>, evaluate: (request: PolicyRequest) => PolicyAnswer): (facts: RequestFacts) => PolicyAnswer {
   const usesNow = Object.values(policies).some((text) => /\bnow\b/.test(text));
   const cache = new Map<string, PolicyAnswer>();
-  return (request) => {
-    const key = JSON.stringify(usesNow ? request : { ...request, context: { ...request.context, now: undefined } });
+  return (facts) => {
+    const key = decisionKey(facts, usesNow);
     const hit = cache.get(key);
     if (hit !== undefined) {
       cache.delete(key);
       cache.set(key, hit);
       return hit;
     }
-    const answer = evaluate(request);
+    const answer = evaluate(policyRequest(facts));
     if (answer.decision !== 'error') {
       cache.set(key, answer);
       if (cache.size > MAX_DECISIONS) cache.delete(cache.keys().next().value as string);

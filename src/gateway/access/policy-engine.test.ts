@@ -120,7 +120,7 @@ test('the decision cache answers what the engine would: arguments, principal and
     return evaluate('cache', r);
   });
   const req = (message: string, p: Principal = principal, now = Date.UTC(2026, 0, 5, 14)) =>
-    policyRequest({ principal: p, method: 'tools/call', target: tool('fx', 'echo'), args: { message }, clientIp: '10.0.0.7', protocolVersion: '2025-06-18', now });
+    ({ principal: p, method: 'tools/call', target: tool('fx', 'echo'), args: { message }, clientIp: '10.0.0.7', protocolVersion: '2025-06-18', now });
   assert.equal(cached(req('hello')).decision, 'allow');
   assert.equal(cached(req('hello', principal, Date.UTC(2026, 0, 5, 14, 0, 30))).decision, 'allow');
   assert.equal(evaluations, 1, 'the same request a few seconds later is a hit: no policy reads now');
