@@ -1,11 +1,12 @@
 import * as z from 'zod';
-import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
+import { getTraffic, setAddressLimit, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
 import { QUOTA_KINDS, type TrafficSettings } from '../store/traffic-types.ts';
 import { defineRoute, json } from './route.ts';
 
 const limitText = z.string().min(1).max(64).describe('<n>/<s|m|h>[,burst=<n>], e.g. 100/s or 300/m,burst=50');
 const trafficView = z.object({
   orgLimit: z.string().nullable().describe("All the organisation's requests together; null: none of its own"),
+  addressLimit: z.string().nullable().describe("Per client address over all the organisation's keys, after authentication; null: none of its own"),
   toolLimits: z.array(z.object({ pattern: z.string(), limit: z.string() })).describe('Per connector/tool pattern, shared by all keys'),
   keyTiers: z.record(z.string(), z.string()).describe('Key id -> tier (unlimited, requests per second, or a limit)'),
   deny: z.object({ mcp: z.array(z.string()), api: z.array(z.string()) }).describe('Ranges refused per plane, whatever the allowlist says'),
@@ -19,6 +20,7 @@ const trafficView = z.object({
 function view(s: TrafficSettings): z.output<typeof trafficView> {
   return {
     orgLimit: s.orgLimit,
+    addressLimit: s.addressLimit,
     toolLimits: s.toolLimits.map((l) => ({ ...l })),
     keyTiers: { ...s.keyTiers },
     deny: { mcp: [...s.deny.mcp], api: [...s.deny.api] },
@@ -52,6 +54,17 @@ export const trafficRoutes = [
     body: z.strictObject({ limit: limitText.nullable() }),
     response,
     handle: async ({ services, actor, orgId, body }) => json(200, view(await setOrgLimit(services, actor, orgId, body.limit))),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/traffic/address-limit',
+    action: 'traffic.update',
+    operationId: 'setAddressLimit',
+    summary: "Set the organisation's own limit per client address over all its keys; null lifts it (the gateway's own still applies)",
+    tag: 'traffic',
+    body: z.strictObject({ limit: limitText.nullable() }),
+    response,
+    handle: async ({ services, actor, orgId, body }) => json(200, view(await setAddressLimit(services, actor, orgId, body.limit))),
   }),
   defineRoute({
     method: 'PUT',

@@ -41,6 +41,7 @@ export const CLI_COMMANDS = {
   'network show': 'network.read',
   'traffic show': 'traffic.read',
   'traffic org-limit': 'traffic.update',
+  'traffic address-limit': 'traffic.update',
   'traffic tool-limit': 'traffic.update',
   'traffic key-tier': 'traffic.update',
   'traffic deny': 'network.update',

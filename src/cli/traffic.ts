@@ -1,17 +1,18 @@
 import { parseArgs } from 'node:util';
-import { getTraffic, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
+import { getTraffic, setAddressLimit, setApprovalRule, setDenyList, setKeyTier, setOrgLimit, setQuota, setToolLimit } from '../services/traffic.ts';
 import { QUOTA_KINDS, type QuotaKind, type TrafficSettings } from '../store/traffic-types.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const TRAFFIC_USAGE = `gatehouse traffic show [--org SLUG] [--json]
 gatehouse traffic org-limit LIMIT|off [--org SLUG]
+gatehouse traffic address-limit LIMIT|off [--org SLUG]
 gatehouse traffic tool-limit CONNECTOR/TOOL LIMIT|off [--org SLUG]
 gatehouse traffic key-tier KEY_ID TIER|default [--org SLUG]
 gatehouse traffic deny --plane mcp|api [CIDR...] [--org SLUG]
 gatehouse traffic approval CONNECTOR/TOOL on|off [--org SLUG]
 gatehouse traffic quota KIND [--per-key N|default] [--per-org N|default] [--org SLUG]
-  Rate limits per organisation. LIMIT is <n>/<s|m|h>[,burst=<n>] (100/s, 300/m,burst=50). A key's TIER is unlimited,
+  Rate limits per organisation (address-limit: per client address over all its keys). LIMIT is <n>/<s|m|h>[,burst=<n>] (100/s, 300/m,burst=50). A key's TIER is unlimited,
   a number of requests per second (5, 10, 100, 1000) or a LIMIT; default: the gateway's rateLimitKey. A tool pattern's
   parts may be * or end in * (github/create_*). deny replaces the plane's deny list (no CIDR: empty); deny beats the
   allowlist. approval on: each call of a matching tool waits for a person's approval. quota sets the organisation's
@@ -20,12 +21,13 @@ gatehouse traffic quota KIND [--per-key N|default] [--per-org N|default] [--org 
 
 function show(s: TrafficSettings, slug: string, json: boolean): void {
   if (json) {
-    out(JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas }));
+    out(JSON.stringify({ orgLimit: s.orgLimit, addressLimit: s.addressLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas }));
     return;
   }
   table(
     [
       { limit: 'organisation', subject: slug, value: s.orgLimit ?? 'none' },
+      { limit: 'per address', subject: slug, value: s.addressLimit ?? 'none' },
       ...s.toolLimits.map((l) => ({ limit: 'tool', subject: l.pattern, value: l.limit })),
       ...Object.entries(s.keyTiers).map(([k, t]) => ({ limit: 'key tier', subject: k, value: t })),
       { limit: 'deny mcp', subject: slug, value: s.deny.mcp.join(' ') || 'none' },
@@ -55,6 +57,10 @@ export async function trafficCommand(ctx: CliContext, sub: string, rest: string[
     case 'org-limit':
       if (a === undefined || positionals.length !== 1) throw new UsageError('traffic org-limit needs LIMIT or off');
       show(await setOrgLimit(ctx, ctx.actor, org.id, a === 'off' ? null : a), org.slug, json);
+      return;
+    case 'address-limit':
+      if (a === undefined || positionals.length !== 1) throw new UsageError('traffic address-limit needs LIMIT or off');
+      show(await setAddressLimit(ctx, ctx.actor, org.id, a === 'off' ? null : a), org.slug, json);
       return;
     case 'tool-limit':
       if (a === undefined || b === undefined || positionals.length !== 2) throw new UsageError('traffic tool-limit needs CONNECTOR/TOOL and LIMIT or off');

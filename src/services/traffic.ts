@@ -51,6 +51,12 @@ export function setOrgLimit(ctx: ServiceContext, actor: Actor, orgId: string, li
   return change(ctx, actor, orgId, 'traffic.org_limit', 'organisation', (s) => ({ ...s, orgLimit: value }), { limit: value });
 }
 
+/** The organisation's own limit per client address over all its keys (below or beside the gateway's); null lifts it. */
+export function setAddressLimit(ctx: ServiceContext, actor: Actor, orgId: string, limit: string | null): Promise<TrafficSettings> {
+  const value = limit === null ? null : requireLimit(limit);
+  return change(ctx, actor, orgId, 'traffic.address_limit', 'address', (s) => ({ ...s, addressLimit: value }), { limit: value });
+}
+
 /** Sets (or with null removes) the limit of the tools a pattern matches, shared by all the organisation's keys. */
 export function setToolLimit(ctx: ServiceContext, actor: Actor, orgId: string, pattern: string, limit: string | null): Promise<TrafficSettings> {
   if (!TOOL_PATTERN.test(pattern)) throw new GatehouseError('bad_request', 'A tool pattern is connector/tool, either part may be * or end in * (github/create_*)');

@@ -7,6 +7,7 @@ import type { TrafficSettings } from './traffic-types.ts';
 const settings: TrafficSettings = {
   orgId: orgA.id,
   orgLimit: '100/s',
+  addressLimit: '300/m',
   toolLimits: [{ pattern: 'github/create_*', limit: '5/m' }],
   keyTiers: { key_1: '5', key_2: 'unlimited' },
   approvals: ['github/delete_*'],

@@ -24,6 +24,11 @@ export interface TrafficSettings {
   readonly orgId: string;
   /** All the organisation's requests together; null: no limit of its own. */
   readonly orgLimit: string | null;
+  /**
+   * Its own limit per client address, over all its keys, checked once the request is known to be its (the gateway's
+   * per-address limit still applies before authentication); null: none of its own.
+   */
+  readonly addressLimit: string | null;
   readonly toolLimits: readonly ToolLimit[];
   /** Key id -> tier (`unlimited`, a number of requests per second, or a limit). */
   readonly keyTiers: Readonly<Record<string, string>>;
@@ -44,7 +49,7 @@ export interface TrafficSettingsStore {
 }
 
 export function emptyTrafficSettings(orgId: string): TrafficSettings {
-  return { orgId, orgLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, approvals: [], quotas: { perKey: {}, perOrg: {} }, updatedAt: new Date(0).toISOString() };
+  return { orgId, orgLimit: null, addressLimit: null, toolLimits: [], keyTiers: {}, deny: { mcp: [], api: [] }, approvals: [], quotas: { perKey: {}, perOrg: {} }, updatedAt: new Date(0).toISOString() };
 }
 
 /** The stored JSON document back into settings; fields a document lacks read as empty. */
@@ -53,6 +58,7 @@ export function toTrafficSettings(orgId: string, json: unknown, updatedAt: strin
   return {
     orgId,
     orgLimit: doc.orgLimit ?? null,
+    addressLimit: doc.addressLimit ?? null,
     toolLimits: doc.toolLimits ?? [],
     keyTiers: doc.keyTiers ?? {},
     deny: { mcp: doc.deny?.mcp ?? [], api: doc.deny?.api ?? [] },
@@ -63,5 +69,5 @@ export function toTrafficSettings(orgId: string, json: unknown, updatedAt: strin
 }
 
 export function trafficDocument(s: TrafficSettings): string {
-  return JSON.stringify({ orgLimit: s.orgLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas });
+  return JSON.stringify({ orgLimit: s.orgLimit, addressLimit: s.addressLimit, toolLimits: s.toolLimits, keyTiers: s.keyTiers, deny: s.deny, approvals: s.approvals, quotas: s.quotas });
 }

@@ -13,7 +13,7 @@ import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import type { AuditRecord } from '../../src/store/types.ts';
 import { api } from './admin-client.ts';
-import { addAndConnect, connect, rawPost, stdioFixture, waitFor, type Gateway, startGateway } from './harness.ts';
+import { addAndConnect, connect, rawPost, runCli, stdioFixture, waitFor, type Gateway, startGateway } from './harness.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'traffic-e2e', version: '1' } } };
 const RATE_LIMITED = -32029;
@@ -171,6 +171,28 @@ describe('traffic limits and deny lists', () => {
     assert.equal(refusal?.code, RATE_LIMITED, 'two keys together run into the organisation limit');
     assert.ok(passed < 8);
     await api(gw, gw.ownerKey, 'PUT', '/traffic/org-limit', { limit: null });
+  });
+
+  test("an organisation's own limit per address is shared by all its keys from that address, and no other address", async () => {
+    assert.equal((await api(gw, gw.ownerKey, 'PUT', '/traffic/address-limit', { limit: '1/m,burst=10' })).status, 200);
+    const one = await newKey('addr-1');
+    const two = await newKey('addr-2');
+    const c1 = await client(one.key, '203.0.113.60');
+    const c2 = await client(two.key, '203.0.113.60');
+    let passed = 0;
+    let refusal: { code: number } | undefined;
+    for (let i = 0; i < 12 && refusal === undefined; i++) {
+      const r = await callUntilRefused(i % 2 === 0 ? c1 : c2, 'fx__add', 1);
+      passed += r.passed;
+      refusal = r.refusal;
+    }
+    assert.equal(refusal?.code, RATE_LIMITED, 'two keys from one address together run into it');
+    assert.ok(passed > 0 && passed < 10, `the connections' own requests count too: ${String(passed)} calls passed`);
+    const elsewhere = await client(one.key, '203.0.113.61');
+    assert.equal((await callUntilRefused(elsewhere, 'fx__add', 3)).refusal, undefined, 'the same key from another address has its own budget');
+    const cli = await runCli(gw, ['traffic', 'address-limit', 'off']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal((await callUntilRefused(c1, 'fx__add', 3)).refusal, undefined, 'lifted, the next request passes');
   });
 
   test('deny lists: gateway-wide and per organisation, and an organisation deny beats its allowlist', async () => {

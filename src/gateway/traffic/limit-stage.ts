@@ -13,7 +13,7 @@ export interface LimitStageDeps {
 
 /**
  * Stage `limit`: once the principal and the target are known - the key's tier (or the gateway's default for keys),
- * the organisation's total, and the organisation's limits for the tool called. Costs one cached settings lookup
+ * the organisation's total, its own limit per client address, and its limits for the tool called. Costs one cached settings lookup
  * and one limiter take per limit that applies; nothing when none does. The first refusal per limit and subject in
  * a window is recorded; the rest are counted into one record (refusal-audit.ts).
  */
@@ -38,6 +38,11 @@ export function createLimitStage(deps: LimitStageDeps) {
     if (settings.org !== undefined) {
       const byOrg = await deps.limits.take('org', settings.org, p.orgId, now);
       if (byOrg !== undefined) throw refuse(call, byOrg, p.orgId, p.orgId);
+    }
+    if (settings.address !== undefined) {
+      const ip = call.clientIp ?? 'unknown';
+      const byAddress = await deps.limits.take('org_address', settings.address, `${p.orgId}/${ip}`, now);
+      if (byAddress !== undefined) throw refuse(call, byAddress, ip, p.orgId);
     }
     const t = call.target;
     if (t?.kind !== 'tool') return;

@@ -6,6 +6,8 @@ import type { QuotaSettings, TrafficSettings } from '../../store/traffic-types.t
 /** An organisation's traffic settings, compiled for the data path. */
 export interface CompiledTraffic {
   readonly org: LimitSpec | undefined;
+  /** The organisation's own limit per client address. */
+  readonly address: LimitSpec | undefined;
   readonly tools: readonly { readonly pattern: string; readonly spec: LimitSpec; readonly matches: (connector: string, tool: string) => boolean }[];
   readonly tiers: ReadonlyMap<string, Tier>;
   readonly deny: { readonly mcp: Allowlist | undefined; readonly api: Allowlist | undefined };
@@ -50,6 +52,7 @@ export function compileTraffic(s: TrafficSettings): CompiledTraffic {
   }
   return {
     org: s.orgLimit === null ? undefined : parseLimit(s.orgLimit),
+    address: s.addressLimit === null ? undefined : parseLimit(s.addressLimit),
     tools: s.toolLimits.flatMap((l) => {
       const spec = parseLimit(l.limit);
       return spec === undefined ? [] : [{ pattern: l.pattern, spec, matches: toolMatcher(l.pattern) }];

@@ -3,7 +3,7 @@ import type { LimitSpec } from '../../limit-spec.ts';
 import type { TakeResult } from './gcra.ts';
 
 /** Which limit refused: the names the RateLimit headers and the audit record (`rate_limited:<name>`) carry. */
-export type LimitName = 'address' | 'auth' | 'key' | 'org' | 'tool';
+export type LimitName = 'address' | 'auth' | 'key' | 'org' | 'org_address' | 'tool';
 
 /**
  * The refusal a client sees: HTTP 429 with `Retry-After` and the IETF RateLimit headers
