@@ -193,7 +193,8 @@ export async function renderConnectors(main: HTMLElement): Promise<void> {
     }
     const pending = pins.filter((p) => p.status === 'pending');
     const toolRows = pins.map((p) => {
-      const open = h('button', { type: 'button', class: p.status === 'pending' ? '' : 'secondary', 'aria-label': `Review ${p.connector}/${p.tool}` }, p.status === 'pending' ? 'Review' : 'Details');
+      const verb = p.status === 'pending' ? 'Review' : 'Details';
+      const open = h('button', { type: 'button', class: p.status === 'pending' ? '' : 'secondary', 'aria-label': `${verb} ${p.connector}/${p.tool}` }, verb);
       open.addEventListener('click', () => {
         review(reviewSlot, p, async () => {
           reviewSlot.replaceChildren();
