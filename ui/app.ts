@@ -4,6 +4,9 @@ import { can, endsAt, forget, loadPermissions, refreshSession, session, type Ses
 import { renderAudit } from './pages/audit.ts';
 import { renderConnectors } from './pages/connectors.ts';
 import { renderKeys } from './pages/keys.ts';
+import { renderMembers } from './pages/members.ts';
+import { renderPolicies } from './pages/policies.ts';
+import { renderSettings } from './pages/settings.ts';
 import { renderOverview } from './pages/overview.ts';
 import { renderSignIn } from './pages/sign-in.ts';
 
@@ -20,6 +23,9 @@ const PAGES: readonly Page[] = [
   { id: 'keys', title: 'API keys', action: 'key.read', render: renderKeys },
   { id: 'connectors', title: 'Connectors', action: 'connector.read', render: renderConnectors },
   { id: 'audit', title: 'Audit log', action: 'audit.read', render: renderAudit },
+  { id: 'members', title: 'Members', action: 'member.read', render: renderMembers },
+  { id: 'settings', title: 'Security', action: 'sign_in.read', render: renderSettings },
+  { id: 'policies', title: 'Policies', action: 'policy.read', render: renderPolicies },
 ];
 
 /** The warning comes this long before the idle timeout would end the session. */
@@ -116,7 +122,8 @@ function signedOut(message: string): void {
   renderSignIn(main, () => void enter(), message);
 }
 
-async function show(): Promise<void> {
+/** Shows the page the address names; `moveFocus` after a navigation, so a screen reader starts at the new page. */
+async function show(moveFocus: boolean): Promise<void> {
   const s = session();
   const page = currentPage();
   if (s === undefined) return;
@@ -132,7 +139,7 @@ async function show(): Promise<void> {
   } catch {
     fill(main, notice('error', 'This page could not be shown. Reload to try again.'));
   }
-  main.focus({ preventScroll: true });
+  if (moveFocus) main.focus({ preventScroll: true });
 }
 
 async function enter(): Promise<void> {
@@ -144,7 +151,7 @@ async function enter(): Promise<void> {
   if (location.search !== '') history.replaceState(null, '', `/ui/${location.hash}`);
   lastRefresh = Date.now();
   ticker ??= window.setInterval(tick, 1000);
-  await show();
+  await show(false);
   tick();
 }
 
@@ -159,7 +166,7 @@ async function start(): Promise<void> {
     void refreshSession().then(tick);
   });
   window.addEventListener('hashchange', () => {
-    if (session() !== undefined) void show();
+    if (session() !== undefined) void show(true);
   });
   const s = await refreshSession();
   if (s?.stage === 'full') await enter();

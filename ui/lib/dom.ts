@@ -77,12 +77,13 @@ export function emptyState(text: string): HTMLElement {
   return h('p', { class: 'empty' }, text);
 }
 
-export function table(caption: string, headers: readonly string[], rows: readonly (readonly Child[])[]): HTMLTableElement {
-  return h(
+/** A table in a box that scrolls sideways on narrow screens (and at 200% zoom) rather than the whole page. */
+export function table(caption: string, headers: readonly string[], rows: readonly (readonly Child[])[]): HTMLElement {
+  return h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': caption }, h(
     'table',
     {},
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
-  );
+  ));
 }

@@ -34,7 +34,8 @@ const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
 /** A bar chart of one value per hour, drawn as SVG with a text table beside it for screen readers. */
 function barChart(title: string, buckets: readonly Bucket[], value: (b: Bucket) => number, unit: string, cls: string): HTMLElement {
   const values = buckets.map(value);
-  const max = Math.max(1, ...values);
+  const highest = Math.max(0, ...values);
+  const max = Math.max(1, highest);
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const bw = innerW / buckets.length;
@@ -59,7 +60,7 @@ function barChart(title: string, buckets: readonly Bucket[], value: (b: Bucket) 
       .map((b) => svg('text', { x: PAD.left + buckets.indexOf(b) * bw, y: H - 8, class: 'tick' }, hour(b))),
   );
   const total = values.reduce((a, b) => a + b, 0);
-  return h('figure', { class: 'card' }, h('figcaption', {}, title), chart, h('p', { class: 'hint' }, `Highest hour: ${String(Math.round(max))} ${unit}. ${unit === 'calls' || unit === 'denials' ? `Total: ${String(total)}.` : ''}`));
+  return h('figure', { class: 'card' }, h('figcaption', {}, title), chart, h('p', { class: 'hint' }, `Highest hour: ${String(Math.round(highest))} ${unit}. ${unit === 'calls' || unit === 'denials' ? `Total: ${String(total)}.` : ''}`));
 }
 
 function topTools(records: readonly AuditRecord[]): HTMLElement {
