@@ -54,6 +54,8 @@ export const VERSION = '0.1.0';
 const IDEMPOTENCY_PURGE_MS = 60_000;
 /** The dashboard's files, served as they are in the repository (TypeScript stripped of its types when first asked). */
 const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+/** Beside Node's own compile cache (bin/compile-cache.js): what the dashboard's modules are once stripped. */
+const UI_CACHE = fileURLToPath(new URL('../node_modules/.cache/gatehouse/ui/', import.meta.url));
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
 export async function openServices(
@@ -242,7 +244,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleApi,
     handleAuth,
     handleScim,
-    handleUi: createUi(UI_DIR),
+    handleUi: createUi(UI_DIR, UI_CACHE),
     controlPlane: createControlPlaneGate({ limits, gatewayDeny, refusals, audit, now: Date.now }),
     ready: async () => {
       await store.connectorsRevision();

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { stripTypeScriptTypes } from 'node:module';
 import { PERMISSIONS } from '../gateway/access/permissions.ts';
@@ -46,10 +47,27 @@ const TYPES: Readonly<Record<string, string>> = {
   '.png': 'image/png',
 };
 
-/** The browser's modules: TypeScript with types only, so stripping them (no transform) leaves the JavaScript. */
-function compile(path: string, source: Buffer): Buffer {
+/**
+ * The browser's modules: TypeScript with types only, so stripping them (no transform) leaves the JavaScript. What was
+ * stripped is kept in `cacheDir` under the hash of its source, so later starts load no TypeScript stripper (it holds
+ * memory for the life of the process); where the folder cannot be written the dashboard is stripped at each start.
+ */
+async function compile(path: string, source: Buffer, cacheDir: string | undefined): Promise<Buffer> {
   if (!path.endsWith('.ts')) return source;
-  return Buffer.from(stripTypeScriptTypes(source.toString('utf8'), { mode: 'strip' }), 'utf8');
+  const cached = cacheDir === undefined ? undefined : join(cacheDir, `${createHash('sha256').update(source).digest('hex')}.js`);
+  if (cached !== undefined) {
+    const hit = await readFile(cached).catch(() => undefined);
+    if (hit !== undefined) return hit;
+  }
+  const js = Buffer.from(stripTypeScriptTypes(source.toString('utf8'), { mode: 'strip' }), 'utf8');
+  if (cached !== undefined) {
+    const partial = `${cached}.${String(process.pid)}.tmp`;
+    await mkdir(cacheDir as string, { recursive: true })
+      .then(() => writeFile(partial, js))
+      .then(() => rename(partial, cached))
+      .catch(() => undefined);
+  }
+  return js;
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -61,7 +79,7 @@ async function filesUnder(dir: string): Promise<string[]> {
  * The dashboard, read and compiled once when first asked for, then served from memory: no file is opened per request,
  * so no request path ever reaches the file system. Only the listed types under `dir` exist; everything else is 404.
  */
-export function createUi(dir: string): (method: string, path: string) => Promise<UiResponse> {
+export function createUi(dir: string, cacheDir?: string): (method: string, path: string) => Promise<UiResponse> {
   let assets: Promise<Map<string, UiAsset>> | undefined;
 
   async function load(): Promise<Map<string, UiAsset>> {
@@ -70,7 +88,7 @@ export function createUi(dir: string): (method: string, path: string) => Promise
       const type = TYPES[extname(file)];
       const rel = relative(dir, file).split(sep).join('/');
       if (type === undefined || rel.endsWith('.test.ts') || rel.startsWith('tsconfig')) continue;
-      map.set(`/ui/${rel}`, { body: compile(rel, await readFile(file)), contentType: type });
+      map.set(`/ui/${rel}`, { body: await compile(rel, await readFile(file), cacheDir), contentType: type });
     }
     const index = map.get('/ui/index.html');
     if (index === undefined) throw new Error(`The dashboard has no index.html in ${dir}`);
