@@ -3,6 +3,7 @@
 // log filtered, the overview drawn from it; and the refusals: a viewer gets no buttons (and the API still refuses),
 // markup in a tool's name stays text, and a form posted from another origin changes nothing.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -156,7 +157,10 @@ describe('dashboard: pages', () => {
     const actions = await page.locator('tbody tr td:nth-child(3)').allTextContents();
     assert.ok(actions.length >= 1 && actions.every((a) => a === 'key.create'), JSON.stringify(actions));
     assert.match((await page.locator('caption').textContent()) ?? '', /Pacific\/Auckland/);
-    assert.match((await page.getByRole('link', { name: 'Export (NDJSON)' }).getAttribute('href')) ?? '', /action=key\.create/);
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Export (NDJSON)' }).click();
+    const exported = readFileSync((await (await download).path()), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
+    assert.ok(exported.length >= 1 && exported.every((a) => a === 'key.create'), 'the export has the filter applied');
     await page.getByRole('button', { name: /Details of record/ }).last().click();
     const detail = page.getByTestId('audit-detail');
     await detail.getByText('key.create').waitFor();
