@@ -170,6 +170,21 @@ describe('dashboard: pages', () => {
     const last = records.at(-1)!;
     const auckland = new Date(last.ts).toLocaleString('en-GB', { timeZone: 'Pacific/Auckland', dateStyle: 'medium', timeStyle: 'medium' });
     await detail.getByText(auckland).waitFor();
+    // Paging: more than a page of records, walked forward and back again in chain order.
+    for (let i = 0; i < 60; i++) await api(gw, acme.ownerKey, 'GET', '/me');
+    await page.getByLabel('Action').fill('self.read');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('button', { name: 'Previous page' }).and(page.locator(':disabled')).waitFor();
+    await page.getByRole('button', { name: 'Next page' }).and(page.locator(':enabled')).waitFor();
+    const firstPage = (await page.locator('tbody tr td:nth-child(1)').allTextContents()).map(Number);
+    assert.equal(firstPage.length, 50);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('button', { name: 'Previous page' }).and(page.locator(':enabled')).waitFor();
+    const secondPage = (await page.locator('tbody tr td:nth-child(1)').allTextContents()).map(Number);
+    assert.ok(secondPage.length >= 10 && Math.min(...secondPage) > Math.max(...firstPage), 'the next page continues the chain');
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('button', { name: 'Previous page' }).and(page.locator(':disabled')).waitFor();
+    assert.deepEqual((await page.locator('tbody tr td:nth-child(1)').allTextContents()).map(Number), firstPage);
     await page.getByLabel('Decision').selectOption('deny');
     await page.getByLabel('Action').fill('no.such.action');
     await page.getByRole('button', { name: 'Filter' }).click();
