@@ -1,6 +1,7 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { CookieAuthDeps } from './admin/cookie-auth.ts';
 import { compileAllowlist } from './cidr.ts';
@@ -44,12 +45,17 @@ import { describeSandbox, sandboxSettings } from './sandbox/sandbox.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
+import { createUi } from './ui/assets.ts';
 import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
 
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
 const IDEMPOTENCY_PURGE_MS = 60_000;
+/** The dashboard's files, served as they are in the repository (TypeScript stripped of its types when first asked). */
+const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+/** Beside Node's own compile cache (bin/compile-cache.js): what the dashboard's modules are once stripped. */
+const UI_CACHE = fileURLToPath(new URL('../node_modules/.cache/gatehouse/ui/', import.meta.url));
 
 /** The control-plane context: store, audit, keys. The CLI uses this alone; the server builds on it. */
 export async function openServices(
@@ -239,6 +245,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleApi,
     handleAuth,
     handleScim,
+    handleUi: createUi(UI_DIR, UI_CACHE),
     controlPlane: createControlPlaneGate({ limits, gatewayDeny, refusals, audit, now: Date.now }),
     ready: async () => {
       await store.connectorsRevision();

@@ -32,11 +32,22 @@ export interface HttpServerDeps {
   readonly controlPlane: ControlPlaneGate;
   /** RFC 9728 protected resource metadata of the MCP endpoints. */
   readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
+  /** The dashboard: static files under /ui/ (and / sending there), each answer with its own headers (its CSP). */
+  readonly handleUi?: (method: string, path: string) => Promise<StaticAnswer>;
+}
+
+/** A static file, a redirect or a refusal, with headers that override the defaults (a page's stricter CSP). */
+export interface StaticAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly location?: string;
+  readonly asset?: { readonly body: Buffer; readonly contentType: string };
 }
 
 const API_PREFIX = '/api/v1';
 const AUTH_PREFIX = '/auth';
 const SCIM_PREFIX = '/scim/v2';
+const UI_PREFIX = '/ui';
 const CORS_ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name, idempotency-key';
 /** 2026-07-28 tools may ask for their arguments mirrored in `Mcp-Param-<Name>` headers, so those names vary per tool. */
 const MCP_PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/;
@@ -135,6 +146,10 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         readBody: () => readLimitedBody(req, res),
       });
       sendAuthResponse(res, response, x.headers);
+      return;
+    }
+    if (deps.handleUi !== undefined && (path === '/' || path === UI_PREFIX || path.startsWith(UI_PREFIX + '/'))) {
+      sendStatic(req, res, await deps.handleUi(req.method ?? 'GET', path), x.headers);
       return;
     }
     const described = deps.metadata.endpointOf(path);
@@ -258,6 +273,18 @@ function sendAuthResponse(res: ServerResponse, r: AuthResponse, headers: Record<
   } else {
     sendJson(res, r.status, r.body, { ...headers, ...extra } as Record<string, string>);
   }
+}
+
+function sendStatic(req: IncomingMessage, res: ServerResponse, a: StaticAnswer, headers: Record<string, string>): void {
+  const all: Record<string, string> = { ...headers, ...a.headers };
+  if (a.location !== undefined) all.location = a.location;
+  if (a.asset === undefined) {
+    res.writeHead(a.status, { ...all, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  res.writeHead(a.status, { ...all, 'content-type': a.asset.contentType, 'content-length': String(a.asset.body.length) });
+  res.end(req.method === 'HEAD' ? undefined : a.asset.body);
 }
 
 function queryOf(url: string | undefined): string {
