@@ -182,10 +182,7 @@ describe('SIEM streaming', () => {
     const client = await connect(url, key);
     for (let i = 0; i < n; i++) {
       await client.listTools();
-      const res = await rawPost(url, { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: HOSTILE_TOOL, arguments: { text: HOSTILE_TEXT } } }, {
-        authorization: `Bearer ${key}`,
-      });
-      await res.body?.cancel();
+      await assert.rejects(client.callTool({ name: HOSTILE_TOOL, arguments: { text: HOSTILE_TEXT } }));
       const refused = await rawPost(url, { jsonrpc: '2.0', id: i, method: 'tools/list' }, { authorization: 'Bearer gth_not_a_key' });
       assert.equal(refused.status, 401);
       await refused.body?.cancel();
@@ -235,8 +232,14 @@ describe('SIEM streaming', () => {
     const hostile = [...stored.values()].flat().filter((r) => r.args?.includes('Injected') === true || r.targetName?.includes('forged') === true);
     assert.ok(hostile.length >= 5, 'the hostile requests were recorded');
     for (const line of receivedLines(rsyslog)) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/);
+    // In structured data, RFC 5424's escapes for '"', '\' and ']', and control characters replaced: the forged
+    // header and JSON stay inside one quoted value.
+    const forgedTarget = 'target="evil\uFFFD\uFFFD<13>1 2026-01-01T00:00:00Z forged - - - - {\\"seq\\":1,\\"hash\\":\\"0\\"}\\]\\"\\\\"';
+    assert.ok(receivedLines(rsyslog).some((l) => l.includes(forgedTarget)), 'the hostile tool name is escaped in structured data');
     assert.equal(receivedLines(rsyslog).length, syslogReceived(rsyslog).total);
     assert.equal(gw.logs.some((l) => l.includes(SECRET) || l.includes('otlp-token')), false, 'no secret is logged');
+    // A syslog batch counts as accepted once its connection has stayed up for the settle time: the lag falls to 0 then.
+    await waitFor(() => (gw.app.siem?.status() ?? []).every((s) => s.lag === 0), 5000, 'every lag to fall to 0');
     const status = gw.app.siem?.status() ?? [];
     assert.deepEqual(status.map((s) => [s.sink, s.state, s.lag]), [['syslog', 'delivering', 0], ['webhook', 'delivering', 0], ['otlp', 'delivering', 0]]);
   });

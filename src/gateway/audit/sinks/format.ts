@@ -59,6 +59,7 @@ export function syslogMessage(r: AuditRecord, procId = process.pid): string {
     ['prevHash', r.prevHash],
     ['decision', r.decision],
     ['action', r.action],
+    ['target', r.targetName],
     ['correlationId', r.correlationId],
   ];
   const sd = params
