@@ -101,7 +101,7 @@ class HttpReceiver {
       return;
     }
     if (req.url === '/v1/logs') {
-      this.otlpHeaders.push(String(req.headers.authorization ?? ''));
+      this.otlpHeaders.push(req.headers.authorization ?? '');
       const parsed = JSON.parse(body) as {
         resourceLogs: { scopeLogs: { logRecords: { body: { stringValue: string }; attributes: { key: string; value: Record<string, string> }[] }[] }[] }[];
       };
@@ -231,6 +231,7 @@ describe('SIEM streaming', () => {
     // wrote holds a raw control character or a forged frame.
     const hostile = [...stored.values()].flat().filter((r) => r.args?.includes('Injected') === true || r.targetName?.includes('forged') === true);
     assert.ok(hostile.length >= 5, 'the hostile requests were recorded');
+    // eslint-disable-next-line no-control-regex
     for (const line of receivedLines(rsyslog)) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/);
     // In structured data, RFC 5424's escapes for '"', '\' and ']', and control characters replaced: the forged
     // header and JSON stay inside one quoted value.
