@@ -90,7 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Name the offending settings but never echo a value: some of them are secrets.
     const problems = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');
-      return SECRET_KEYS.has(key as keyof Config) ? `${key}: invalid` : `${i.path.join('.')}: ${i.message}`;
+      // A custom issue is one of the schema's own fixed sentences (a setting missing beside another), never a value.
+      return SECRET_KEYS.has(key as keyof Config) && i.code !== 'custom' ? `${key}: invalid` : `${i.path.join('.')}: ${i.message}`;
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
