@@ -1,15 +1,21 @@
 import type { Row } from '../rows.ts';
 import type { SiemCursor, SiemStore } from '../siem-types.ts';
+import type { PoolClient } from 'pg';
 import type { PgQuery } from './access-rules.ts';
+import { query } from './query.ts';
+
+type Transaction = <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
 
 const toCursor = (r: Row): SiemCursor => ({ sink: String(r.sink), chain: String(r.chain), seq: Number(r.seq), updatedAtMs: Number(r.updated_ms) });
 
 /** SIEM delivery cursors and leases on PostgreSQL, shared by every replica. */
 export class PostgresSiem implements SiemStore {
   readonly #query: PgQuery;
+  readonly #transaction: Transaction;
 
-  constructor(q: PgQuery) {
+  constructor(q: PgQuery, transaction: Transaction) {
     this.#query = q;
+    this.#transaction = transaction;
   }
 
   async listSiemCursors(sink?: string): Promise<SiemCursor[]> {
@@ -43,8 +49,12 @@ export class PostgresSiem implements SiemStore {
     await this.#query('DELETE FROM siem_leases WHERE sink = $1 AND holder = $2', [sink, holder]);
   }
 
+  /** Read as the audit reads are: with gatehouse.org_id set for the transaction, which row-level security may require. */
   async auditHeadSeq(chain: string): Promise<number> {
-    const { rows } = await this.#query('SELECT seq FROM audit_events WHERE org_id = $1 ORDER BY seq DESC LIMIT 1', [chain]);
-    return rows[0] === undefined ? 0 : Number(rows[0].seq);
+    return this.#transaction(async (c) => {
+      await query(c, "SELECT set_config('gatehouse.org_id', $1, true)", [chain]);
+      const { rows } = await query(c, 'SELECT seq FROM audit_events WHERE org_id = $1 ORDER BY seq DESC LIMIT 1', [chain]);
+      return rows[0] === undefined ? 0 : Number(rows[0].seq);
+    });
   }
 }

@@ -66,7 +66,7 @@ export class PostgresStore implements Store {
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);
   readonly approvals = new PostgresApprovals(this.#query);
-  readonly siem = new PostgresSiem(this.#query);
+  readonly siem: PostgresSiem;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;
@@ -94,6 +94,7 @@ export class PostgresStore implements Store {
     this.#virtualServers = new PostgresVirtualServers(this.#pool);
     this.#keys = new PostgresKeys(this.#pool, (fn) => this.#transaction(fn));
     this.#audit = new PostgresAudit(this.#pool, (fn) => this.#transaction(fn));
+    this.siem = new PostgresSiem(this.#query, (fn) => this.#transaction(fn));
     this.signIn = new PostgresSignIn(this.#pool, (fn) => this.#transaction(fn));
     this.scim = new PostgresScim(this.#pool, (fn) => this.#transaction(fn));
   }
