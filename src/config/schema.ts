@@ -123,7 +123,7 @@ export const configSchema = z.strictObject({
     .min(1)
     .transform((v) => new Secret(v))
     .optional(),
-  siemBatchSize: z.coerce.number().int().min(1).max(10_000).default(500),
+  siemBatchSize: z.coerce.number().int().min(1).max(10_000).default(200),
   siemPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
   siemRetryMaxMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
 }).refine((c) => c.siemWebhookUrl === undefined || c.siemWebhookSecret !== undefined, {
