@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../../config/load.ts';
 import { createEgress } from '../../../egress/egress.ts';
 import { configuredSinks, createSinks } from './siem.ts';
@@ -46,4 +49,21 @@ test('a secret written @env:VAR is read from that variable; an unset one is name
   const config = loadConfig({ GATEHOUSE_SIEM_WEBHOOK_URL: 'https://siem.example.com/hook', GATEHOUSE_SIEM_WEBHOOK_SECRET: '@env:HOOK_SECRET', HOOK_SECRET: SECRET });
   assert.equal(config.siemWebhookSecret?.reveal(), SECRET);
   assert.throws(() => loadConfig({ GATEHOUSE_SIEM_WEBHOOK_URL: 'https://siem.example.com/hook', GATEHOUSE_SIEM_WEBHOOK_SECRET: '@env:MISSING_SECRET' }), /siemWebhookSecret: the variable it names \(MISSING_SECRET\) is not set/);
+});
+
+test('a config file that writes a SIEM secret out must be the owner\'s alone; one that names a variable need not be', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-siem-config-'));
+  try {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ siemWebhookUrl: 'https://siem.example.com/hook', siemWebhookSecret: SECRET }));
+    chmodSync(file, 0o644);
+    assert.throws(() => loadConfig({ GATEHOUSE_CONFIG: file }), /holds a secret and must not be readable by group or others/);
+    chmodSync(file, 0o600);
+    assert.equal(loadConfig({ GATEHOUSE_CONFIG: file }).siemWebhookSecret?.reveal(), SECRET);
+    writeFileSync(file, JSON.stringify({ siemWebhookUrl: 'https://siem.example.com/hook', siemWebhookSecret: '@env:HOOK_SECRET' }));
+    chmodSync(file, 0o644);
+    assert.equal(loadConfig({ GATEHOUSE_CONFIG: file, HOOK_SECRET: SECRET }).siemWebhookSecret?.reveal(), SECRET);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
