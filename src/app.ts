@@ -10,6 +10,8 @@ import type { Config } from './config/schema.ts';
 import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from './control-plane.ts';
 import { builtOnFirstUse } from './first-use.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
+import type { SiemDelivery } from './gateway/audit/sinks/delivery.ts';
+import { createSiemDelivery } from './gateway/audit/sinks/siem.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
@@ -43,7 +45,7 @@ import { createLogger } from './log.ts';
 import type { ServiceContext } from './services/context.ts';
 import { describeSandbox, sandboxSettings } from './sandbox/sandbox.ts';
 import { openStore } from './store/open-store.ts';
-import type { Store } from './store/types.ts';
+import type { AuditRecord, Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
 import { createUi } from './ui/assets.ts';
 import { MasterKey } from './vault/master-key.ts';
@@ -62,14 +64,24 @@ export async function openServices(
   config: Config,
   log: Logger,
   resolver?: Resolver,
-): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
+): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; onAuditAppended(fn: (record: AuditRecord) => void): void; close(): Promise<void> }> {
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
-  const audit: AuditLog = createAuditLog({ store, log });
+  const observers: ((record: AuditRecord) => void)[] = [];
+  const audit: AuditLog = createAuditLog({
+    store,
+    log,
+    onAppended: (record) => {
+      for (const fn of observers) fn(record);
+    },
+  });
   return {
     store,
     audit,
     log,
+    onAuditAppended: (fn) => {
+      observers.push(fn);
+    },
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
@@ -82,6 +94,8 @@ export interface App {
   readonly services: ServiceContext;
   readonly federation: Federation;
   readonly sessions: SessionRegistry;
+  /** SIEM streaming when a sink is configured: `status()` gives each sink's state and lag (records not yet accepted). */
+  readonly siem: SiemDelivery | undefined;
   /** Listens and resolves with the bound URL of the MCP endpoint. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -99,6 +113,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
+  const siem = createSiemDelivery({ config, egress, store, log });
+  if (siem !== undefined) {
+    services.onAuditAppended((record) => {
+      siem.appended(record);
+    });
+  }
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -260,6 +280,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     services,
     federation,
     sessions,
+    siem,
     async listen() {
       const stdio = describeSandbox(sandbox.mode);
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
@@ -279,6 +300,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       refusalFlush.unref();
       purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
       purger.unref();
+      siem?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -308,6 +330,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       await refusals.flush(Date.now(), true).catch((err: unknown) => {
         log.error({ err }, 'cannot write an aggregated rate-limit audit record');
       });
+      // What was not delivered stays behind the sinks' cursors in the store; the next start sends it.
+      await siem?.close();
       await services.close();
     },
   };

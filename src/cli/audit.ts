@@ -2,12 +2,14 @@ import { chmodSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
-import { exportAudit, listAuditChains, verifyAudit } from '../services/audit.ts';
+import { configuredSinks } from '../gateway/audit/sinks/siem.ts';
+import { exportAudit, listAuditChains, siemPositions, verifyAudit } from '../services/audit.ts';
 import type { CliContext } from './context.ts';
-import { err, out, UsageError } from './output.ts';
+import { err, out, table, UsageError } from './output.ts';
 
 export const AUDIT_USAGE = `gatehouse audit verify [--org SLUG] [--json]      (default: every chain)
-gatehouse audit export [--org SLUG | --system] [--out FILE]   (JSON lines; default org: default)`;
+gatehouse audit export [--org SLUG | --system] [--out FILE]   (JSON lines; default org: default)
+gatehouse audit sinks [--json]                  (each SIEM sink's cursor and lag per chain)`;
 
 export async function auditCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -49,6 +51,31 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
       file.end();
       await once(file, 'finish');
       err(`Exported ${count} records to ${values.out}`);
+      return;
+    }
+    case 'sinks': {
+      const positions = await siemPositions(ctx, ctx.actor, configuredSinks(ctx.config));
+      if (values.json === true) {
+        out(JSON.stringify(positions));
+        return;
+      }
+      if (positions.length === 0) {
+        out('No SIEM sink is configured (GATEHOUSE_SIEM_SYSLOG_URL, GATEHOUSE_SIEM_WEBHOOK_URL, GATEHOUSE_SIEM_OTLP_URL).');
+        return;
+      }
+      const orgs = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o.slug]));
+      const rows = positions.flatMap((p) =>
+        p.chains.map((c) => ({
+          sink: p.configured ? p.sink : `${p.sink} (not configured)`,
+          chain: c.chain === SYSTEM_CHAIN ? 'system' : (orgs.get(c.chain) ?? c.chain),
+          cursor: String(c.cursor),
+          head: String(c.head),
+          lag: String(c.lag),
+          updated: c.updatedAtMs === null ? '-' : new Date(c.updatedAtMs).toISOString(),
+        })),
+      );
+      table(rows, ['sink', 'chain', 'cursor', 'head', 'lag', 'updated']);
+      for (const p of positions) out(`${p.sink}: ${String(p.lag)} records behind`);
       return;
     }
     default:

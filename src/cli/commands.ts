@@ -72,6 +72,8 @@ export const CLI_COMMANDS = {
   'policy test': 'policy.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
+  /** Every SIEM sink's cursor and lag in every chain: the operator's view across organisations. */
+  'audit sinks': 'org.list_all',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

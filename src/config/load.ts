@@ -44,9 +44,23 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_STDIO_MEMORY_MB: 'stdioMemoryMb',
   GATEHOUSE_STDIO_CPU_SECONDS: 'stdioCpuSeconds',
   GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
+  GATEHOUSE_SIEM_SYSLOG_URL: 'siemSyslogUrl',
+  GATEHOUSE_SIEM_SYSLOG_CA_FILE: 'siemSyslogCaFile',
+  GATEHOUSE_SIEM_SYSLOG_CERT_FILE: 'siemSyslogCertFile',
+  GATEHOUSE_SIEM_SYSLOG_KEY_FILE: 'siemSyslogKeyFile',
+  GATEHOUSE_SIEM_SYSLOG_SETTLE_MS: 'siemSyslogSettleMs',
+  GATEHOUSE_SIEM_WEBHOOK_URL: 'siemWebhookUrl',
+  GATEHOUSE_SIEM_WEBHOOK_SECRET: 'siemWebhookSecret',
+  GATEHOUSE_SIEM_OTLP_URL: 'siemOtlpUrl',
+  GATEHOUSE_SIEM_OTLP_HEADERS: 'siemOtlpHeaders',
+  GATEHOUSE_SIEM_BATCH_SIZE: 'siemBatchSize',
+  GATEHOUSE_SIEM_POLL_MS: 'siemPollMs',
+  GATEHOUSE_SIEM_RETRY_MAX_MS: 'siemRetryMaxMs',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'siemWebhookSecret', 'siemOtlpHeaders']);
+/** Secrets that may be written `@env:VAR`: the value is read from that variable (a config file then holds none). */
+const ENV_REFERENCE_KEYS = new Set<keyof Config>(['siemWebhookSecret', 'siemOtlpHeaders']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -63,12 +77,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .filter(Boolean)
       : value;
   }
+  for (const key of ENV_REFERENCE_KEYS) {
+    const value = raw[key];
+    if (typeof value !== 'string' || !value.startsWith('@env:')) continue;
+    const name = value.slice('@env:'.length);
+    const referenced = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? env[name] : undefined;
+    if (referenced === undefined || referenced === '') throw new GatehouseError('config_invalid', `Invalid configuration: ${key}: the variable it names (${name}) is not set`);
+    raw[key] = referenced;
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     // Name the offending settings but never echo a value: some of them are secrets.
     const problems = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');
-      return SECRET_KEYS.has(key as keyof Config) ? `${key}: invalid` : `${i.path.join('.')}: ${i.message}`;
+      // A custom issue is one of the schema's own fixed sentences (a setting missing beside another), never a value.
+      return SECRET_KEYS.has(key as keyof Config) && i.code !== 'custom' ? `${key}: invalid` : `${i.path.join('.')}: ${i.message}`;
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
@@ -93,7 +116,11 @@ function readConfigFile(path: string): Record<string, unknown> {
   const mode = statSync(path).mode & 0o077;
   const parsed = z.record(z.string(), z.unknown()).safeParse(safeJson(text));
   if (!parsed.success) throw new GatehouseError('config_invalid', `Config file ${path} is not a JSON object`);
-  if (mode !== 0 && 'masterKey' in parsed.data) {
+  // A secret written as `@env:VAR` is only a name; one written out must be the owner's alone to read.
+  const literalSecret = ['masterKey', ...ENV_REFERENCE_KEYS].some(
+    (k) => k in parsed.data && !(ENV_REFERENCE_KEYS.has(k as keyof Config) && String(parsed.data[k]).startsWith('@env:')),
+  );
+  if (mode !== 0 && literalSecret) {
     throw new GatehouseError('config_invalid', `Config file ${path} holds a secret and must not be readable by group or others (chmod 600)`);
   }
   return parsed.data;

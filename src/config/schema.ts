@@ -98,6 +98,37 @@ export const configSchema = z.strictObject({
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),
+  /**
+   * SIEM sinks (gateway/audit/sinks): every audit record is streamed, after it is committed, to each one configured.
+   * Syslog: RFC 5424 over TLS, `tls://host[:port]`, verified against the CA file (system CAs without one), with an
+   * optional client certificate. Webhook: JSON batches signed with HMAC-SHA-256 under the secret. OTLP: OTLP/HTTP
+   * JSON logs to a collector, with optional headers (`name=value,...`, e.g. its credentials). The secrets may be
+   * written `@env:VAR` (read from that variable) so that a config file need not hold them.
+   */
+  siemSyslogUrl: z.string().min(1).optional(),
+  siemSyslogCaFile: z.string().min(1).optional(),
+  siemSyslogCertFile: z.string().min(1).optional(),
+  siemSyslogKeyFile: z.string().min(1).optional(),
+  /** How long a syslog connection must stay up after a batch was written for the batch to count as delivered. */
+  siemSyslogSettleMs: z.coerce.number().int().min(0).max(60_000).default(200),
+  siemWebhookUrl: z.string().min(1).optional(),
+  siemWebhookSecret: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .transform((v) => new Secret(v))
+    .optional(),
+  siemOtlpUrl: z.string().min(1).optional(),
+  siemOtlpHeaders: z
+    .string()
+    .min(1)
+    .transform((v) => new Secret(v))
+    .optional(),
+  siemBatchSize: z.coerce.number().int().min(1).max(10_000).default(200),
+  siemPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+  siemRetryMaxMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+}).refine((c) => c.siemWebhookUrl === undefined || c.siemWebhookSecret !== undefined, {
+  path: ['siemWebhookSecret'],
+  message: 'GATEHOUSE_SIEM_WEBHOOK_SECRET is required with GATEHOUSE_SIEM_WEBHOOK_URL (the receiver checks the signature)',
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

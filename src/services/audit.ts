@@ -70,3 +70,41 @@ export async function listAuditChains(ctx: Pick<ServiceContext, 'store'>, actor:
   return ctx.store.listAuditChains();
 }
 
+
+export interface SinkChainPosition {
+  readonly chain: string;
+  /** The seq of the last record the sink accepted in this chain (0: none yet). */
+  readonly cursor: number;
+  readonly head: number;
+  readonly lag: number;
+  /** Unix milliseconds of the cursor's last move; null when it never moved. */
+  readonly updatedAtMs: number | null;
+}
+
+export interface SinkPosition {
+  readonly sink: string;
+  /** False for a sink that has a cursor in the store but is no longer configured. */
+  readonly configured: boolean;
+  readonly lag: number;
+  readonly chains: readonly SinkChainPosition[];
+}
+
+/** Where each SIEM sink stands in every chain, from the store (any process may be the one delivering). */
+export async function siemPositions(ctx: Pick<ServiceContext, 'store'>, actor: Actor, configured: readonly string[]): Promise<SinkPosition[]> {
+  authorize(actor, 'org.list_all');
+  const cursors = await ctx.store.siem.listSiemCursors();
+  const chains = await ctx.store.listAuditChains();
+  const heads = new Map<string, number>();
+  for (const chain of chains) heads.set(chain, await ctx.store.siem.auditHeadSeq(chain));
+  const names = [...new Set([...configured, ...cursors.map((c) => c.sink)])];
+  return names.map((sink) => {
+    const own = new Map(cursors.filter((c) => c.sink === sink).map((c) => [c.chain, c]));
+    const positions = [...new Set([...chains, ...own.keys()])].sort().map((chain) => {
+      const c = own.get(chain);
+      const cursor = c?.seq ?? 0;
+      const head = heads.get(chain) ?? 0;
+      return { chain, cursor, head, lag: Math.max(0, head - cursor), updatedAtMs: c?.updatedAtMs ?? null };
+    });
+    return { sink, configured: configured.includes(sink), lag: positions.reduce((n, p) => n + p.lag, 0), chains: positions };
+  });
+}

@@ -1,6 +1,7 @@
 import type { GuardrailSettingsStore } from './guardrail-types.ts';
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ApprovalStore } from './approval-types.ts';
+import type { SiemStore } from './siem-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
 import type { PinningStore } from './pinning-types.ts';
 import type { PolicyStore } from './policy-types.ts';
@@ -258,6 +259,8 @@ export interface Store {
   readonly policies: PolicyStore;
   /** Human approval of tool calls (approval-types.ts). */
   readonly approvals: ApprovalStore;
+  /** SIEM delivery: each sink's cursor per audit chain and its deliverer's lease (siem-types.ts). */
+  readonly siem: SiemStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

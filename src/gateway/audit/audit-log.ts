@@ -11,15 +11,26 @@ export interface AuditLog {
   record(event: AuditEvent): Promise<AuditRecord>;
 }
 
-export function createAuditLog(deps: { store: Pick<Store, 'appendAudit'>; log: Logger }): AuditLog {
+/**
+ * `onAppended` hears of each record once it is committed (SIEM delivery wakes on it and reads the record back from the
+ * store). It runs on the request path, so it must be cheap; whatever it throws is logged and costs the request nothing.
+ */
+export function createAuditLog(deps: { store: Pick<Store, 'appendAudit'>; log: Logger; onAppended?: (record: AuditRecord) => void }): AuditLog {
   return {
     async record(event) {
+      let record: AuditRecord;
       try {
-        return await deps.store.appendAudit(event.orgId, sealerFor(event));
+        record = await deps.store.appendAudit(event.orgId, sealerFor(event));
       } catch (err) {
         deps.log.error({ err, correlationId: event.correlationId, action: event.action }, 'audit write failed');
         throw new GatehouseError('audit_unavailable', 'The audit log is unavailable; the request was not completed', { cause: err });
       }
+      try {
+        deps.onAppended?.(record);
+      } catch (err) {
+        deps.log.error({ err }, 'an audit observer failed');
+      }
+      return record;
     },
   };
 }

@@ -407,4 +407,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX approvals_digest ON approvals(org_id, digest);
   CREATE INDEX approvals_pending ON approvals(org_id, status, requested_at);
   `,
+  // SIEM delivery (gateway/audit/sinks): per sink and chain, the seq of the last record the sink accepted (it only
+  // moves forward), and one deliverer's lease per sink so replicas do not each send everything.
+  `
+  CREATE TABLE siem_cursors (
+    sink TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL CHECK (seq >= 0),
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (sink, chain)
+  );
+  CREATE TABLE siem_leases (
+    sink TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until_ms BIGINT NOT NULL
+  );
+  `,
 ];

@@ -26,6 +26,7 @@ import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
+import { PostgresSiem } from './postgres-siem.ts';
 import { PostgresPolicies } from './postgres-policy.ts';
 import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
@@ -65,6 +66,7 @@ export class PostgresStore implements Store {
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);
   readonly approvals = new PostgresApprovals(this.#query);
+  readonly siem: PostgresSiem;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;
@@ -92,6 +94,7 @@ export class PostgresStore implements Store {
     this.#virtualServers = new PostgresVirtualServers(this.#pool);
     this.#keys = new PostgresKeys(this.#pool, (fn) => this.#transaction(fn));
     this.#audit = new PostgresAudit(this.#pool, (fn) => this.#transaction(fn));
+    this.siem = new PostgresSiem(this.#query, (fn) => this.#transaction(fn));
     this.signIn = new PostgresSignIn(this.#pool, (fn) => this.#transaction(fn));
     this.scim = new PostgresScim(this.#pool, (fn) => this.#transaction(fn));
   }

@@ -27,6 +27,7 @@ import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
 import { SqliteApprovals } from './sqlite-approvals.ts';
+import { SqliteSiem } from './sqlite-siem.ts';
 import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   readonly scim: SqliteScim;
   readonly idempotency: SqliteIdempotency;
   readonly approvals: SqliteApprovals;
+  readonly siem: SqliteSiem;
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
@@ -76,6 +78,7 @@ export class SqliteStore implements Store {
     this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
     this.idempotency = new SqliteIdempotency(runner, (fn) => this.#run(fn));
     this.approvals = new SqliteApprovals(runner, (fn) => this.#run(fn));
+    this.siem = new SqliteSiem(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
