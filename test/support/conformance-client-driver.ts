@@ -117,6 +117,8 @@ export async function runClientScenario(gw: Gateway, scenario: string, options: 
       } catch (err) {
         driveError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       }
+      // The client is done before the command exits: the scenario's server waits for its connections to end.
+      await removeIfAdded().catch((err: unknown) => (driveError ??= `removing the connector: ${String(err)}`));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(ok ? { ok } : { ok, error: driveError }));
     })();
@@ -136,10 +138,14 @@ export async function runClientScenario(gw: Gateway, scenario: string, options: 
     rmSync(outDir, { recursive: true, force: true });
     coordinator.closeAllConnections();
     await new Promise((resolve) => coordinator.close(resolve));
-    if (state.added) {
-      await removeConnector(gw.app.services, operatorActor('conformance-client'), gw.org.id, await connectorIdByName(gw.app.services, gw.org.id, connector));
-      await gw.app.federation.sync();
-    }
+    await removeIfAdded();
+  }
+
+  async function removeIfAdded(): Promise<void> {
+    if (!state.added) return;
+    state.added = false;
+    await removeConnector(gw.app.services, operatorActor('conformance-client'), gw.org.id, await connectorIdByName(gw.app.services, gw.org.id, connector));
+    await gw.app.federation.sync();
   }
 }
 
@@ -148,7 +154,8 @@ async function drive(gw: Gateway, spec: ClientScenario, connector: string): Prom
   const client = new Client({ name: 'conformance-agent', version: '1.0.0' }, { capabilities: spec.capabilities ?? {} });
   const elicit = spec.elicit;
   if (elicit !== undefined) client.setRequestHandler(ElicitRequestSchema, (request) => elicit(request.params as Record<string, unknown>));
-  await client.connect(new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { Authorization: `Bearer ${gw.ownerKey}` } } }));
+  const transport = new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { Authorization: `Bearer ${gw.ownerKey}` } } });
+  await client.connect(transport);
   const tool = (name: string) => `${connector}__${name}`;
   try {
     await spec.drive({
@@ -162,6 +169,8 @@ async function drive(gw: Gateway, spec: ClientScenario, connector: string): Prom
       },
     });
   } finally {
+    // Ending the session closes the session's own upstream connections (elicitation) with it.
+    await transport.terminateSession().catch(() => undefined);
     await client.close();
   }
 }

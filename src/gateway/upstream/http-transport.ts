@@ -201,7 +201,9 @@ export class HttpClientTransport implements Transport {
     });
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
-      if (status === 405) {
+      // 405 is how the specification says "no server stream"; a stateless upstream with only a POST route (an
+      // express app, common in the wild) says it with 404. Without a session a 404 cannot mean a forgotten one.
+      if (status === 405 || (status === 404 && session === undefined)) {
         res.resume();
         return; // the upstream offers no server stream
       }
