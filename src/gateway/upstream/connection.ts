@@ -52,6 +52,8 @@ export interface Forwarder {
 export interface ForwardOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+  /** The connector's own wait for an answer (or progress), instead of the gateway default. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
@@ -246,7 +248,7 @@ export class UpstreamConnection implements Forwarder {
     try {
       return await client.request({ method, params }, AnyResult, {
         signal: options.signal,
-        timeout: this.#deps.requestTimeoutMs,
+        timeout: options.timeoutMs ?? this.#deps.requestTimeoutMs,
         resetTimeoutOnProgress: true,
         ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       });

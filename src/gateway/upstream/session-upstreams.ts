@@ -76,7 +76,7 @@ class SessionUpstream implements Forwarder {
     try {
       return await this.client.request({ method, params }, AnyResult, {
         signal: options.signal,
-        timeout: timeoutMs,
+        timeout: options.timeoutMs ?? timeoutMs,
         resetTimeoutOnProgress: true,
         ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       });
