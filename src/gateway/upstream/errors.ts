@@ -36,3 +36,16 @@ function waited(data: unknown): string {
   const timeout = (data as { timeout?: unknown } | undefined)?.timeout;
   return typeof timeout === 'number' ? ` (${String(timeout)} ms)` : '';
 }
+
+/** Refusals of calls that never reached the upstream (its connection is down): the breaker learns nothing from them. */
+const NOT_SENT = new WeakSet<GatehouseError>();
+
+/** Marks `err` as the refusal of a call that was never sent upstream. */
+export function notSent(err: GatehouseError): GatehouseError {
+  NOT_SENT.add(err);
+  return err;
+}
+
+export function wasNotSent(err: GatehouseError): boolean {
+  return NOT_SENT.has(err);
+}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatehouseError, type ErrorCode } from '../../errors.ts';
+import { notSent } from './errors.ts';
 import { ConnectorGuard } from './resilience.ts';
 
 const SETTINGS = { timeoutMs: 1000, maxCallMs: 5000, maxConcurrent: 2, breakerFailures: 2, breakerOpenMs: 1000 };
@@ -67,4 +68,11 @@ test('a probe that ended for a reason of its own lets the next call probe', () =
   guard.admit(later)(fail('request_cancelled'));
   assert.equal(refusal(guard, later), undefined);
   assert.equal(guard.health().breaker, 'closed');
+});
+
+test('calls refused because the connection is down never reached the upstream and do not open the circuit', () => {
+  const guard = new ConnectorGuard('c', SETTINGS);
+  for (let i = 0; i < 5; i++) guard.admit()(notSent(fail('upstream_unavailable')));
+  assert.equal(guard.health().breaker, 'closed');
+  assert.equal(guard.health().consecutiveFailures, 0);
 });

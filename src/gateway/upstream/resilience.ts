@@ -1,5 +1,6 @@
 import { GatehouseError, type ErrorCode } from '../../errors.ts';
 import type { ConnectorLimits, ConnectorRecord } from '../../store/types.ts';
+import { wasNotSent } from './errors.ts';
 
 /** What bounds the calls to one connector: its own `limits` over the gateway-wide defaults. */
 export interface ResilienceSettings {
@@ -30,7 +31,11 @@ export interface ConnectorHealth {
   readonly retryAt: string | null;
 }
 
-/** The failures that say something about the upstream; a refusal, a cancellation or a bad argument says nothing. */
+/**
+ * The failures that say something about the upstream; a refusal, a cancellation, a bad argument, or a call refused
+ * because the connection is down (it fails fast already, and counting it would keep the circuit open after the
+ * upstream came back) says nothing.
+ */
 const UPSTREAM_FAILURES: ReadonlySet<ErrorCode> = new Set(['upstream_unavailable', 'upstream_timeout', 'upstream_error', 'upstream_call_too_long']);
 const RECENT_MS = 60_000;
 const MAX_REMEMBERED = 64;
@@ -91,7 +96,7 @@ export class ConnectorGuard {
 
   #settle(probe: boolean, failure: GatehouseError | undefined): void {
     const now = Date.now();
-    if (failure === undefined || !UPSTREAM_FAILURES.has(failure.code)) {
+    if (failure === undefined || !UPSTREAM_FAILURES.has(failure.code) || wasNotSent(failure)) {
       // A call that ended for a reason of its own (cancelled, refused arguments) proves nothing either way,
       // unless it was the probe: then the next call probes again.
       if (failure !== undefined) {
