@@ -42,6 +42,7 @@ import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
 import { createLogger } from './log.ts';
+import { startHealthSnapshots } from './gateway/upstream/health-snapshot.ts';
 import type { ServiceContext } from './services/context.ts';
 import { describeSandbox, sandboxSettings } from './sandbox/sandbox.ts';
 import { openStore } from './store/open-store.ts';
@@ -141,6 +142,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       listeners.notify(orgId, kinds);
     },
   });
+  // The control plane shows each connector's health as this replica sees it.
+  const served: ServiceContext = { ...services, connectorHealth: (id) => federation.health(id) };
   // The resource URL tokens are issued for: the public URL, else the bound address (known once listening).
   let base = publicBaseOf(config);
   const metadata = createResourceMetadata({
@@ -226,7 +229,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     const [{ createAdminApi }, { createAdminIdempotency }] = await Promise.all([import('./admin/api.ts'), import('./admin/idempotency.ts')]);
     return createAdminApi({
       idempotent: createAdminIdempotency(idempotency),
-      services,
+      services: { ...services, ...served },
       authenticate: createAuthenticator({ store, pepper }),
       cookieAuth,
       networkRules,
@@ -276,8 +279,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   let reaper: NodeJS.Timeout | undefined;
   let refusalFlush: NodeJS.Timeout | undefined;
   let purger: NodeJS.Timeout | undefined;
+  let stopHealthSnapshots: (() => void) | undefined;
   return {
-    services,
+    services: served,
     federation,
     sessions,
     siem,
@@ -286,6 +290,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
       else log.warn({ sandbox: sandbox.mode }, stdio.message);
       await federation.start();
+      stopHealthSnapshots = startHealthSnapshots(config.dataDir, () => federation.healthAll(), log);
       const isKeyActive = async (orgId: string, keyId: string) => {
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.
         if (keyId.startsWith('oauth:')) return (await store.oauthIssuers.listOAuthIssuers(orgId)).some((i) => keyId.startsWith(`oauth:${i.id}:`));
@@ -314,6 +319,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       return `http://${host}:${port}/mcp`;
     },
     async close() {
+      stopHealthSnapshots?.();
       clearInterval(reaper);
       clearInterval(refusalFlush);
       clearInterval(purger);

@@ -46,6 +46,12 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_error'
   | 'request_cancelled'
+  // Upstream resilience (gateway/upstream/resilience.ts): the connector's concurrency cap is full (refused at once,
+  // not queued), its circuit is open after repeated failures, or a call ran past its hard maximum (progress
+  // notifications extend the per-answer timeout, never this).
+  | 'upstream_overloaded'
+  | 'circuit_open'
+  | 'upstream_call_too_long'
   // A client answered an upstream's request (sampling, elicitation, roots) with an error of its own.
   | 'client_error'
   // The organisation's Cedar policy set refused the request, or could not be evaluated (which refuses too).
@@ -139,6 +145,9 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   upstream_error: [502, -32012, 'error', 'warn'],
   // The client went away or cancelled: not a refusal, and nothing for an operator to fix.
   request_cancelled: [200, -32800, 'error', 'debug'],
+  upstream_overloaded: [503, -32015, 'error', 'warn'],
+  circuit_open: [503, -32016, 'error', 'warn'],
+  upstream_call_too_long: [504, -32017, 'error', 'warn'],
   client_error: [502, JSONRPC_INTERNAL_ERROR, 'error', 'debug'],
   policy_denied: [403, -32003, 'deny', 'debug'],
   // Fail closed: the call is refused, and an operator needs to know the policy set cannot be evaluated.

@@ -1,10 +1,21 @@
 import * as z from 'zod';
-import { addConnector, getConnector, listConnectors, removeConnector, updateConnector } from '../services/connectors.ts';
+import { addConnector, getConnector, LIMIT_RANGES, listConnectors, removeConnector, updateConnector } from '../services/connectors.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam } from './schemas.ts';
 
 /** A header or variable as shown: a secret one has its name only, never its value. */
 const shownValue = z.object({ name: z.string(), secret: z.boolean(), value: z.string().optional() });
+
+const limit = (min: number, max: number, what: string) => z.number().int().min(min).max(max).optional().describe(what);
+const limitsShape = {
+  timeoutMs: limit(...LIMIT_RANGES.timeoutMs, 'Wait for an answer or a progress notification, in ms (each one restarts it)'),
+  maxCallMs: limit(...LIMIT_RANGES.maxCallMs, 'Hard maximum of one call, in ms; progress does not extend it'),
+  maxConcurrent: limit(...LIMIT_RANGES.maxConcurrent, 'Calls in flight at once (per replica); the next is refused with 503'),
+  breakerFailures: limit(...LIMIT_RANGES.breakerFailures, 'Failures in a row that open the circuit'),
+  breakerOpenMs: limit(...LIMIT_RANGES.breakerOpenMs, 'How long an open circuit refuses before one probe'),
+};
+const limitsInput = z.strictObject(limitsShape);
+const limitsView = z.object(limitsShape);
 
 export const connectorView = z.object({
   id: z.string(),
@@ -16,6 +27,19 @@ export const connectorView = z.object({
   args: z.array(z.string()).optional(),
   headers: z.array(shownValue).optional(),
   env: z.array(shownValue).optional(),
+  limits: limitsView.optional().describe('The connector’s own limits; unset ones take the gateway defaults'),
+  health: z
+    .object({
+      connection: z.string().describe('The shared connection: connecting, ready, down or closed'),
+      breaker: z.enum(['closed', 'open', 'half-open']),
+      inFlight: z.number().int(),
+      consecutiveFailures: z.number().int(),
+      recentFailures: z.number().int().describe('Failures in the last minute'),
+      lastError: z.object({ code: z.string().describe('An error class (code), never upstream text'), at: z.string() }).nullable(),
+      retryAt: z.string().nullable().describe('When an open circuit lets its next probe through'),
+    })
+    .optional()
+    .describe('How the running gateway (this replica) sees the connector'),
   createdAt: z.string(),
 });
 
@@ -29,7 +53,7 @@ const values = z.array(valueInput).max(50);
 const connectorName = z.string().min(1).max(32);
 
 const createBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]) }),
+  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]), limits: limitsInput.optional() }),
   z
     .strictObject({
       type: z.literal('stdio'),
@@ -38,6 +62,7 @@ const createBody = z.discriminatedUnion('type', [
       args: z.array(z.string().max(4096)).max(100).default([]),
       env: values.default([]),
       cwd: z.string().max(1024).optional(),
+      limits: limitsInput.optional(),
     })
     .describe('Runs a command on the gateway host: reserved to the operator (CLI); refused with 403 here'),
 ]);
@@ -50,6 +75,7 @@ const patchBody = z.strictObject({
   args: z.array(z.string().max(4096)).max(100).optional(),
   env: values.optional().describe('Replaces every variable; secret values must be given again'),
   cwd: z.string().max(1024).optional(),
+  limits: limitsInput.nullable().optional().describe('Replaces the connector’s limits; null clears them'),
 });
 
 const connectorId = idParam('id');

@@ -22,6 +22,7 @@ export const CLI_COMMANDS = {
   'keys rotate': 'key.rotate',
   'connectors add': 'connector.create',
   'connectors list': 'connector.read',
+  'connectors update': 'connector.update',
   'connectors remove': 'connector.delete',
   'servers add': 'virtual_server.create',
   'servers list': 'virtual_server.read',

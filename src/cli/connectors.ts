@@ -1,17 +1,42 @@
 import { parseArgs } from 'node:util';
-import { addConnector, connectorIdByName, listConnectors, removeConnector, type ValueInput } from '../services/connectors.ts';
+import { addConnector, connectorIdByName, listConnectors, removeConnector, updateConnector, type ValueInput } from '../services/connectors.ts';
+import type { ConnectorLimits } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
+gatehouse connectors update NAME [LIMITS] [--clear-limits]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
   @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
   Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
-  python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.`;
+  python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.
+  LIMITS (add and update; unset ones take the gateway defaults): --timeout-ms N (wait for an answer or progress)
+  --max-call-ms N (hard maximum per call) --max-concurrent N --breaker-failures N --breaker-open-ms N.
+  list shows each connector's health as the gateway serving this data directory reports it.`;
+
+const LIMIT_FLAGS = {
+  'timeout-ms': 'timeoutMs',
+  'max-call-ms': 'maxCallMs',
+  'max-concurrent': 'maxConcurrent',
+  'breaker-failures': 'breakerFailures',
+  'breaker-open-ms': 'breakerOpenMs',
+} as const satisfies Record<string, keyof ConnectorLimits>;
+
+/** The limits given on the command line; a value that is not a whole number is refused here, ranges by the service. */
+function parseLimits(values: Partial<Record<keyof typeof LIMIT_FLAGS, string>>): ConnectorLimits | undefined {
+  const out: Record<string, number> = {};
+  for (const [flag, name] of Object.entries(LIMIT_FLAGS)) {
+    const raw = values[flag as keyof typeof LIMIT_FLAGS];
+    if (raw === undefined) continue;
+    if (!/^\d{1,10}$/.test(raw)) throw new UsageError(`--${flag} must be a whole number`);
+    out[name] = Number(raw);
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
 
 function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
   return raw.replace(/@env:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
@@ -48,8 +73,15 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       'allow-unsafe-env': { type: 'boolean' },
       org: { type: 'string' },
       json: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+      'max-call-ms': { type: 'string' },
+      'max-concurrent': { type: 'string' },
+      'breaker-failures': { type: 'string' },
+      'breaker-open-ms': { type: 'string' },
+      'clear-limits': { type: 'boolean' },
     },
   });
+  const limits = parseLimits(values);
   const org = await ctx.org(values.org);
   switch (sub) {
     case 'add': {
@@ -68,6 +100,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               url: values.url,
               allowPrivateNetwork: values['allow-private-network'] === true,
               headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
+              limits,
             })
           : await addConnector(ctx, ctx.actor, {
               orgId: org.id,
@@ -81,8 +114,18 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               network: values.network,
               allowShell: values['allow-shell'],
               allowUnsafeEnv: values['allow-unsafe-env'],
+              limits,
             });
       out(values.json === true ? JSON.stringify(view) : `Added connector ${view.name} (${view.id}); its tools appear as ${view.name}__<tool>`);
+      return;
+    }
+    case 'update': {
+      const name = positionals[0];
+      if (name === undefined) throw new UsageError('connectors update needs a NAME');
+      if (limits !== undefined && values['clear-limits'] === true) throw new UsageError('give limits or --clear-limits, not both');
+      if (limits === undefined && values['clear-limits'] !== true) throw new UsageError('connectors update needs a limit to set, or --clear-limits');
+      const view = await updateConnector(ctx, ctx.actor, org.id, await connectorIdByName(ctx, org.id, name), { limits: limits ?? null });
+      out(values.json === true ? JSON.stringify(view) : `Updated connector ${view.name}: limits ${JSON.stringify(view.limits ?? {})}`);
       return;
     }
     case 'list': {
@@ -98,8 +141,19 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
           target: c.type === 'http' ? (c.url ?? '') : [c.command ?? '', ...(c.args ?? [])].join(' '),
           flags: [c.network === true ? 'network' : '', c.allowShell === true ? 'allow-shell' : '', c.allowUnsafeEnv === true ? 'allow-unsafe-env' : ''].filter(Boolean).join(','),
           values: [...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)).join(' '),
+          limits: Object.entries(c.limits ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' '),
+          health:
+            c.health === undefined
+              ? 'unknown (no gateway running)'
+              : [
+                  c.health.connection,
+                  `breaker=${c.health.breaker}`,
+                  `in-flight=${String(c.health.inFlight)}`,
+                  `failures=${String(c.health.consecutiveFailures)}/${String(c.health.recentFailures)}`,
+                  ...(c.health.lastError === null ? [] : [`last=${c.health.lastError.code}`]),
+                ].join(' '),
         })),
-        ['name', 'type', 'target', 'flags', 'values'],
+        ['name', 'type', 'target', 'flags', 'values', 'limits', 'health'],
       );
       return;
     }

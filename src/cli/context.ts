@@ -3,6 +3,7 @@ import { openServices } from '../app.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
+import { readHealthSnapshot } from '../gateway/upstream/health-snapshot.ts';
 import { operatorActor, type Actor, type ServiceContext } from '../services/context.ts';
 import { bootstrap, DEFAULT_ORG_SLUG, requireOrganisation } from '../services/organisations.ts';
 import { clientConfig, mcpUrlOf } from './client-config.ts';
@@ -30,6 +31,8 @@ export async function openCli(env: NodeJS.ProcessEnv): Promise<CliContext> {
   }
   return {
     ...services,
+    // The CLI has no counters of its own: it shows what the gateway serving this data directory last reported.
+    connectorHealth: (id) => readHealthSnapshot(config.dataDir)?.[id],
     config,
     actor: operatorActor(`cli:${safeUser()}`),
     org: (slug) => requireOrganisation(services, slug ?? DEFAULT_ORG_SLUG),

@@ -57,6 +57,14 @@ export const configSchema = z.strictObject({
   /** A session's own upstream connections (opened for sampling, elicitation, roots, logging, subscriptions) close after this long unused. */
   sessionUpstreamIdleSeconds: z.coerce.number().int().min(5).max(24 * 3600).default(300),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * Upstream resilience defaults (gateway/upstream/resilience.ts), each overridable per connector: the hard maximum of
+   * one call (progress does not extend it), calls in flight per connector and replica, and the circuit breaker.
+   */
+  upstreamMaxCallMs: z.coerce.number().int().min(100).max(24 * 3_600_000).default(600_000),
+  upstreamMaxConcurrent: z.coerce.number().int().min(1).max(100_000).default(256),
+  upstreamBreakerFailures: z.coerce.number().int().min(1).max(1000).default(5),
+  upstreamBreakerOpenMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   upstreamConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   /** How long a call that needs human approval waits for it: a pending approval's lifetime, or the person asked in the session. */
   approvalTtlSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),

@@ -8,6 +8,8 @@ import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/cata
 import { ToolPins } from './catalog/tool-pins.ts';
 import { VirtualView } from './catalog/virtual-view.ts';
 import { UpstreamConnection, type ListingKind } from './upstream/connection.ts';
+import type { ConnectorHealthView } from './upstream/health-snapshot.ts';
+import { Resilience, type ConnectorGuard } from './upstream/resilience.ts';
 
 export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
@@ -16,7 +18,10 @@ export interface FederationDeps {
   /** Where stdio connectors' processes run. */
   readonly sandbox: SandboxSettings;
   readonly log: Logger;
-  readonly config: Pick<Config, 'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs'>;
+  readonly config: Pick<
+    Config,
+    'upstreamTimeoutMs' | 'upstreamConnectTimeoutMs' | 'connectorPollMs' | 'upstreamMaxCallMs' | 'upstreamMaxConcurrent' | 'upstreamBreakerFailures' | 'upstreamBreakerOpenMs'
+  >;
   /** Told when an organisation's catalog changed, so open sessions can be sent list_changed. */
   readonly onListChanged: (orgId: string, kinds: readonly ListingKind[]) => void;
 }
@@ -39,9 +44,19 @@ export class Federation {
   #syncing: Promise<void> | undefined;
   /** Which tools may be served (pinning) and what read-only connectors allow; catalogs serve only pinned tools. */
   readonly pins: ToolPins;
+  /** Every connector's breaker, cap and time bounds, shared by its shared connection and the sessions' own. */
+  readonly resilience: Resilience;
 
   constructor(deps: FederationDeps) {
     this.#deps = deps;
+    const c = deps.config;
+    this.resilience = new Resilience({
+      timeoutMs: c.upstreamTimeoutMs,
+      maxCallMs: c.upstreamMaxCallMs,
+      maxConcurrent: c.upstreamMaxConcurrent,
+      breakerFailures: c.upstreamBreakerFailures,
+      breakerOpenMs: c.upstreamBreakerOpenMs,
+    });
     this.pins = new ToolPins({ store: deps.store, log: deps.log, onChange: (orgId) => {
         this.#rebuild(orgId, ['tools']);
       },
@@ -112,7 +127,31 @@ export class Federation {
       this.#byName.set(`${c.orgId}/${c.name}`, conn);
       touched.add(c.orgId);
     }
+    this.resilience.retain(new Set(wanted.keys()));
     for (const orgId of touched) this.#rebuild(orgId, ['tools', 'resources', 'prompts']);
+  }
+
+  /** The guard of the organisation's connector `name` (forward stage); undefined when there is no such connector. */
+  guard(orgId: string, name: string): ConnectorGuard | undefined {
+    const conn = this.#byName.get(`${orgId}/${name}`);
+    return conn === undefined ? undefined : this.resilience.guard(conn.connector);
+  }
+
+  /** A connector's health on this replica, with the state of its shared connection. */
+  health(connectorId: string): ConnectorHealthView | undefined {
+    const conn = this.#connections.get(connectorId);
+    if (conn === undefined) return undefined;
+    return { connection: conn.state, ...(this.resilience.health(connectorId) ?? this.resilience.guard(conn.connector).health()) };
+  }
+
+  /** Every connector's health on this replica, by connector id. */
+  healthAll(): Record<string, ConnectorHealthView> {
+    const out: Record<string, ConnectorHealthView> = {};
+    for (const id of this.#connections.keys()) {
+      const h = this.health(id);
+      if (h !== undefined) out[id] = h;
+    }
+    return out;
   }
 
   #connect(c: ConnectorRecord): UpstreamConnection {

@@ -75,7 +75,7 @@ export interface PipelineDeps {
   readonly networkRules: NetworkRules;
   /** The organisations' Cedar policy sets, consulted by `decide`; absent: none are. */
   readonly policies?: PolicySets;
-  readonly federation: Pick<Federation, 'view' | 'connection'>;
+  readonly federation: Pick<Federation, 'view' | 'connection' | 'guard'>;
   /** Tool pinning and read-only connectors (catalog/tool-pins.ts), held in memory. */
   readonly pins: PinLookup;
   readonly audit: AuditLog;
@@ -107,7 +107,7 @@ export function createPipeline(deps: PipelineDeps) {
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [echoScrub.outbound, guard.pre, createApprovalStage(deps.approval)],
-    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
+    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), guard: (orgId, c) => deps.federation.guard(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [guard.post],
     scrub: [echoScrub.stage],
   };

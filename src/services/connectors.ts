@@ -4,7 +4,8 @@ import { CONNECTOR_NAME } from '../gateway/catalog/names.ts';
 import { secretBinding } from '../gateway/upstream/transport.ts';
 import { newId } from '../ids.ts';
 import { checkStdioRequest } from '../sandbox/stdio-policy.ts';
-import { DuplicateError, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
+import { DuplicateError, type ConnectorLimits, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
+import type { ConnectorHealthView } from '../gateway/upstream/health-snapshot.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 /** A header or environment value as given by an operator, before sealing. */
@@ -30,7 +31,35 @@ export interface StdioFlags {
   readonly network?: boolean | undefined;
 }
 
-export type NewConnector = TransportInput & { readonly orgId: string; readonly name: string };
+export type NewConnector = TransportInput & { readonly orgId: string; readonly name: string; readonly limits?: ConnectorLimits | undefined };
+
+/** Each limit's allowed range: a value outside it is refused with a clear 400, never clamped. */
+export const LIMIT_RANGES: { readonly [K in keyof Required<ConnectorLimits>]: readonly [min: number, max: number] } = {
+  timeoutMs: [100, 3_600_000],
+  maxCallMs: [100, 24 * 3_600_000],
+  maxConcurrent: [1, 100_000],
+  breakerFailures: [1, 1000],
+  breakerOpenMs: [100, 3_600_000],
+};
+
+/** The limits to store: only those given, each a whole number in its range, and a timeout no longer than the maximum. */
+export function checkLimits(limits: ConnectorLimits | undefined): ConnectorLimits | undefined {
+  if (limits === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(limits) as [keyof ConnectorLimits, unknown][]) {
+    const range = Object.hasOwn(LIMIT_RANGES, name) ? LIMIT_RANGES[name] : undefined;
+    if (range === undefined) throw new GatehouseError('bad_request', `Unknown limit '${name.slice(0, 64)}'`);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
+      throw new GatehouseError('bad_request', `Limit ${name} must be a whole number from ${String(range[0])} to ${String(range[1])}`);
+    }
+    out[name] = value;
+  }
+  if (out.timeoutMs !== undefined && out.maxCallMs !== undefined && out.timeoutMs > out.maxCallMs) {
+    throw new GatehouseError('bad_request', 'Limit timeoutMs cannot be longer than maxCallMs');
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
 
 /** A connector as it may be shown: secret values are reduced to their name. */
 export interface ConnectorView {
@@ -47,6 +76,10 @@ export interface ConnectorView {
   readonly allowShell?: true;
   readonly allowUnsafeEnv?: true;
   readonly network?: true;
+  /** The connector's own limits (unset ones take the gateway defaults). */
+  readonly limits?: ConnectorLimits;
+  /** How the running gateway sees it; absent when no gateway reports it. */
+  readonly health?: ConnectorHealthView;
   readonly createdAt: string;
 }
 
@@ -56,7 +89,12 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const SECRET_ENV_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH/i;
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'mcp-session-id', 'mcp-protocol-version']);
 
-export function viewConnector(c: ConnectorRecord): ConnectorView {
+export function viewConnector(c: ConnectorRecord, health?: ConnectorHealthView): ConnectorView {
+  const extra = { ...(c.transport.limits === undefined ? {} : { limits: c.transport.limits }), ...(health === undefined ? {} : { health }) };
+  return { ...viewTransport(c), ...extra };
+}
+
+function viewTransport(c: ConnectorRecord): ConnectorView {
   const show = (v: ConnectorValue) => (v.secret ? { name: v.name, secret: true } : { name: v.name, secret: false, value: v.value });
   const t = c.transport;
   return t.type === 'http'
@@ -162,7 +200,9 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
     await auditRefusal(ctx, actor, input.orgId, 'connector.add', input.name, err);
     throw err;
   }
-  const { transport, allowances } = built;
+  const limits = checkLimits(input.limits);
+  const transport: ConnectorTransport = limits === undefined ? built.transport : { ...built.transport, limits };
+  const allowances = built.allowances;
   const now = new Date().toISOString();
   const record: ConnectorRecord = { id, orgId: input.orgId, name: input.name, transport, createdAt: now, updatedAt: now };
   try {
@@ -177,10 +217,10 @@ export async function addConnector(ctx: ServiceContext, actor: Actor, input: New
   return view;
 }
 
-export async function listConnectors(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string): Promise<ConnectorView[]> {
+export async function listConnectors(ctx: Pick<ServiceContext, 'store' | 'connectorHealth'>, actor: Actor, orgId: string): Promise<ConnectorView[]> {
   authorize(actor, 'connector.read');
   requireSameOrg(actor, orgId, NO_SUCH_CONNECTOR);
-  return (await ctx.store.listConnectors(orgId)).map(viewConnector);
+  return (await ctx.store.listConnectors(orgId)).map((c) => viewConnector(c, ctx.connectorHealth?.(c.id)));
 }
 
 async function requireConnector(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<ConnectorRecord> {
@@ -190,9 +230,10 @@ async function requireConnector(ctx: Pick<ServiceContext, 'store'>, actor: Actor
   return c;
 }
 
-export async function getConnector(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, id: string): Promise<ConnectorView> {
+export async function getConnector(ctx: Pick<ServiceContext, 'store' | 'connectorHealth'>, actor: Actor, orgId: string, id: string): Promise<ConnectorView> {
   authorize(actor, 'connector.read');
-  return viewConnector(await requireConnector(ctx, actor, orgId, id));
+  const c = await requireConnector(ctx, actor, orgId, id);
+  return viewConnector(c, ctx.connectorHealth?.(c.id));
 }
 
 /** What a change may set. Headers or environment, when given, replace the whole list: secrets are write-only. */
@@ -209,6 +250,8 @@ export interface ConnectorChange {
   readonly allowShell?: boolean | undefined;
   readonly allowUnsafeEnv?: boolean | undefined;
   readonly network?: boolean | undefined;
+  /** Replaces the connector's limits; null clears them (the gateway defaults apply). */
+  readonly limits?: ConnectorLimits | null | undefined;
 }
 
 export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: string, id: string, change: ConnectorChange): Promise<ConnectorView> {
@@ -267,6 +310,8 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       ...flags,
     };
   }
+  const limits = change.limits === undefined ? t.limits : change.limits === null ? undefined : checkLimits(change.limits);
+  if (limits !== undefined) transport = { ...transport, limits };
   const record: ConnectorRecord = { ...existing, name: change.name ?? existing.name, transport, updatedAt: new Date().toISOString() };
   try {
     if (!(await ctx.store.updateConnector(record))) throw new GatehouseError('not_found', NO_SUCH_CONNECTOR);

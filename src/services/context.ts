@@ -1,3 +1,4 @@
+import type { ConnectorHealthView } from '../gateway/upstream/health-snapshot.ts';
 import type { KeyObject } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
 import { auditEvent, auditJson } from '../gateway/audit/event.ts';
@@ -15,6 +16,8 @@ export interface ServiceContext {
   readonly box: SecretBox;
   /** The one door out (src/egress): connector URLs are checked by it when stored. */
   readonly egress: Egress;
+  /** A connector's health as the running gateway sees it (breaker, in-flight calls, failures); absent: unknown. */
+  readonly connectorHealth?: ((connectorId: string) => ConnectorHealthView | undefined) | undefined;
 }
 
 /**

@@ -91,6 +91,15 @@ export type ConnectorValue =
   | { readonly name: string; readonly secret: false; readonly value: string }
   | { readonly name: string; readonly secret: true; readonly ciphertext: string };
 
+/** A connector's own bounds on its calls (gateway/upstream/resilience.ts); what is unset takes the gateway default. */
+export interface ConnectorLimits {
+  readonly timeoutMs?: number;
+  readonly maxCallMs?: number;
+  readonly maxConcurrent?: number;
+  readonly breakerFailures?: number;
+  readonly breakerOpenMs?: number;
+}
+
 export type ConnectorTransport =
   | {
       readonly type: 'http';
@@ -98,6 +107,7 @@ export type ConnectorTransport =
       readonly headers: readonly ConnectorValue[];
       /** Set only by the operator (CLI): this connector may reach non-public addresses (egress). */
       readonly allowPrivateNetwork?: boolean | undefined;
+      readonly limits?: ConnectorLimits | undefined;
     }
   | {
       readonly type: 'stdio';
@@ -110,6 +120,7 @@ export type ConnectorTransport =
       readonly allowUnsafeEnv?: boolean | undefined;
       /** The process needs the network: its sandbox keeps the host's network namespace. */
       readonly network?: boolean | undefined;
+      readonly limits?: ConnectorLimits | undefined;
     };
 
 export interface ConnectorRecord {

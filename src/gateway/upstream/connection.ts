@@ -16,7 +16,7 @@ import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
-import { translateUpstreamError, unavailable } from './errors.ts';
+import { notSent, translateUpstreamError, unavailable } from './errors.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 export type ListingKind = 'tools' | 'resources' | 'prompts';
@@ -52,6 +52,8 @@ export interface Forwarder {
 export interface ForwardOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+  /** The connector's own wait for an answer (or progress), instead of the gateway default. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
@@ -242,11 +244,11 @@ export class UpstreamConnection implements Forwarder {
   /** Sends one request upstream and returns its result object as parsed. */
   async request(method: string, params: Record<string, unknown>, options: ForwardOptions = {}): Promise<Record<string, unknown>> {
     const client = this.#client;
-    if (client === undefined || this.#state !== 'ready') throw this.#refusal ?? unavailable(this.name);
+    if (client === undefined || this.#state !== 'ready') throw notSent(this.#refusal ?? unavailable(this.name));
     try {
       return await client.request({ method, params }, AnyResult, {
         signal: options.signal,
-        timeout: this.#deps.requestTimeoutMs,
+        timeout: options.timeoutMs ?? this.#deps.requestTimeoutMs,
         resetTimeoutOnProgress: true,
         ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       });

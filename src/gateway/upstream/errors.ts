@@ -13,7 +13,7 @@ export function translateUpstreamError(err: unknown, connector: string, signal?:
       case ErrorCode.ConnectionClosed as number:
         return unavailable(connector, err);
       case ErrorCode.RequestTimeout as number:
-        return new GatehouseError('upstream_timeout', `Connector '${connector}' did not answer in time`, { cause: err });
+        return new GatehouseError('upstream_timeout', `Connector '${connector}' did not answer in time${waited(err.data)}`, { cause: err });
       case ErrorCode.InvalidParams as number:
         return new GatehouseError('invalid_params', `Connector '${connector}' rejected the parameters`, { cause: err });
       case ErrorCode.MethodNotFound as number:
@@ -29,4 +29,23 @@ export function translateUpstreamError(err: unknown, connector: string, signal?:
 
 export function unavailable(connector: string, cause?: unknown): GatehouseError {
   return new GatehouseError('upstream_unavailable', `Connector '${connector}' is unavailable`, { cause });
+}
+
+/** The wait that ran out, as the SDK reports it: a number the operator set, nothing of the upstream's. */
+function waited(data: unknown): string {
+  const timeout = (data as { timeout?: unknown } | undefined)?.timeout;
+  return typeof timeout === 'number' ? ` (${String(timeout)} ms)` : '';
+}
+
+/** Refusals of calls that never reached the upstream (its connection is down): the breaker learns nothing from them. */
+const NOT_SENT = new WeakSet<GatehouseError>();
+
+/** Marks `err` as the refusal of a call that was never sent upstream. */
+export function notSent(err: GatehouseError): GatehouseError {
+  NOT_SENT.add(err);
+  return err;
+}
+
+export function wasNotSent(err: GatehouseError): boolean {
+  return NOT_SENT.has(err);
 }

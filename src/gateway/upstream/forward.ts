@@ -1,13 +1,16 @@
-import { GatehouseError } from '../../errors.ts';
+import { GatehouseError, toGatehouseError } from '../../errors.ts';
 import { noteDetail, type Call } from '../call.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
+import type { ConnectorGuard } from './resilience.ts';
 
 export interface ForwardStageDeps {
   /** The organisation's shared connection to a connector. */
   readonly connection: (orgId: string, connector: string) => Forwarder | undefined;
   /** What the gateway answers itself (answers.ts). */
   readonly answer: (call: Call) => unknown;
+  /** The connector's circuit breaker, concurrency cap and time bounds (resilience.ts). */
+  readonly guard: (orgId: string, connector: string) => ConnectorGuard | undefined;
 }
 
 const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
@@ -44,16 +47,39 @@ export function createForwardStage(deps: ForwardStageDeps) {
     const p = call.principal;
     if (target === undefined || p === undefined) throw new GatehouseError('internal', 'forward without a target');
     call.onTarget?.(target.connector);
-    const conn = call.session === undefined ? deps.connection(p.orgId, target.connector) : await call.session.upstream(target.connector);
-    if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${target.connector}' is unavailable`);
-    if (conn.sandbox !== undefined) noteDetail(call, 'sandbox', conn.sandbox);
+    // Before anything is opened: an open circuit or a full connector refuses at once.
+    const guard = deps.guard(p.orgId, target.connector);
+    const settle = guard?.admit();
     const method = call.request?.method ?? '';
     let result: Record<string, unknown>;
+    let conn: Forwarder | undefined;
+    let failure: GatehouseError | undefined;
     try {
-      result = await conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
+      conn = call.session === undefined ? deps.connection(p.orgId, target.connector) : await call.session.upstream(target.connector);
+      if (conn === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${target.connector}' is unavailable`);
+      if (conn.sandbox !== undefined) noteDetail(call, 'sandbox', conn.sandbox);
+      // The hard maximum is the gateway's own timer: progress notifications restart the per-answer timeout only.
+      const limits = guard?.settings;
+      const max = limits === undefined ? undefined : AbortSignal.timeout(limits.maxCallMs);
+      try {
+        result = await conn.request(method, call.upstreamParams ?? {}, {
+          signal: max === undefined ? call.signal : AbortSignal.any([call.signal, max]),
+          onProgress: call.onProgress,
+          timeoutMs: limits?.timeoutMs,
+        });
+      } catch (err) {
+        if (max?.aborted === true && !call.signal.aborted && limits !== undefined) {
+          throw new GatehouseError('upstream_call_too_long', `Connector '${target.connector}' call ran past its maximum of ${String(limits.maxCallMs)} ms`, { cause: err });
+        }
+        throw err;
+      }
+    } catch (err) {
+      failure = toGatehouseError(err);
+      throw err;
     } finally {
+      settle?.(failure);
       // A non-public upstream address admitted by an operator's allowance is on the record of every call that used it.
-      if (conn.egressAllowance !== undefined) noteDetail(call, 'egress', { allowance: conn.egressAllowance });
+      if (conn?.egressAllowance !== undefined) noteDetail(call, 'egress', { allowance: conn.egressAllowance });
     }
     call.result = method === 'resources/read' && call.view !== undefined ? exposeContents(call.view, target.connector, result) : result;
     if (isToolError(call.result)) call.audit.reason = 'tool_error';
