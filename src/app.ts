@@ -1,5 +1,4 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CookieAuthDeps } from './admin/cookie-auth.ts';
@@ -15,7 +14,8 @@ import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
 import { createResourceMetadata } from './gateway/authn/resource-metadata.ts';
 import { Federation } from './gateway/federation.ts';
 import { createClientIpResolver } from './gateway/listener/client-ip.ts';
-import { createHttpServer } from './gateway/listener/http-server.ts';
+import { createHttpServer, type GatewayServer } from './gateway/listener/http-server.ts';
+import { loadTls } from './gateway/listener/tls.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
 import { SessionRegistry } from './gateway/listener/sessions.ts';
@@ -78,6 +78,11 @@ export interface App {
   readonly sessions: SessionRegistry;
   /** Listens and resolves with the bound URL of the MCP endpoint. */
   listen(): Promise<string>;
+  /**
+   * Reads GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY again (SIGHUP): false without TLS; throws, keeping the
+   * certificate in service, when the files do not load.
+   */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -228,8 +233,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       networkAllowed,
     });
   });
-  const server: Server = createHttpServer({
+  const tls = loadTls(config);
+  const server: GatewayServer = createHttpServer({
     config,
+    tls,
     log,
     guard,
     clientIp: createClientIpResolver(config.trustedProxies),
@@ -252,6 +259,11 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     services,
     federation,
     sessions,
+    reloadTls() {
+      if (tls === undefined || !('setSecureContext' in server)) return false;
+      tls.reload(server);
+      return true;
+    },
     async listen() {
       const stdio = describeSandbox(sandbox.mode);
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
@@ -281,7 +293,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       const { port } = server.address() as AddressInfo;
       if (config.publicUrl === undefined) base = publicBaseOf({ ...config, port });
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return `http://${host}:${port}/mcp`;
+      return `${tls === undefined ? 'http' : 'https'}://${host}:${port}/mcp`;
     },
     async close() {
       clearInterval(reaper);

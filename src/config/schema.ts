@@ -98,7 +98,15 @@ export const configSchema = z.strictObject({
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),
-});
+  /**
+   * TLS termination in the gateway: PEM files of the certificate (chain) and its private key, both or neither.
+   * Re-read on SIGHUP, so a renewed certificate needs no restart.
+   */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** The oldest TLS version accepted: 1.3 unless the operator chooses 1.2 for older clients. */
+  tlsMinVersion: z.enum(['TLSv1.3', 'TLSv1.2']).default('TLSv1.3'),
+}).refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), { message: 'GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY go together', path: ['tlsCert'] });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Readonly<z.output<typeof configSchema>>;
