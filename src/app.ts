@@ -95,6 +95,8 @@ export interface AppOptions {
 
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
+  // Certificate files that do not load refuse the start before anything is opened.
+  const tls = loadTls(config);
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
@@ -233,7 +235,6 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       networkAllowed,
     });
   });
-  const tls = loadTls(config);
   const server: GatewayServer = createHttpServer({
     config,
     tls,

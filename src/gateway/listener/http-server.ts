@@ -165,11 +165,10 @@ export function createHttpServer(deps: HttpServerDeps): GatewayServer {
 
   /**
    * Public and the same for every caller: an allowed origin may read it (browser-based MCP clients discover with
-   * it); the origin check above has already refused the others.
+   * it); the origin check above has already refused the others. A request without Origin is no browser's CORS.
    */
   async function resourceMetadata(req: IncomingMessage, res: ServerResponse, x: HttpExchange, server: string | null): Promise<void> {
-    const origin = req.headers.origin;
-    const headers = origin === undefined ? x.headers : { ...x.headers, 'access-control-allow-origin': origin };
+    const headers = { ...x.headers, 'access-control-allow-origin': req.headers.origin ?? '*' };
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { ...headers, 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'mcp-protocol-version', 'access-control-max-age': '600' });
       res.end();
