@@ -67,6 +67,7 @@ export async function openServices(
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
+    production: config.env === 'production',
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: () => store.close(),
   };

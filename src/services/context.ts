@@ -15,6 +15,8 @@ export interface ServiceContext {
   readonly box: SecretBox;
   /** The one door out (src/egress): connector URLs are checked by it when stored. */
   readonly egress: Egress;
+  /** GATEHOUSE_ENV=production: stricter defaults where a service has one (the key policy). Absent: development. */
+  readonly production?: boolean;
 }
 
 /**
