@@ -172,7 +172,8 @@ function databasePassword(url: string): string | undefined {
 
 /** One line per finding that is not a pass: what serve logs (development) or refuses to start on (production). */
 export function describeCheck(c: PostureCheck): string {
-  return c.fix === undefined ? `${c.setting}: ${c.message}` : `${c.setting}: ${c.message} (${c.fix})`;
+  const what = c.message.includes(c.setting) ? c.message : `${c.setting}: ${c.message}`;
+  return c.fix === undefined ? what : `${what} (${c.fix})`;
 }
 
 /**
