@@ -1,10 +1,8 @@
 import type { PostureCheck } from '../config/posture.ts';
 import { secretWeakness } from '../config/secret-strength.ts';
 import type { ServiceContext } from './context.ts';
-import { oidcSecretBinding } from './sign-in-settings.ts';
+import { MIN_OIDC_SECRET_LENGTH as MIN_OIDC_SECRET, oidcSecretBinding } from './sign-in-settings.ts';
 
-/** An OIDC client secret shorter than this is refused in production (IdPs generate 32 or more). */
-const MIN_OIDC_SECRET = 16;
 
 /**
  * What only the store knows about the posture: each organisation's OIDC client secret (sealed in the store, so

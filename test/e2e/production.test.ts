@@ -134,7 +134,13 @@ describe('production profile', () => {
           resolve({ code, stdout, stderr });
         });
       });
-    const set = await cli(['orgs', 'sign-in', 'default', '--oidc-issuer', 'http://127.0.0.1:9/idp', '--oidc-client-id', 'gatehouse', '--oidc-client-secret-env', 'WEAK_SECRET']);
+    const signIn = ['orgs', 'sign-in', 'default', '--oidc-issuer', 'http://127.0.0.1:9/idp', '--oidc-client-id', 'gatehouse', '--oidc-client-secret-env', 'WEAK_SECRET'];
+    // In production the weak secret is refused when it is set, where it can be fixed.
+    const refused = await cli(signIn, { GATEHOUSE_ENV: 'production' });
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /The OIDC client secret is too short/);
+    // Set in development (or before this check existed), it refuses the production start.
+    const set = await cli(signIn);
     assert.equal(set.code, 0, set.stderr);
     const port = await freePort();
     const run = await runMain({ ...env, GATEHOUSE_ENV: 'production', GATEHOUSE_PORT: String(port) });
