@@ -1,5 +1,4 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -18,7 +17,8 @@ import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
 import { createResourceMetadata } from './gateway/authn/resource-metadata.ts';
 import { Federation } from './gateway/federation.ts';
 import { createClientIpResolver } from './gateway/listener/client-ip.ts';
-import { createHttpServer } from './gateway/listener/http-server.ts';
+import { createHttpServer, type GatewayServer } from './gateway/listener/http-server.ts';
+import { loadTls } from './gateway/listener/tls.ts';
 import { createMcpEndpoint } from './gateway/listener/mcp-endpoint.ts';
 import { createOriginGuard } from './gateway/listener/origin.ts';
 import { SessionRegistry } from './gateway/listener/sessions.ts';
@@ -86,6 +86,7 @@ export async function openServices(
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
     box: new SecretBox(master.derive('connector-secrets/v1')),
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
+    production: config.env === 'production',
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: () => store.close(),
   };
@@ -99,6 +100,11 @@ export interface App {
   readonly siem: SiemDelivery | undefined;
   /** Listens and resolves with the bound URL of the MCP endpoint. */
   listen(): Promise<string>;
+  /**
+   * Reads GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY again (SIGHUP): false without TLS; throws, keeping the
+   * certificate in service, when the files do not load.
+   */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -111,6 +117,8 @@ export interface AppOptions {
 
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
+  // Certificate files that do not load refuse the start before anything is opened.
+  const tls = loadTls(config);
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
@@ -258,8 +266,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       networkAllowed,
     });
   });
-  const server: Server = createHttpServer({
+  const server: GatewayServer = createHttpServer({
     config,
+    tls,
     log,
     guard,
     clientIp: createClientIpResolver(config.trustedProxies),
@@ -285,6 +294,11 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     federation,
     sessions,
     siem,
+    reloadTls() {
+      if (tls === undefined || !('setSecureContext' in server)) return false;
+      tls.reload(server);
+      return true;
+    },
     async listen() {
       const stdio = describeSandbox(sandbox.mode);
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
@@ -316,7 +330,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       const { port } = server.address() as AddressInfo;
       if (config.publicUrl === undefined) base = publicBaseOf({ ...config, port });
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return `http://${host}:${port}/mcp`;
+      return `${tls === undefined ? 'http' : 'https'}://${host}:${port}/mcp`;
     },
     async close() {
       stopHealthSnapshots?.();

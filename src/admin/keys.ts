@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { getKeyPolicy, setKeyPolicy } from '../services/key-policy.ts';
 import { createKey, getKey, listKeys, renameKey, revokeKey, rotateKey } from '../services/keys.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam, isoTime, roleSchema } from './schemas.ts';
@@ -23,10 +24,42 @@ export const keyView = z.object({
 /** The one answer that carries a key: at creation and at rotation, never again. */
 const createdKey = z.object({ key: z.string().describe('The API key, shown this once'), record: keyView });
 
+const keyPolicyView = z.object({
+  orgId: z.string(),
+  maxLifetimeDays: z.number().int().nullable().describe('The longest a key may live, in days; null: no limit'),
+  wildcard: z.enum(['allowed', 'with_expiry', 'refused']).describe("Whether keys may carry the '*' scope: always, only with an expiry, or never"),
+  updatedAt: z.string().nullable(),
+  stored: z.boolean().describe("false: no policy of the organisation's own; this is the default for the environment"),
+});
+
 const keyName = z.string().min(1).max(64);
 const keyId = idParam('id');
 
 export const keyRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/key-policy',
+    action: 'key.read',
+    operationId: 'getKeyPolicy',
+    summary: "The organisation's key policy: the longest lifetime and whether '*' scopes are allowed",
+    tag: 'keys',
+    response: { status: 200, description: 'The key policy', schema: keyPolicyView },
+    handle: async ({ services, actor, orgId }) => json(200, await getKeyPolicy(services, actor, orgId)),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/key-policy',
+    action: 'org.update',
+    operationId: 'setKeyPolicy',
+    summary: 'Set the key policy; it applies to every key created or rotated from now on',
+    tag: 'keys',
+    body: z.strictObject({
+      maxLifetimeDays: z.number().int().min(1).max(3650).nullable().optional().describe('null: no limit; absent: unchanged'),
+      wildcard: z.enum(['allowed', 'with_expiry', 'refused']).optional().describe('absent: unchanged'),
+    }),
+    response: { status: 200, description: 'The key policy', schema: keyPolicyView },
+    handle: async ({ services, actor, orgId, body }) => json(200, await setKeyPolicy(services, actor, orgId, body)),
+  }),
   defineRoute({
     method: 'GET',
     path: '/keys',

@@ -38,7 +38,7 @@ export function clientConfig(mcpUrl: string, key: string, name = 'gatehouse'): s
   return JSON.stringify({ mcpServers: { [name]: { type: 'http', url: mcpUrl, headers: { Authorization: `Bearer ${key}` } } } }, null, 2);
 }
 
-export function mcpUrlOf(config: { host: string; port: number; publicUrl?: string | undefined }): string {
+export function mcpUrlOf(config: { host: string; port: number; publicUrl?: string | undefined; tlsCert?: string | undefined }): string {
   return endpointOf(publicBaseOf(config));
 }
 

@@ -20,6 +20,8 @@ export const CLI_COMMANDS = {
   'keys list': 'key.read',
   'keys revoke': 'key.revoke',
   'keys rotate': 'key.rotate',
+  'keys policy': 'key.read',
+  'keys set-policy': 'org.update',
   'connectors add': 'connector.create',
   'connectors list': 'connector.read',
   'connectors update': 'connector.update',

@@ -41,7 +41,8 @@ function parseLimits(values: Partial<Record<keyof typeof LIMIT_FLAGS, string>>):
 function resolveValue(raw: string, env: NodeJS.ProcessEnv): string {
   return raw.replace(/@env:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
     const value = env[name];
-    if (value === undefined) throw new UsageError(`environment variable ${name} is not set`);
+    // An empty secret is never what was meant: refused like an unset one.
+    if (value === undefined || value === '') throw new UsageError(`environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`);
     return value;
   });
 }

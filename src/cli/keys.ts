@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { publicBaseOf } from '../config/public-url.ts';
+import { getKeyPolicy, setKeyPolicy, type KeyPolicyView } from '../services/key-policy.ts';
 import { createKey, listKeys, parseExpiry, revokeKey, rotateKey } from '../services/keys.ts';
+import type { WildcardRule } from '../store/key-policy-types.ts';
 import { memberIdByEmail } from '../services/members.ts';
 import type { KeyRole } from '../store/types.ts';
 import { clientConfig, endpointOf, entryNameOf, mcpUrlOf } from './client-config.ts';
@@ -14,6 +16,10 @@ export const KEYS_USAGE = `gatehouse keys create --name NAME [--scope SCOPE]... 
 gatehouse keys list [--org SLUG] [--json]
 gatehouse keys revoke KEY_ID [--org SLUG]
 gatehouse keys rotate KEY_ID [--org SLUG] [--json]   (a new key with the same rights; the old one stops working at once)
+gatehouse keys policy [--org SLUG] [--json]
+gatehouse keys set-policy [--max-lifetime 90d|none] [--wildcard allowed|with-expiry|refused] [--org SLUG] [--json]
+  The key policy applies when a key is created or rotated. Default: no lifetime limit; wildcard allowed, in
+  production only with an expiry (the first owner key excepted).
   SCOPE is * (everything), <connector>, or <connector>/<tool> (a trailing * matches a prefix). Default: *
   --server restricts the key to that virtual server's endpoint (/servers/NAME/mcp, never /mcp). Default: unrestricted
   --cidr restricts the key to clients from those networks (IPv4 or IPv6, e.g. 10.0.0.0/8, ::1/128). Default: anywhere`;
@@ -32,6 +38,8 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
       user: { type: 'string' },
       org: { type: 'string' },
       json: { type: 'boolean' },
+      'max-lifetime': { type: 'string' },
+      wildcard: { type: 'string' },
     },
   });
   const org = await ctx.org(values.org);
@@ -108,7 +116,41 @@ export async function keysCommand(ctx: CliContext, sub: string, rest: string[]):
       out('');
       return;
     }
+    case 'policy':
+      printPolicy(await getKeyPolicy(ctx, ctx.actor, org.id), values.json === true);
+      return;
+    case 'set-policy': {
+      const lifetime = values['max-lifetime'];
+      const wildcard = values.wildcard;
+      if (lifetime === undefined && wildcard === undefined) throw new UsageError('keys set-policy needs --max-lifetime or --wildcard');
+      if (wildcard !== undefined && !WILDCARD_RULES.has(wildcard)) throw new UsageError('--wildcard must be allowed, with-expiry or refused');
+      let maxLifetimeDays: number | null | undefined;
+      if (lifetime === 'none') maxLifetimeDays = null;
+      else if (lifetime !== undefined) {
+        const days = /^(\d{1,4})d$/.exec(lifetime)?.[1];
+        if (days === undefined) throw new UsageError('--max-lifetime must be a number of days (90d) or none');
+        maxLifetimeDays = Number(days);
+      }
+      const policy = await setKeyPolicy(ctx, ctx.actor, org.id, {
+        maxLifetimeDays,
+        wildcard: wildcard === undefined ? undefined : (wildcard.replace('-', '_') as WildcardRule),
+      });
+      printPolicy(policy, values.json === true);
+      return;
+    }
     default:
       throw new UsageError(KEYS_USAGE);
   }
+}
+
+const WILDCARD_RULES = new Set(['allowed', 'with-expiry', 'refused']);
+
+function printPolicy(p: KeyPolicyView, json: boolean): void {
+  if (json) {
+    out(JSON.stringify(p));
+    return;
+  }
+  out(`max lifetime:  ${p.maxLifetimeDays === null ? 'none' : `${p.maxLifetimeDays} days`}`);
+  out(`wildcard '*':  ${p.wildcard.replace('_', ' ')}`);
+  out(p.stored ? `set:           ${p.updatedAt ?? ''}` : 'set:           no (the default)');
 }

@@ -4,7 +4,9 @@ import { AUDIT_USAGE, auditCommand } from './audit.ts';
 import { cliAction } from './commands.ts';
 import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
+import { CONFIG_USAGE, configCommand } from './config-show.ts';
 import { doctor, DOCTOR_USAGE } from './doctor.ts';
+import { SUPPORT_BUNDLE_USAGE, supportBundleCommand } from './support-bundle.ts';
 import { openCli, type CliContext } from './context.ts';
 import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MEMBERS_USAGE, membersCommand } from './members.ts';
@@ -26,6 +28,8 @@ const USAGE = `Usage: gatehouse <command>
 
 gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL)
 ${DOCTOR_USAGE}
+${CONFIG_USAGE}
+${SUPPORT_BUNDLE_USAGE}
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${SIGN_IN_USAGE}
@@ -53,10 +57,13 @@ type Group = { readonly handler: Handler; readonly usage: string; readonly singl
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
-  if (command === 'doctor') {
-    doctor(env, args);
+  // Local commands of the operator at the machine: they read the configuration and the host, and act in no organisation.
+  if (command === 'doctor') return doctor(env, args);
+  if (command === 'config') {
+    configCommand(env, args);
     return;
   }
+  if (command === 'support-bundle') return supportBundleCommand(env, args);
   const handlers: Record<string, Group | undefined> = {
     orgs: { handler: (ctx, s, r) => (s === 'sign-in' ? orgSignInCommand(ctx, r, env) : orgsCommand(ctx, s, r)), usage: `${ORGS_USAGE}\n${SIGN_IN_USAGE}` },
     members: { handler: (ctx, s, r) => (s === 'set-password' ? setPasswordCommand(ctx, r, env) : membersCommand(ctx, s, r)), usage: `${MEMBERS_USAGE}\n${SIGN_IN_USAGE}` },

@@ -1,5 +1,7 @@
 import { createApp } from '../app.ts';
-import { checkPosture, loadConfig } from '../config/load.ts';
+import { loadConfig } from '../config/load.ts';
+import { describeCheck, postureChecks, type PostureCheck } from '../config/posture.ts';
+import { storePostureChecks } from '../services/posture.ts';
 import { createLogger } from '../log.ts';
 import { bootstrap } from '../services/organisations.ts';
 import { clientConfig } from './client-config.ts';
@@ -9,14 +11,13 @@ import { err, out } from './output.ts';
 export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger(config);
-  const problems = checkPosture(config);
-  if (config.env === 'production' && problems.length > 0) {
-    for (const p of problems) err(`refusing to start: ${p}`);
-    process.exitCode = 1;
+  if (refused(config.env === 'production', postureChecks(config), log)) return;
+  const app = await createApp(config, log);
+  // What the store holds (organisations' OIDC secrets) is checked before listening too, once the key opens it.
+  if (refused(config.env === 'production', await storePostureChecks(app.services, config.env === 'production'), log)) {
+    await app.close();
     return;
   }
-  for (const p of problems) log.warn(p);
-  const app = await createApp(config, log);
   const { ownerKey } = await bootstrap(app.services);
   const boundUrl = await app.listen();
   const mcpUrl = config.publicUrl === undefined ? boundUrl : new URL('mcp', config.publicUrl.replace(/\/?$/, '/')).toString();
@@ -51,4 +52,23 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  process.on('SIGHUP', () => {
+    try {
+      if (app.reloadTls()) log.info('TLS certificate and key reloaded');
+    } catch (e) {
+      log.error({ err: e }, 'TLS reload refused: the certificate in service stays');
+    }
+  });
+}
+
+/** Production refuses to start on a failed check, naming the setting; anything not a pass is logged otherwise. */
+function refused(production: boolean, checks: readonly PostureCheck[], log: ReturnType<typeof createLogger>): boolean {
+  const fails = checks.filter((c) => c.status === 'fail');
+  if (production && fails.length > 0) {
+    for (const c of fails) err(`refusing to start: ${describeCheck(c)}`);
+    process.exitCode = 1;
+    return true;
+  }
+  for (const c of checks) if (c.status !== 'pass') log.warn(describeCheck(c));
+  return false;
 }

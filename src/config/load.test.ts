@@ -34,7 +34,7 @@ test('production refuses weak settings', () => {
   assert.deepEqual(checkPosture(loadConfig({})), []);
   const problems = checkPosture(loadConfig({ GATEHOUSE_ENV: 'production', GATEHOUSE_HOST: '0.0.0.0' }));
   assert.ok(problems.some((p) => p.includes('GATEHOUSE_MASTER_KEY')));
-  assert.ok(problems.some((p) => p.includes('GATEHOUSE_PUBLIC_URL')));
+  assert.ok(problems.some((p) => p.includes('GATEHOUSE_TLS_CERT') && p.includes('GATEHOUSE_TRUSTED_PROXIES')));
   assert.ok(checkPosture(loadConfig({ GATEHOUSE_ALLOWED_ORIGINS: '*' })).length > 0);
 });
 

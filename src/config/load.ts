@@ -60,7 +60,13 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_SIEM_BATCH_SIZE: 'siemBatchSize',
   GATEHOUSE_SIEM_POLL_MS: 'siemPollMs',
   GATEHOUSE_SIEM_RETRY_MAX_MS: 'siemRetryMaxMs',
+  GATEHOUSE_TLS_CERT: 'tlsCert',
+  GATEHOUSE_TLS_KEY: 'tlsKey',
+  GATEHOUSE_TLS_MIN_VERSION: 'tlsMinVersion',
 };
+
+/** The environment variable of each setting, for messages that must name what to change. */
+export const SETTING_ENV: Readonly<Partial<Record<keyof Config, string>>> = Object.fromEntries(Object.entries(ENV_KEYS).map(([name, key]) => [key, name]));
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
 const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'siemWebhookSecret', 'siemOtlpHeaders']);
 /** Secrets that may be written `@env:VAR`: the value is read from that variable (a config file then holds none). */
@@ -70,7 +76,7 @@ const ENV_REFERENCE_KEYS = new Set<keyof Config>(['siemWebhookSecret', 'siemOtlp
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   const file = env.GATEHOUSE_CONFIG;
-  if (file !== undefined && file !== '') Object.assign(raw, readConfigFile(file));
+  if (file !== undefined && file !== '') Object.assign(raw, resolveEnvReferences(readConfigFile(file), env, file));
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -120,10 +126,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   const mode = statSync(path).mode & 0o077;
   const parsed = z.record(z.string(), z.unknown()).safeParse(safeJson(text));
   if (!parsed.success) throw new GatehouseError('config_invalid', `Config file ${path} is not a JSON object`);
-  // A secret written as `@env:VAR` is only a name; one written out must be the owner's alone to read.
-  const literalSecret = ['masterKey', ...ENV_REFERENCE_KEYS].some(
-    (k) => k in parsed.data && !(ENV_REFERENCE_KEYS.has(k as keyof Config) && String(parsed.data[k]).startsWith('@env:')),
-  );
+  const literalSecret = [...SECRET_KEYS].some((k) => typeof parsed.data[k] === 'string' && !parsed.data[k].startsWith(ENV_REFERENCE));
   if (mode !== 0 && literalSecret) {
     throw new GatehouseError('config_invalid', `Config file ${path} holds a secret and must not be readable by group or others (chmod 600)`);
   }
@@ -138,25 +141,26 @@ function safeJson(text: string): unknown {
   }
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 /**
- * Refuses to run production on weak settings. Development gets the same checks as warnings, returned to the
- * caller to log.
+ * A config file value `@env:NAME` is the environment variable NAME, so the file can stay in version control while
+ * its secrets do not. A reference to a variable that is unset or empty is refused, naming the setting: an empty
+ * secret is never what was meant.
  */
-export function checkPosture(config: Config): string[] {
-  const problems: string[] = [];
-  if (config.allowedOrigins.includes('*')) problems.push('allowedOrigins must not contain "*"');
-  if (config.env === 'production') {
-    if (config.masterKey === undefined) {
-      problems.push('GATEHOUSE_MASTER_KEY must be set in production (the key file in the data directory is for one machine in development)');
-    }
-    if (!isLoopbackHost(config.host) && config.publicUrl?.startsWith('https://') !== true) {
-      problems.push('a non-loopback bind address in production needs GATEHOUSE_PUBLIC_URL with https:// (terminate TLS in front of the gateway)');
-    }
-    if (config.logLevel === 'debug' || config.logLevel === 'trace') problems.push('debug/trace logging is refused in production');
+function resolveEnvReferences(doc: Record<string, unknown>, env: NodeJS.ProcessEnv, file: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (typeof value === 'string' && value.startsWith(ENV_REFERENCE)) {
+      const name = value.slice(ENV_REFERENCE.length);
+      const resolved = env[name];
+      if (resolved === undefined || resolved.trim() === '') {
+        throw new GatehouseError('config_invalid', `Config file ${file}: ${key} refers to @env:${name}, which is ${resolved === undefined ? 'not set' : 'empty'}`);
+      }
+      out[key] = LIST_KEYS.has(key as keyof Config) ? resolved.split(',').map((s) => s.trim()).filter(Boolean) : resolved;
+    } else out[key] = value;
   }
-  return problems;
+  return out;
 }
+const ENV_REFERENCE = '@env:';
+
+export { isLoopbackHost } from './loopback.ts';
+export { checkPosture } from './posture.ts';

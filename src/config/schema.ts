@@ -134,10 +134,18 @@ export const configSchema = z.strictObject({
   siemBatchSize: z.coerce.number().int().min(1).max(10_000).default(200),
   siemPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
   siemRetryMaxMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /**
+   * TLS termination in the gateway: PEM files of the certificate (chain) and its private key, both or neither.
+   * Re-read on SIGHUP, so a renewed certificate needs no restart.
+   */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** The oldest TLS version accepted: 1.3 unless the operator chooses 1.2 for older clients. */
+  tlsMinVersion: z.enum(['TLSv1.3', 'TLSv1.2']).default('TLSv1.3'),
 }).refine((c) => c.siemWebhookUrl === undefined || c.siemWebhookSecret !== undefined, {
   path: ['siemWebhookSecret'],
   message: 'GATEHOUSE_SIEM_WEBHOOK_SECRET is required with GATEHOUSE_SIEM_WEBHOOK_URL (the receiver checks the signature)',
-});
+}).refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), { message: 'GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY go together', path: ['tlsCert'] });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Readonly<z.output<typeof configSchema>>;

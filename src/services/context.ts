@@ -18,6 +18,8 @@ export interface ServiceContext {
   readonly egress: Egress;
   /** A connector's health as the running gateway sees it (breaker, in-flight calls, failures); absent: unknown. */
   readonly connectorHealth?: ((connectorId: string) => ConnectorHealthView | undefined) | undefined;
+  /** GATEHOUSE_ENV=production: stricter defaults where a service has one (the key policy). Absent: development. */
+  readonly production?: boolean;
 }
 
 /**

@@ -6,6 +6,7 @@ import { scopeCovers, scopeProblem } from '../gateway/access/scopes.ts';
 import { newId } from '../ids.ts';
 import type { ApiKeyRecord, KeyRole } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
+import { enforceKeyPolicy } from './key-policy.ts';
 
 export interface NewKey {
   readonly orgId: string;
@@ -73,8 +74,11 @@ function checkName(raw: string): string {
   return name;
 }
 
-/** Creates a key and returns it once; only its keyed hash is stored. */
-export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey): Promise<{ key: string; record: KeyView }> {
+/**
+ * Creates a key and returns it once; only its keyed hash is stored. The organisation's key policy applies to every
+ * key but the first owner key, which bootstrap makes (`firstOwnerKey`) before anyone could have set a policy.
+ */
+export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey, options: { readonly firstOwnerKey?: boolean } = {}): Promise<{ key: string; record: KeyView }> {
   authorize(actor, 'key.create');
   requireSameOrg(actor, input.orgId, NO_SUCH_KEY);
   const name = checkName(input.name);
@@ -99,6 +103,7 @@ export async function createKey(ctx: ServiceContext, actor: Actor, input: NewKey
   const servers = input.servers === undefined ? actor.servers && [...actor.servers] : await requireServers(ctx, input.orgId, input.servers);
   const cidrs = input.cidrs === undefined ? actor.cidrs && [...actor.cidrs] : requireCidrs(input.cidrs, 'A key restricted to networks needs at least one CIDR');
   await assertGrantable(ctx, actor, input.orgId, { role, scopes, servers, cidrs, expiresAt, userId });
+  if (options.firstOwnerKey !== true) await enforceKeyPolicy(ctx, input.orgId, { scopes, expiresAt });
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId('key'),
@@ -207,6 +212,7 @@ export async function rotateKey(ctx: ServiceContext, actor: Actor, orgId: string
   const old = await manageableKey(ctx, actor, orgId, id);
   if (old.revokedAt !== null) throw new GatehouseError('conflict', 'A revoked key cannot be rotated');
   await assertGrantable(ctx, actor, orgId, old);
+  await enforceKeyPolicy(ctx, orgId, old);
   const key = generateApiKey();
   const now = new Date().toISOString();
   const record: ApiKeyRecord = {

@@ -47,7 +47,7 @@ export async function createOrganisation(
     throw err;
   }
   await ctx.audit.record(changeEvent(org.id, actor, 'org.create', { name: org.id }, { slug: org.slug, name: org.name }));
-  const { key } = await createKey(ctx, actor, { orgId: org.id, name: 'owner', role: 'owner', scopes: ['*'] });
+  const { key } = await createKey(ctx, actor, { orgId: org.id, name: 'owner', role: 'owner', scopes: ['*'] }, { firstOwnerKey: true });
   return { org: viewOrganisation(org), ownerKey: key };
 }
 
@@ -108,6 +108,6 @@ export async function bootstrap(ctx: ServiceContext): Promise<{ org: Organisatio
     if (err instanceof DuplicateError) return { org: await requireOrganisation(ctx, DEFAULT_ORG_SLUG) };
     throw err;
   }
-  const { key } = await createKey(ctx, operatorActor('system:bootstrap'), { orgId: org.id, name: 'owner', role: 'owner', scopes: ['*'] });
+  const { key } = await createKey(ctx, operatorActor('system:bootstrap'), { orgId: org.id, name: 'owner', role: 'owner', scopes: ['*'] }, { firstOwnerKey: true });
   return { org, ownerKey: key };
 }

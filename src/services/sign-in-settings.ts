@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../config/load.ts';
+import { secretWeakness } from '../config/secret-strength.ts';
 import { GatehouseError } from '../errors.ts';
 import { defaultSignInSettings, effectiveSignInSettings, IDLE_MINUTES, MAX_HOURS } from '../identity/sign-in-defaults.ts';
 import type { OrgSignInSettings } from '../store/sign-in-types.ts';
@@ -24,6 +25,8 @@ export interface SignInSettingsChange {
 }
 
 const NO_SUCH_ORGANISATION = 'No such organisation';
+/** The shortest OIDC client secret production accepts; services/posture.ts checks stored ones against the same. */
+export const MIN_OIDC_SECRET_LENGTH = 16;
 
 /** Where the client secret is sealed: bound to the organisation and field, so it opens nowhere else. */
 export function oidcSecretBinding(orgId: string): string {
@@ -96,6 +99,9 @@ export async function updateSignInSettings(ctx: ServiceContext, actor: Actor, or
     let sealed: string;
     if (change.oidc.clientSecret !== undefined) {
       if (change.oidc.clientSecret === '') throw new GatehouseError('bad_request', 'The OIDC client secret must not be empty');
+      // Production would refuse to start on it (services/posture.ts): refuse it here, where it can be fixed.
+      const weakness = ctx.production === true ? secretWeakness(change.oidc.clientSecret, MIN_OIDC_SECRET_LENGTH) : undefined;
+      if (weakness !== undefined) throw new GatehouseError('bad_request', `The OIDC client secret ${weakness}`);
       sealed = ctx.box.seal(change.oidc.clientSecret, oidcSecretBinding(orgId));
     } else if (current.oidc !== null && current.oidc.issuer === issuer && current.oidc.clientId === clientId) {
       sealed = current.oidc.clientSecretSealed;

@@ -1,4 +1,5 @@
 import type { GuardrailSettingsStore } from './guardrail-types.ts';
+import type { KeyPolicyStore } from './key-policy-types.ts';
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ApprovalStore } from './approval-types.ts';
 import type { SiemStore } from './siem-types.ts';
@@ -262,6 +263,8 @@ export interface Store {
   readonly networkAllowlists: NetworkAllowlistStore;
   readonly trafficSettings: TrafficSettingsStore;
   readonly guardrailSettings: GuardrailSettingsStore;
+  /** Per-organisation key policies: longest lifetime, wildcard scopes (key-policy-types.ts). */
+  readonly keyPolicies: KeyPolicyStore;
   /** Idempotency keys of tools/call and the admin API's creating POSTs. */
   readonly idempotency: IdempotencyStore;
   /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { once } from 'node:events';
 import type { Config } from '../../config/schema.ts';
@@ -11,10 +12,13 @@ import { readBody } from './body.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import type { HttpExchange } from './mcp-endpoint.ts';
 import type { OriginGuard } from './origin.ts';
-import { SECURITY_HEADERS, sendHttpError, sendJson } from './respond.ts';
+import { SECURITY_HEADER_LINES, SECURITY_HEADERS, sendHttpError, sendJson, withRouteHeaders } from './respond.ts';
+import type { TlsSettings } from './tls.ts';
 
 export interface HttpServerDeps {
   readonly config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
+  /** When set, the gateway terminates TLS itself (https); otherwise it speaks plain http. */
+  readonly tls?: TlsSettings | undefined;
   readonly log: Logger;
   readonly guard: OriginGuard;
   /** The client's address: the peer, or what trusted proxies forwarded. */
@@ -62,14 +66,22 @@ function corsAllowHeaders(requested: string | undefined): string {
   return params.length === 0 ? CORS_ALLOW_HEADERS : `${CORS_ALLOW_HEADERS}, ${params.join(', ')}`;
 }
 
+/** TRACE echoes a request (cookies and Authorization included) back to whoever sent it; TRACK is its IIS twin. */
+const REFUSED_METHODS = new Set(['TRACE', 'TRACK']);
+/** What node:http answers itself (before any route), with the security headers like every other answer. */
+const RAW_BAD_REQUEST = `HTTP/1.1 400 Bad Request\r\n${SECURITY_HEADER_LINES}connection: close\r\ncontent-length: 0\r\n\r\n`;
+const RAW_METHOD_NOT_ALLOWED = `HTTP/1.1 405 Method Not Allowed\r\n${SECURITY_HEADER_LINES}connection: close\r\ncontent-length: 0\r\n\r\n`;
+
+export type GatewayServer = Server | TlsServer;
+
 /**
  * The only code that knows HTTP. Every response gets the security headers and a correlation id (also in the log
- * line and the audit record); Host and Origin are checked before anything else runs.
+ * line and the audit record); TRACE and TRACK are refused, and Host and Origin are checked before anything else
+ * runs, on every endpoint but /healthz (which load balancers probe by address).
  */
-export function createHttpServer(deps: HttpServerDeps): Server {
+export function createHttpServer(deps: HttpServerDeps): GatewayServer {
   const { log, guard } = deps;
-  const baseHeaders: Record<string, string> = { ...SECURITY_HEADERS };
-  if (deps.config.publicUrl?.startsWith('https://') === true) baseHeaders['strict-transport-security'] = 'max-age=31536000';
+  const baseHeaders: Readonly<Record<string, string>> = SECURITY_HEADERS;
 
   async function readLimitedBody(req: IncomingMessage, res: ServerResponse): Promise<string> {
     try {
@@ -83,15 +95,20 @@ export function createHttpServer(deps: HttpServerDeps): Server {
 
   async function route(req: IncomingMessage, res: ServerResponse, x: HttpExchange): Promise<void> {
     const path = pathOf(req.url);
+    if (REFUSED_METHODS.has(req.method ?? '')) throw new GatehouseError('method_not_allowed', 'Method not allowed');
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new GatehouseError('method_not_allowed', 'Method not allowed');
+      sendJson(res, 200, { status: 'ok' }, x.headers);
+      return;
+    }
     if (!guard.hostAllowed(req.headers.host)) throw new GatehouseError('origin_forbidden', 'Host not allowed');
+    const origin = req.headers.origin;
+    if (!guard.originAllowed(origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
     const server = path === '/mcp' ? null : virtualServerOf(path);
     if (server !== undefined) {
-      const origin = req.headers.origin;
-      if (!guard.originAllowed(origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       if (origin !== undefined) {
         x.headers['access-control-allow-origin'] = origin;
         x.headers['access-control-expose-headers'] = 'mcp-session-id, x-correlation-id, www-authenticate';
-        x.headers.vary = 'Origin';
       }
       if (req.method === 'OPTIONS') {
         res.writeHead(204, {
@@ -109,7 +126,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const prefix = [API_PREFIX, SCIM_PREFIX].find((p) => path === p || path.startsWith(p + '/'));
     if (prefix !== undefined) {
       // No CORS for the admin API or SCIM: a browser page on another origin gets nothing from them.
-      if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       const handle = prefix === API_PREFIX ? deps.handleApi : deps.handleScim;
       await deps.controlPlane.admit(prefix === API_PREFIX ? 'api' : 'scim', x.clientIp, `${req.method ?? 'GET'} ${path}`.slice(0, 256), x.correlationId);
       const response = await handle({
@@ -129,7 +145,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       return;
     }
     if (path.startsWith(AUTH_PREFIX + '/')) {
-      if (req.headers.origin !== undefined && !guard.originAllowed(req.headers.origin)) throw new GatehouseError('origin_forbidden', 'Origin not allowed');
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       await deps.controlPlane.admit('auth', x.clientIp, `${req.method ?? 'GET'} ${path}`.slice(0, 256), x.correlationId);
@@ -155,10 +170,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const described = deps.metadata.endpointOf(path);
     if (described !== undefined) return resourceMetadata(req, res, x, described.server);
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
-    if (path === '/healthz') {
-      sendJson(res, 200, { status: 'ok' }, x.headers);
-      return;
-    }
     if (path === '/readyz') {
       const ok = await deps.ready().catch(() => false);
       sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }, x.headers);
@@ -167,9 +178,12 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     throw new GatehouseError('not_found', 'Not found');
   }
 
-  /** Public and the same for every caller, so any origin may read it (browser-based MCP clients discover with it). */
+  /**
+   * Public and the same for every caller: an allowed origin may read it (browser-based MCP clients discover with
+   * it); the origin check above has already refused the others. A request without Origin is no browser's CORS.
+   */
   async function resourceMetadata(req: IncomingMessage, res: ServerResponse, x: HttpExchange, server: string | null): Promise<void> {
-    const headers = { ...x.headers, 'access-control-allow-origin': '*' };
+    const headers = { ...x.headers, 'access-control-allow-origin': req.headers.origin ?? '*' };
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { ...headers, 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'mcp-protocol-version', 'access-control-max-age': '600' });
       res.end();
@@ -180,7 +194,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     sendJson(res, 200, await deps.metadata.document(server, org), headers);
   }
 
-  const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+  const handler: RequestListener = (req, res) => {
     const started = performance.now();
     const correlationId = newCorrelationId();
     const x: HttpExchange = {
@@ -188,6 +202,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       res,
       correlationId,
       clientIp: deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+      // One copy of the precomputed security headers per request: routes add CORS and their own to it.
       headers: { ...baseHeaders, 'x-correlation-id': correlationId },
     };
     res.on('finish', () => {
@@ -216,9 +231,13 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       sendHttpError(res, e, x.headers, correlationId);
       if (e.code === 'payload_too_large') req.destroy();
     });
-  });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  };
+  const options: ServerOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 };
+  const server: GatewayServer =
+    deps.tls === undefined ? createServer(options, handler) : createTlsServer({ ...options, ...deps.tls.secureOptions(), minVersion: deps.tls.minVersion }, handler);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A method the parser does not know (TRACK among them) is refused as such; anything else is a bad request.
+    if (socket.writable) socket.end(err.code === 'HPE_INVALID_METHOD' ? RAW_METHOD_NOT_ALLOWED : RAW_BAD_REQUEST);
   });
   return server;
 }
@@ -234,11 +253,11 @@ async function sendApiResponse(res: ServerResponse, r: ApiResponse, headers: Rec
     return;
   }
   if (r.body === undefined) {
-    res.writeHead(r.status, { ...headers, ...r.headers });
+    res.writeHead(r.status, withRouteHeaders(headers, r.headers));
     res.end();
     return;
   }
-  sendJson(res, r.status, r.body, { ...headers, ...r.headers });
+  sendJson(res, r.status, r.body, withRouteHeaders(headers, r.headers));
 }
 
 /** The virtual server name in `/servers/{name}/mcp`; undefined for any other path. */

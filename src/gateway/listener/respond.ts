@@ -3,15 +3,39 @@ import { describeError, type GatehouseError } from '../../errors.ts';
 import type { RequestId } from '../protocol.ts';
 import { refusalHeaders } from '../traffic/rate-limited.ts';
 
-/** Headers every response carries. */
+/**
+ * Headers every response carries, on every route, errors included. HSTS is sent over plain HTTP too: browsers
+ * ignore it there, and it then reaches them through a TLS-terminating proxy in front. `Vary: Origin` is on every
+ * answer because CORS answers differ by Origin and a cache in between must not mix them. A route that serves pages
+ * (the dashboard) may replace the CSP with its own by setting `content-security-policy` in its answer's headers.
+ */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
   'cross-origin-resource-policy': 'same-origin',
+  vary: 'Origin',
 });
+
+/**
+ * The security headers as raw header lines, for the answers node:http writes before any route runs (a request it
+ * cannot parse, a method it does not know): computed once.
+ */
+export const SECURITY_HEADER_LINES = Object.entries(SECURITY_HEADERS)
+  .map(([k, v]) => `${k}: ${v}\r\n`)
+  .join('');
+
+/** A route's own headers over the common ones; names are compared in lower case, so a route's CSP replaces ours. */
+export function withRouteHeaders(base: Record<string, string>, own: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  if (own === undefined) return base;
+  const merged = { ...base };
+  for (const [k, v] of Object.entries(own)) merged[k.toLowerCase()] = v;
+  return merged;
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);

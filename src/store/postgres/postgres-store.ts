@@ -19,6 +19,7 @@ import type {
 import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from './access-rules.ts';
 import { PostgresTrafficSettings } from './postgres-traffic.ts';
 import { PostgresGuardrailSettings } from './postgres-guardrails.ts';
+import { PostgresKeyPolicies } from './postgres-key-policies.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
@@ -62,6 +63,7 @@ export class PostgresStore implements Store {
   readonly networkAllowlists = new PostgresNetworkAllowlists(this.#query);
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
   readonly guardrailSettings = new PostgresGuardrailSettings(this.#query);
+  readonly keyPolicies = new PostgresKeyPolicies(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);

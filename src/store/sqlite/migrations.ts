@@ -441,4 +441,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     until_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  // Key policy per organisation: the longest a key may live and whether `*` scopes are allowed, only with an
+  // expiry, or refused; enforced when keys are created and rotated (services/key-policy.ts). No row: the default.
+  `
+  CREATE TABLE key_policies (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    max_lifetime_days INTEGER CHECK (max_lifetime_days IS NULL OR max_lifetime_days > 0),
+    wildcard TEXT NOT NULL CHECK (wildcard IN ('allowed', 'with_expiry', 'refused')),
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -32,6 +32,7 @@ import { SqlitePolicies } from './sqlite-policy.ts';
 import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
 import { SqliteGuardrailSettings } from './sqlite-guardrails.ts';
+import { SqliteKeyPolicies } from './sqlite-key-policies.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
 
@@ -58,6 +59,7 @@ export class SqliteStore implements Store {
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
   readonly guardrailSettings = new SqliteGuardrailSettings(this.#access);
+  readonly keyPolicies = new SqliteKeyPolicies(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
   readonly policies = new SqlitePolicies(this.#access);
 
