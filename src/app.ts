@@ -32,7 +32,7 @@ import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { Quotas } from './gateway/traffic/quotas.ts';
-import { connectorSecrets } from './gateway/upstream/transport.ts';
+import { createCredentialOpener } from './gateway/upstream/credentials.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
@@ -46,6 +46,8 @@ import type { Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
 import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
+import { createVault } from './vault/open-vault.ts';
+import { resealLegacySecrets } from './services/vault.ts';
 
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
@@ -60,15 +62,22 @@ export async function openServices(
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
   const audit: AuditLog = createAuditLog({ store, log });
+  // The connector-secret key of before the vault: its v1 ciphertexts still open (and are resealed at start).
+  const legacy = new SecretBox(master.derive('connector-secrets/v1'));
+  const vault = createVault(config, master, store.vault, legacy);
   return {
     store,
     audit,
     log,
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
-    box: new SecretBox(master.derive('connector-secrets/v1')),
+    box: legacy,
+    vault,
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
-    close: () => store.close(),
+    close: async () => {
+      await vault.close();
+      await store.close();
+    },
   };
 }
 
@@ -93,6 +102,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
+  const credentials = createCredentialOpener({ vault: services.vault, audit });
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -102,7 +112,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const sandbox = sandboxSettings(config);
   const federation = new Federation({
     store,
-    box,
+    credentials,
     egress,
     sandbox,
     log,
@@ -173,10 +183,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
-    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
+    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
-  const bridges = createSessionBridges({ federation, box, egress, sandbox, log, pipeline, config, quotas });
+  const bridges = createSessionBridges({ federation, credentials, egress, sandbox, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,
@@ -256,6 +266,15 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       const stdio = describeSandbox(sandbox.mode);
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
       else log.warn({ sandbox: sandbox.mode }, stdio.message);
+      // Secrets sealed before the vault are resealed under their organisation's data key; until then they still open.
+      await resealLegacySecrets(services).then(
+        (n) => {
+          if (n > 0) log.info({ resealed: n }, 'connector secrets resealed under their organisation data keys');
+        },
+        (err: unknown) => {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reseal connector secrets yet; they stay readable as they are');
+        },
+      );
       await federation.start();
       const isKeyActive = async (orgId: string, keyId: string) => {
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.

@@ -70,6 +70,9 @@ export const CLI_COMMANDS = {
   'policy test': 'policy.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
+  'vault status': 'vault.read',
+  'vault rotate-kek': 'vault.rotate',
+  'vault rotate-dek': 'vault.rotate',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

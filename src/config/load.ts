@@ -15,6 +15,13 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_ALLOWED_HOSTS: 'allowedHosts',
   GATEHOUSE_TRUSTED_PROXIES: 'trustedProxies',
   GATEHOUSE_MASTER_KEY: 'masterKey',
+  GATEHOUSE_VAULT_PROVIDER: 'vaultProvider',
+  GATEHOUSE_PKCS11_LIBRARY: 'pkcs11Library',
+  GATEHOUSE_PKCS11_TOKEN_LABEL: 'pkcs11TokenLabel',
+  GATEHOUSE_PKCS11_PIN: 'pkcs11Pin',
+  GATEHOUSE_PKCS11_KEY_LABEL: 'pkcs11KeyLabel',
+  GATEHOUSE_VAULT_KEY_CACHE_SECONDS: 'vaultKeyCacheSeconds',
+  GATEHOUSE_VAULT_KEY_CACHE_SIZE: 'vaultKeyCacheSize',
   GATEHOUSE_MAX_BODY_BYTES: 'maxBodyBytes',
   GATEHOUSE_MAX_JSON_DEPTH: 'maxJsonDepth',
   GATEHOUSE_SESSION_IDLE_SECONDS: 'sessionIdleSeconds',
@@ -46,7 +53,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -93,7 +100,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   const mode = statSync(path).mode & 0o077;
   const parsed = z.record(z.string(), z.unknown()).safeParse(safeJson(text));
   if (!parsed.success) throw new GatehouseError('config_invalid', `Config file ${path} is not a JSON object`);
-  if (mode !== 0 && 'masterKey' in parsed.data) {
+  if (mode !== 0 && ('masterKey' in parsed.data || 'pkcs11Pin' in parsed.data)) {
     throw new GatehouseError('config_invalid', `Config file ${path} holds a secret and must not be readable by group or others (chmod 600)`);
   }
   return parsed.data;

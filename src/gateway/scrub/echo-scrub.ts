@@ -7,8 +7,8 @@ import type { Detector, DetectorKind } from '../guardrails/detectors.ts';
 export interface ScrubStageDeps {
   /** The connector a call went to (its record, as the connection holds it), if the organisation has it. */
   readonly connector: (orgId: string, name: string) => ConnectorRecord | undefined;
-  /** Its secret values in the clear (upstream/transport.ts connectorSecrets). */
-  readonly secrets: (connector: ConnectorRecord) => readonly string[];
+  /** Its secret values in the clear (upstream/credentials.ts `secrets`). */
+  readonly secrets: (connector: ConnectorRecord) => Promise<readonly string[]>;
 }
 
 const SCANNED: ReadonlySet<string> = new Set<Scanned>(['tools/call', 'resources/read', 'prompts/get']);
@@ -47,22 +47,24 @@ function detectorsOf(values: readonly string[]): Detector[] {
  * the gateway cannot check is not passed on.
  */
 export function createScrubStage(deps: ScrubStageDeps) {
-  const compiled = new WeakMap<ConnectorRecord, readonly Detector[]>();
+  const compiled = new WeakMap<ConnectorRecord, Promise<readonly Detector[]>>();
 
-  function detectorsFor(c: ConnectorRecord): readonly Detector[] {
+  function detectorsFor(c: ConnectorRecord): Promise<readonly Detector[]> {
     let d = compiled.get(c);
     if (d === undefined) {
-      try {
-        d = detectorsOf(scrubValues(deps.secrets(c)));
-      } catch (err) {
-        throw new GatehouseError('internal', `The credentials of connector '${c.name}' cannot be opened to check its answer`, { cause: err });
-      }
+      d = deps.secrets(c).then(
+        (secrets) => detectorsOf(scrubValues(secrets)),
+        (err: unknown) => {
+          compiled.delete(c);
+          throw new GatehouseError('internal', `The credentials of connector '${c.name}' cannot be opened to check its answer`, { cause: err });
+        },
+      );
       compiled.set(c, d);
     }
     return d;
   }
 
-  return function scrub(call: Call): void {
+  return async function scrub(call: Call): Promise<void> {
     const t = call.target;
     const method = call.request?.method;
     if (call.direction !== 'client' || t === undefined || call.result === undefined || method === undefined || !SCANNED.has(method)) return;
@@ -70,7 +72,7 @@ export function createScrubStage(deps: ScrubStageDeps) {
     const connector = p === undefined ? undefined : deps.connector(p.orgId, t.connector);
     // The connector went away while the call ran: its answer cannot be checked, so it is not passed on.
     if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${t.connector}' is unavailable`);
-    const detectors = detectorsFor(connector);
+    const detectors = await detectorsFor(connector);
     if (detectors.length === 0) return;
     const scanned = scanContent(method as Scanned, call.result, detectors, REDACT);
     if (scanned.findings.length === 0) return;
