@@ -63,20 +63,20 @@ export async function rotateKek(ctx: VaultContext, actor: Actor, progress?: Prog
  * Re-seals one organisation's secrets under a new data key version. Resumable: when secrets are still sealed under
  * an older version (a run that stopped, or v1 ciphertexts from before the vault), those are resealed under the
  * active version and no new one is made. Each connector is rewritten only if it did not change meanwhile (else it
- * is read again), keeping its updated_at, so running connections stay up. Versions that were already retired
- * before this run and that nothing refers to are deleted; the one retired now stays readable until the next run,
- * for whatever a replica still holds in memory.
+ * is read again), keeping its updated_at, so running connections stay up. Retired versions older than the one
+ * before the active one, that nothing refers to, are deleted; the version just before the active one stays readable
+ * until the next rotation, for whatever a replica still holds in memory.
  */
 export async function rotateDek(ctx: VaultContext, actor: Actor, orgId: string, progress?: Progress): Promise<{ from: number; to: number; resealed: number; resumed: boolean; deleted: number[] }> {
   authorize(actor, 'vault.rotate');
   const before = await ctx.vault.activeDataKey(orgId);
-  const previouslyRetired = (await ctx.vault.listDataKeys(orgId)).filter((k) => k.state === 'retired').map((k) => k.version);
   const behind = (await ctx.store.listConnectors(orgId)).some((c) => sealedVersions(c).some((v) => v !== before.version));
   const active = behind ? before : await ctx.vault.rotateDataKey(orgId);
   const resealed = await resealOrganisation(ctx, orgId, active.version, progress);
   const referenced = new Set((await ctx.store.listConnectors(orgId)).flatMap(sealedVersions));
   const deleted: number[] = [];
-  for (const version of previouslyRetired) {
+  const old = (await ctx.vault.listDataKeys(orgId)).filter((k) => k.state === 'retired' && k.version < active.version - 1).map((k) => k.version);
+  for (const version of old) {
     if (!referenced.has(version) && (await ctx.vault.dropDataKey(orgId, version))) deleted.push(version);
   }
   const result = { from: before.version, to: active.version, resealed, resumed: behind, deleted };
@@ -85,7 +85,7 @@ export async function rotateDek(ctx: VaultContext, actor: Actor, orgId: string, 
 }
 
 /** Reseals every secret of the organisation not under `version`; returns how many values were resealed. */
-export async function resealOrganisation(ctx: VaultContext, orgId: string, version: number, progress?: Progress): Promise<number> {
+export async function resealOrganisation(ctx: Pick<VaultContext, 'store' | 'vault'>, orgId: string, version: number, progress?: Progress): Promise<number> {
   let resealed = 0;
   for (let pass = 0; pass < 100; pass++) {
     const todo = (await ctx.store.listConnectors(orgId)).filter((c) => sealedVersions(c).some((v) => v !== version));
@@ -122,7 +122,7 @@ async function resealTransport(vault: Vault, c: ConnectorRecord, version: number
 }
 
 /** At start-up: secrets sealed before the vault (v1) are resealed under their organisation's data key. */
-export async function resealLegacySecrets(ctx: VaultContext): Promise<number> {
+export async function resealLegacySecrets(ctx: Pick<VaultContext, 'store' | 'vault'>): Promise<number> {
   const orgs = new Set((await ctx.store.listAllConnectors()).filter((c) => sealedVersions(c).includes('legacy')).map((c) => c.orgId));
   let resealed = 0;
   for (const orgId of orgs) resealed += await resealOrganisation(ctx, orgId, (await ctx.vault.activeDataKey(orgId)).version);
