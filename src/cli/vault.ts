@@ -9,8 +9,8 @@ gatehouse vault rotate-kek                        re-wrap every data key under a
 gatehouse vault rotate-dek --org SLUG             reseal one organisation's secrets under a new data key (resumable)`;
 
 /** A progress bar on stderr when it is a terminal; nothing otherwise (scripts get the summary line alone). */
-function progressBar(label: string): { progress: Progress; done(): void } {
-  if (process.stderr.isTTY !== true) return { progress: () => undefined, done: () => undefined };
+function progressBar(label: string): { progress: Progress; done: () => void } {
+  if (!process.stderr.isTTY) return { progress: () => undefined, done: () => undefined };
   let drawn = false;
   return {
     progress: (done, total) => {
