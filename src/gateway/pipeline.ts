@@ -102,7 +102,7 @@ export function createPipeline(deps: PipelineDeps) {
     authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
-    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
+    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, connectorRefusal: (orgId, c) => deps.federation.connection(orgId, c)?.credentialRefusal, pins: deps.pins })],
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [guard.pre, createApprovalStage(deps.approval)],

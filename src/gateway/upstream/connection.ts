@@ -107,6 +107,11 @@ export class UpstreamConnection implements Forwarder {
     return this.#state;
   }
 
+  /** Why the last connect was not made when a credential did not open (credential_unavailable), else undefined. */
+  get credentialRefusal(): GatehouseError | undefined {
+    return this.#refusal?.code === 'credential_unavailable' ? this.#refusal : undefined;
+  }
+
   get sandbox(): string | undefined {
     return this.#sandbox;
   }
@@ -174,7 +179,7 @@ export class UpstreamConnection implements Forwarder {
       const credential = err instanceof GatehouseError && err.code === 'credential_unavailable' ? err : undefined;
       const refusal = egressRefusalIn(err) ?? credential ?? attemptRefusal;
       this.#refusal = refusal;
-      if (credential !== undefined) log.error({ connector: this.name, org: this.connector.orgId, reason: credential.message, err: describe(credential.cause) }, 'upstream connection not made: a credential cannot be opened');
+      if (credential !== undefined) log.error({ connector: this.name, org: this.connector.orgId, reason: credential.message, err: describe(rootCause(credential)) }, 'upstream connection not made: a credential cannot be opened');
       else if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
@@ -301,6 +306,13 @@ export function egressRefusalIn(err: unknown): GatehouseError | undefined {
     if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
   }
   return undefined;
+}
+
+/** The innermost cause (a provider's CKR_ code, a failed GCM tag): what an operator needs; never a secret. */
+function rootCause(err: unknown): unknown {
+  let e = err;
+  for (let i = 0; i < 8 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  return e;
 }
 
 function describe(err: unknown): string {
