@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors.ts';
-import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
+import type { AuditEvent, ConnectorRecord, ConnectorValue } from '../../store/types.ts';
 import { envelopeVersion } from '../../vault/envelope.ts';
 import type { Vault } from '../../vault/vault.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -14,6 +14,30 @@ export function secretBinding(orgId: string, connectorId: string, kind: 'header'
 export interface Requester {
   readonly keyId: string | null;
   readonly user: string;
+}
+
+/**
+ * The audit record of one opening of a credential for use, for openers outside this file (an OAuth token refreshed
+ * for a connector): which credentials by name, which connector, for whom, and whether it opened. Never a value.
+ */
+export function credentialOpenEvent(f: {
+  readonly orgId: string;
+  readonly connector: string;
+  readonly purpose: string;
+  readonly requester: Requester;
+  readonly credentials: readonly string[];
+  readonly failed?: boolean;
+}): AuditEvent {
+  return auditEvent({
+    orgId: f.orgId,
+    actor: { keyId: f.requester.keyId, user: f.requester.user },
+    action: 'vault.credential_open',
+    connector: f.connector,
+    target: f.purpose,
+    decision: f.failed === true ? 'error' : 'allow',
+    reason: f.failed === true ? 'credential_unavailable' : null,
+    detail: { credentials: f.credentials },
+  });
 }
 
 export interface CredentialOpener {
