@@ -23,7 +23,7 @@ function startFixtureOn(port: number): Promise<ChildProcess> {
   const child = spawn(NODE, [FIXTURE, '--http', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let text = '';
-    child.stdout?.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       text += d.toString();
       if (/^LISTENING /m.test(text)) resolve(child);
     });
@@ -103,11 +103,11 @@ describe('vault with a PKCS#11 token (SoftHSM2)', () => {
   });
 
   test('rotate-kek and rotate-dek run beside calls in flight; every call keeps its credential', async () => {
-    let stopCalls = false;
+    const calling = { stop: false };
     const failures: unknown[] = [];
     let calls = 0;
     const caller = (async () => {
-      while (!stopCalls) {
+      while (!calling.stop) {
         try {
           assert.equal(await tokenDigest(client), sha256(secret));
           calls++;
@@ -123,7 +123,7 @@ describe('vault with a PKCS#11 token (SoftHSM2)', () => {
     assert.equal(dek.code, 0, dek.stderr);
     assert.match(dek.stdout, /sealed under data key v2 \(1 resealed/);
     await new Promise((r) => setTimeout(r, 1500)); // the data key cache ages out: the token is asked again
-    stopCalls = true;
+    calling.stop = true;
     await caller;
     assert.deepEqual(failures, []);
     assert.ok(calls > 0);
