@@ -35,7 +35,7 @@ import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { Quotas } from './gateway/traffic/quotas.ts';
-import { connectorSecrets } from './gateway/upstream/transport.ts';
+import { createCredentialOpener } from './gateway/upstream/credentials.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
@@ -51,6 +51,8 @@ import { createEgress, type Resolver } from './egress/egress.ts';
 import { createUi } from './ui/assets.ts';
 import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
+import { createVault } from './vault/open-vault.ts';
+import { resealLegacySecrets } from './services/vault.ts';
 
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
@@ -76,6 +78,9 @@ export async function openServices(
       for (const fn of observers) fn(record);
     },
   });
+  // The connector-secret key of before the vault: its v1 ciphertexts still open (and are resealed at start).
+  const legacy = new SecretBox(master.derive('connector-secrets/v1'));
+  const vault = createVault(config, master, store.vault, legacy);
   return {
     store,
     audit,
@@ -84,11 +89,15 @@ export async function openServices(
       observers.push(fn);
     },
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
-    box: new SecretBox(master.derive('connector-secrets/v1')),
+    box: legacy,
+    vault,
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
     production: config.env === 'production',
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
-    close: () => store.close(),
+    close: async () => {
+      await vault.close();
+      await store.close();
+    },
   };
 }
 
@@ -128,6 +137,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       siem.appended(record);
     });
   }
+  const credentials = createCredentialOpener({ vault: services.vault, audit });
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -138,7 +148,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const sandbox = sandboxSettings(config);
   const federation = new Federation({
     store,
-    box,
+    credentials,
     egress,
     sandbox,
     log,
@@ -211,10 +221,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
-    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => connectorSecrets(c, box) },
+    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
-  const bridges = createSessionBridges({ federation, box, egress, sandbox, log, pipeline, config, quotas });
+  const bridges = createSessionBridges({ federation, credentials, egress, sandbox, log, pipeline, config, quotas });
   const handleMcp = createMcpEndpoint({
     config,
     pipeline,
@@ -303,6 +313,15 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       const stdio = describeSandbox(sandbox.mode);
       if (stdio.ok) log.info({ sandbox: sandbox.mode }, stdio.message);
       else log.warn({ sandbox: sandbox.mode }, stdio.message);
+      // Secrets sealed before the vault are resealed under their organisation's data key; until then they still open.
+      await resealLegacySecrets(services).then(
+        (n) => {
+          if (n > 0) log.info({ resealed: n }, 'connector secrets resealed under their organisation data keys');
+        },
+        (err: unknown) => {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reseal connector secrets yet; they stay readable as they are');
+        },
+      );
       await federation.start();
       stopHealthSnapshots = startHealthSnapshots(config.dataDir, () => federation.healthAll(), log);
       const isKeyActive = async (orgId: string, keyId: string) => {

@@ -72,6 +72,10 @@ export type ErrorCode =
   | 'stdio_refused'
   // GATEHOUSE_STDIO_SANDBOX=bwrap and no sandbox works on this host: the connector does not start.
   | 'sandbox_unavailable'
+  // The vault cannot open a credential (its data key or ciphertext fails, or the key provider does): the call that
+  // needed it is not sent. key_provider_unavailable: the provider itself (token gone, wrong PIN) for vault commands.
+  | 'credential_unavailable'
+  | 'key_provider_unavailable'
   | 'internal';
 
 export class GatehouseError extends Error {
@@ -163,6 +167,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
   stdio_refused: [400, -32055, 'deny', 'debug'],
   sandbox_unavailable: [503, -32056, 'error', 'error'],
+  credential_unavailable: [503, -32060, 'error', 'error'],
+  key_provider_unavailable: [503, -32061, 'error', 'error'],
   internal: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
 };
 

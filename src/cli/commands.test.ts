@@ -18,6 +18,7 @@ import { SCIM_USAGE } from './scim.ts';
 import { SERVERS_USAGE } from './servers.ts';
 import { SIGN_IN_USAGE } from './sign-in.ts';
 import { TOOLS_USAGE } from './tools.ts';
+import { VAULT_USAGE } from './vault.ts';
 
 test('every CLI command names an action of the permission table that the operator holds', () => {
   for (const [command, action] of Object.entries(CLI_COMMANDS)) {
@@ -27,7 +28,7 @@ test('every CLI command names an action of the permission table that the operato
 });
 
 test('the commands the usage text offers are exactly the commands in the table', () => {
-  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, GUARDRAILS_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE, APPROVALS_USAGE].join('\n');
+  const usage = [ORGS_USAGE, MEMBERS_USAGE, SIGN_IN_USAGE, KEYS_USAGE, CONNECTORS_USAGE, SERVERS_USAGE, NETWORK_USAGE, TRAFFIC_USAGE, GUARDRAILS_USAGE, OAUTH_USAGE, POLICY_USAGE, CONNECT_USAGE, AUDIT_USAGE, SCIM_USAGE, TOOLS_USAGE, APPROVALS_USAGE, VAULT_USAGE].join('\n');
   // `gatehouse keys create ...`, `gatehouse oauth issuers add ...` (a group of groups), or `gatehouse connect
   // [--options]` for a command without subcommands.
   const offered = new Set([...usage.matchAll(/^gatehouse (\S+)(?: ([a-z][a-z-]*)\b)?(?: ([a-z][a-z-]*)\b)?/gm)].map((m) => [m[1], m[2], m[3]].filter((w) => w !== undefined).join(' ')));

@@ -77,6 +77,9 @@ export const CLI_COMMANDS = {
   'audit export': 'audit.export',
   /** Every SIEM sink's cursor and lag in every chain: the operator's view across organisations. */
   'audit sinks': 'org.list_all',
+  'vault status': 'vault.read',
+  'vault rotate-kek': 'vault.rotate',
+  'vault rotate-dek': 'vault.rotate',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

@@ -23,6 +23,7 @@ import { SCIM_USAGE, scimCommand } from './scim.ts';
 import { serve } from './serve.ts';
 import { SERVERS_USAGE, serversCommand } from './servers.ts';
 import { orgSignInCommand, setPasswordCommand, SIGN_IN_USAGE } from './sign-in.ts';
+import { VAULT_USAGE, vaultCommand } from './vault.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -45,7 +46,8 @@ ${POLICY_USAGE}
 ${CONNECT_USAGE}
 ${AUDIT_USAGE}
 ${SCIM_USAGE}
-${TOOLS_USAGE}`;
+${TOOLS_USAGE}
+${VAULT_USAGE}`;
 
 type Handler = (ctx: CliContext, sub: string, rest: string[]) => Promise<void>;
 /**
@@ -80,6 +82,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     tools: { handler: toolsCommand, usage: TOOLS_USAGE },
     oauth: { handler: oauthCommand, usage: OAUTH_USAGE, nested: true },
     policy: { handler: policyCommand, usage: POLICY_USAGE },
+    vault: { handler: vaultCommand, usage: VAULT_USAGE },
   };
   const group = command === undefined ? undefined : handlers[command];
   if (group === undefined || command === undefined) throw new UsageError(USAGE);

@@ -15,6 +15,13 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_ALLOWED_HOSTS: 'allowedHosts',
   GATEHOUSE_TRUSTED_PROXIES: 'trustedProxies',
   GATEHOUSE_MASTER_KEY: 'masterKey',
+  GATEHOUSE_VAULT_PROVIDER: 'vaultProvider',
+  GATEHOUSE_PKCS11_LIBRARY: 'pkcs11Library',
+  GATEHOUSE_PKCS11_TOKEN_LABEL: 'pkcs11TokenLabel',
+  GATEHOUSE_PKCS11_PIN: 'pkcs11Pin',
+  GATEHOUSE_PKCS11_KEY_LABEL: 'pkcs11KeyLabel',
+  GATEHOUSE_VAULT_KEY_CACHE_SECONDS: 'vaultKeyCacheSeconds',
+  GATEHOUSE_VAULT_KEY_CACHE_SIZE: 'vaultKeyCacheSize',
   GATEHOUSE_MAX_BODY_BYTES: 'maxBodyBytes',
   GATEHOUSE_MAX_JSON_DEPTH: 'maxJsonDepth',
   GATEHOUSE_SESSION_IDLE_SECONDS: 'sessionIdleSeconds',
@@ -68,7 +75,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
 /** The environment variable of each setting, for messages that must name what to change. */
 export const SETTING_ENV: Readonly<Partial<Record<keyof Config, string>>> = Object.fromEntries(Object.entries(ENV_KEYS).map(([name, key]) => [key, name]));
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'siemWebhookSecret', 'siemOtlpHeaders']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin', 'siemWebhookSecret', 'siemOtlpHeaders']);
 /** Secrets that may be written `@env:VAR`: the value is read from that variable (a config file then holds none). */
 const ENV_REFERENCE_KEYS = new Set<keyof Config>(['siemWebhookSecret', 'siemOtlpHeaders']);
 

@@ -37,6 +37,22 @@ export const configSchema = z.strictObject({
     .min(1)
     .transform((v) => new Secret(v))
     .optional(),
+  /**
+   * Who holds the key-encryption key that wraps every organisation's data key (src/vault): `local` derives it from
+   * the master key; `pkcs11` keeps it on a PKCS#11 token (an HSM, SoftHSM2), where wrapping and unwrapping happen.
+   */
+  vaultProvider: z.enum(['local', 'pkcs11']).default('local'),
+  pkcs11Library: z.string().min(1).optional(),
+  pkcs11TokenLabel: z.string().min(1).max(32).optional(),
+  pkcs11Pin: z
+    .string()
+    .min(1)
+    .transform((v) => new Secret(v))
+    .optional(),
+  pkcs11KeyLabel: z.string().min(1).max(64).default('gatehouse-kek'),
+  /** Unwrapped data keys are kept in memory this long (and at most this many), so the provider is not asked per call. */
+  vaultKeyCacheSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(300),
+  vaultKeyCacheSize: z.coerce.number().int().min(1).max(100_000).default(1000),
   maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   maxJsonDepth: z.coerce.number().int().min(8).max(1024).default(64),
   sessionIdleSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(1800),

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ConnectorRecord, Store, VirtualServerRecord } from '../store/types.ts';
 import type { SandboxSettings } from '../sandbox/sandbox.ts';
-import type { SecretBox } from '../vault/secret-box.ts';
+import type { CredentialOpener } from './upstream/credentials.ts';
 import { OrgCatalog, type CatalogSource, type CatalogView } from './catalog/catalog.ts';
 import { ToolPins } from './catalog/tool-pins.ts';
 import { VirtualView } from './catalog/virtual-view.ts';
@@ -13,7 +13,7 @@ import { Resilience, type ConnectorGuard } from './upstream/resilience.ts';
 
 export interface FederationDeps {
   readonly store: Pick<Store, 'connectorsRevision' | 'listAllConnectors' | 'virtualServersRevision' | 'listAllVirtualServers' | 'pinning'>;
-  readonly box: SecretBox;
+  readonly credentials: Pick<CredentialOpener, 'open'>;
   readonly egress: Egress;
   /** Where stdio connectors' processes run. */
   readonly sandbox: SandboxSettings;
@@ -114,7 +114,10 @@ export class Federation {
     const touched = new Set<string>();
     for (const [id, conn] of this.#connections) {
       const next = wanted.get(id);
-      if (next?.updatedAt === conn.connector.updatedAt) continue;
+      if (next?.updatedAt === conn.connector.updatedAt) {
+        conn.adopt(next);
+        continue;
+      }
       this.#connections.delete(id);
       this.#byName.delete(`${conn.connector.orgId}/${conn.connector.name}`);
       touched.add(conn.connector.orgId);
@@ -156,7 +159,8 @@ export class Federation {
 
   #connect(c: ConnectorRecord): UpstreamConnection {
     const conn = new UpstreamConnection(c, {
-      box: this.#deps.box,
+      // The organisation's shared connection is the gateway's own: no one key asked for it.
+      credentials: (connector) => this.#deps.credentials.open(connector, { keyId: null, user: 'system:connection' }),
       egress: this.#deps.egress,
       sandbox: this.#deps.sandbox,
       log: this.#deps.log,

@@ -103,7 +103,7 @@ export function createPipeline(deps: PipelineDeps) {
     authenticate: [deps.traffic.address, createAuthenticateStage({ ...deps, onFailure: deps.traffic.authenticationFailed })],
     network: [createNetworkStage({ networkRules: deps.networkRules, orgDeny: deps.traffic.orgDeny, view: (orgId, server) => deps.federation.view(orgId, server) })],
     receive: [(call) => call.transport.receive(call)],
-    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, pins: deps.pins })],
+    resolve: [createResolveStage({ methods: METHODS, connectorState: (orgId, c) => deps.federation.connection(orgId, c)?.state, connectorRefusal: (orgId, c) => deps.federation.connection(orgId, c)?.credentialRefusal, pins: deps.pins })],
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [echoScrub.outbound, guard.pre, createApprovalStage(deps.approval)],
@@ -147,7 +147,7 @@ export function createPipeline(deps: PipelineDeps) {
     const described = failure === undefined ? undefined : describeError(failure.code);
     if (failure !== undefined && described !== undefined && described.logLevel !== 'debug') {
       // What an upstream threw is logged with its connector's credentials replaced (echo-scrub.ts forLog).
-      const cause = failure.cause === undefined || call.failedAt !== 'forward' ? (failure.cause ?? failure) : echoScrub.forLog(call.principal?.orgId, call.target?.connector, failure.cause);
+      const cause = failure.cause === undefined || call.failedAt !== 'forward' ? (failure.cause ?? failure) : await echoScrub.forLog(call.principal?.orgId, call.target?.connector, failure.cause);
       deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: cause }, 'request failed');
     }
     const a = call.audit;

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { GatehouseError } from '../errors.ts';
 import { newCorrelationId } from '../ids.ts';
 import type { SandboxSettings } from '../sandbox/sandbox.ts';
-import type { SecretBox } from '../vault/secret-box.ts';
+import type { CredentialOpener } from './upstream/credentials.ts';
 import { newAuditFacts, type Call, type Transport } from './call.ts';
 import type { Federation } from './federation.ts';
 import type { SessionBridge } from './listener/mcp-endpoint.ts';
@@ -15,7 +15,7 @@ import { SessionUpstreams, type ClientSide } from './upstream/session-upstreams.
 
 export interface SessionBridgeDeps {
   readonly federation: Pick<Federation, 'connection' | 'view'>;
-  readonly box: SecretBox;
+  readonly credentials: Pick<CredentialOpener, 'open'>;
   readonly egress: Egress;
   readonly sandbox: SandboxSettings;
   readonly log: Logger;
@@ -58,7 +58,8 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
       if (own === undefined) {
         own = new SessionUpstreams(
           {
-            box: deps.box,
+            // A session's own connection is opened on its key's request.
+            credentials: (connector) => deps.credentials.open(connector, { keyId: session.keyId, user: `system:session-upstream` }),
             egress: deps.egress,
             sandbox: deps.sandbox,
             log: deps.log,

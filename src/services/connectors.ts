@@ -137,9 +137,10 @@ function requireOperatorForPrivateNetwork(actor: Actor, wanted: boolean | undefi
   return true;
 }
 
-function seal(ctx: ServiceContext, orgId: string, id: string, kind: 'header' | 'env', values: readonly ValueInput[]): ConnectorValue[] {
+async function seal(ctx: ServiceContext, orgId: string, id: string, kind: 'header' | 'env', values: readonly ValueInput[]): Promise<ConnectorValue[]> {
   const seen = new Set<string>();
-  return values.map((v) => {
+  const out: ConnectorValue[] = [];
+  for (const v of values) {
     const valid = kind === 'header' ? HEADER_NAME.test(v.name) && !FORBIDDEN_HEADERS.has(v.name.toLowerCase()) : ENV_NAME.test(v.name);
     if (!valid) throw new GatehouseError('bad_request', `Invalid ${kind} name '${v.name.slice(0, 64)}'`);
     const key = kind === 'header' ? v.name.toLowerCase() : v.name;
@@ -147,10 +148,13 @@ function seal(ctx: ServiceContext, orgId: string, id: string, kind: 'header' | '
     seen.add(key);
     // Secure by default: a value under a credential-looking name is sealed even if not marked secret.
     const secret = v.secret || isSecretFieldName(v.name) || (kind === 'env' && SECRET_ENV_NAME.test(v.name));
-    return secret
-      ? { name: v.name, secret: true as const, ciphertext: ctx.box.seal(v.value, secretBinding(orgId, id, kind, v.name)) }
-      : { name: v.name, secret: false as const, value: v.value };
-  });
+    out.push(
+      secret
+        ? { name: v.name, secret: true as const, ciphertext: await ctx.vault.seal(orgId, v.value, secretBinding(orgId, id, kind, v.name)) }
+        : { name: v.name, secret: false as const, value: v.value },
+    );
+  }
+  return out;
 }
 
 function checkConnectorName(name: string): void {
@@ -163,12 +167,12 @@ async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, 
   if (input.type === 'http') {
     const allowPrivateNetwork = requireOperatorForPrivateNetwork(actor, input.allowPrivateNetwork);
     const { url, allowances } = await validateUrl(ctx, input.url, allowPrivateNetwork);
-    const headers = seal(ctx, orgId, id, 'header', input.headers);
+    const headers = await seal(ctx, orgId, id, 'header', input.headers);
     return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) }, allowances };
   }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
   checkStdioRequest({ ...input, envNames: input.env.map((v) => v.name) });
-  return { transport: { type: 'stdio', command: input.command, args: [...input.args], env: seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd, ...stdioFlags(input) }, allowances: [] };
+  return { transport: { type: 'stdio', command: input.command, args: [...input.args], env: await seal(ctx, orgId, id, 'env', input.env), cwd: input.cwd, ...stdioFlags(input) }, allowances: [] };
 }
 
 /** Only flags that are set are stored: a connector without them is the safe default. */
@@ -283,7 +287,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
     transport = {
       type: 'http',
       url: checked?.url ?? t.url,
-      headers: change.headers === undefined ? t.headers : seal(ctx, orgId, id, 'header', change.headers),
+      headers: change.headers === undefined ? t.headers : await seal(ctx, orgId, id, 'header', change.headers),
       ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}),
     };
   } else {
@@ -305,7 +309,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       type: 'stdio',
       command,
       args,
-      env: change.env === undefined ? t.env : seal(ctx, orgId, id, 'env', change.env),
+      env: change.env === undefined ? t.env : await seal(ctx, orgId, id, 'env', change.env),
       cwd: change.cwd ?? t.cwd,
       ...flags,
     };

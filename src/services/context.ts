@@ -7,13 +7,17 @@ import { isAllowed, type Action, type Role } from '../gateway/access/permissions
 import type { AuditEvent, Store } from '../store/types.ts';
 import type { Egress } from '../egress/egress.ts';
 import type { SecretBox } from '../vault/secret-box.ts';
+import type { Vault } from '../vault/vault.ts';
 
 /** What the control-plane services need; the CLI and the admin API build the same. */
 export interface ServiceContext {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly pepper: KeyObject;
+  /** The single key of sign-in secrets, TOTP seeds and idempotent answers (connector secrets are the vault's). */
   readonly box: SecretBox;
+  /** Connector secrets: per-organisation data keys under the key provider's KEK (src/vault). */
+  readonly vault: Vault;
   /** The one door out (src/egress): connector URLs are checked by it when stored. */
   readonly egress: Egress;
   /** A connector's health as the running gateway sees it (breaker, in-flight calls, failures); absent: unknown. */

@@ -11,6 +11,7 @@ import { createAuditLog } from '../gateway/audit/audit-log.ts';
 import { pepperKey } from '../gateway/authn/api-key-format.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../vault/secret-box.ts';
+import { testVault } from '../vault/test-vault.ts';
 import { operatorActor, type ServiceContext } from './context.ts';
 import { addIssuer, type NewIssuer } from './oauth-issuers.ts';
 
@@ -31,6 +32,7 @@ test('issuer configuration: discovery, and what it refuses', async () => {
     await store.migrate();
     await store.createOrganisation({ id: 'org_a', slug: 'a', name: 'A', createdAt: new Date().toISOString(), deletedAt: null });
     const ctx: ServiceContext = { store, audit: createAuditLog({ store, log: pino({ level: 'silent' }) }), pepper: pepperKey(randomBytes(32)), box: new SecretBox(randomBytes(32)),
+    vault: testVault(store),
     // Host names resolve to a documentation-free public address; the tests' own fetch answers, nothing connects.
     egress: createEgress({ allowPlainHttp: false, allowCidrs: [] }, () => Promise.resolve(['93.184.215.14'])) };
     const base: NewIssuer = { orgId: 'org_a', issuer: 'https://idp.example/tenant', audience: 'https://gw.example/mcp', scopeMap: { mcp: ['*'] } };

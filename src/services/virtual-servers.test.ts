@@ -12,6 +12,7 @@ import { pepperKey } from '../gateway/authn/api-key-format.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Organisation } from '../store/types.ts';
 import { SecretBox } from '../vault/secret-box.ts';
+import { testVault } from '../vault/test-vault.ts';
 import { operatorActor, type Actor, type ServiceContext } from './context.ts';
 import { createKey, revokeKey } from './keys.ts';
 import {
@@ -43,6 +44,7 @@ describe('virtual server service', () => {
     audit: createAuditLog({ store, log: pino({ level: 'silent' }) }),
     pepper: pepperKey(randomBytes(32)),
     box: new SecretBox(randomBytes(32)),
+    vault: testVault(store),
     egress: createEgress({ allowPlainHttp: false, allowCidrs: [] }),
   };
 

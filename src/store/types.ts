@@ -4,6 +4,7 @@ import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ApprovalStore } from './approval-types.ts';
 import type { SiemStore } from './siem-types.ts';
 import type { IdempotencyStore } from './idempotency-types.ts';
+import type { VaultStore } from './vault-types.ts';
 import type { PinningStore } from './pinning-types.ts';
 import type { PolicyStore } from './policy-types.ts';
 import type { ScimStore } from './scim-types.ts';
@@ -267,6 +268,8 @@ export interface Store {
   readonly keyPolicies: KeyPolicyStore;
   /** Idempotency keys of tools/call and the admin API's creating POSTs. */
   readonly idempotency: IdempotencyStore;
+  /** The vault's KEK version and the organisations' wrapped data keys. */
+  readonly vault: VaultStore;
   /** Tool pinning against rug pulls and read-only connectors (pinning-types.ts). */
   readonly pinning: PinningStore;
   /** Per-organisation Cedar policy sets, versioned (policy-types.ts). */

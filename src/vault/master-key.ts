@@ -27,6 +27,12 @@ export class MasterKey {
     return new MasterKey(loadOrCreateKeyFile(join(config.dataDir, 'master.key')));
   }
 
+  /** A key given as bytes (tests, and tools that hold the key already). */
+  static fromBytes(key: Buffer): MasterKey {
+    if (key.length !== KEY_BYTES) throw new GatehouseError('config_invalid', 'A master key is exactly 32 bytes');
+    return new MasterKey(Buffer.from(key));
+  }
+
   derive(label: string): Buffer {
     return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `gatehouse/${label}`, KEY_BYTES));
   }

@@ -116,7 +116,7 @@ describe('connector secrets on SQLite', () => {
     const files = [db, `${db}-wal`, `${db}-shm`].filter((f) => existsSync(f));
     const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
     // The connector rows are in these bytes (so the search is meaningful), sealed.
-    assert.ok(bytes.includes('X-Fixture-Token') && bytes.includes('"ciphertext":"v1.'));
+    assert.ok(bytes.includes('X-Fixture-Token') && bytes.includes('"ciphertext":"v2.'));
     for (const f of files) assertNoLeak(f, readFileSync(f), secrets);
   });
 
@@ -145,10 +145,10 @@ describe('connector secrets on SQLite', () => {
       (e: unknown) => e,
     );
     assert.ok(err instanceof McpError);
-    assert.equal(err.code, -32010);
-    assert.match(err.message, /Connector 'sy' is unavailable/);
-    const failure = gw.logs.find((l) => l.includes('"connector":"sy"') && l.includes('upstream connection failed'));
-    assert.match(failure ?? '', /moved ciphertext/);
+    assert.equal(err.code, -32060);
+    assert.match(err.message, /The credential 'FIXTURE_TOKEN' of connector 'sy' cannot be opened; the request was not sent/);
+    const failure = gw.logs.find((l) => l.includes('"connector":"sy"') && l.includes('a credential cannot be opened'));
+    assert.match(failure ?? '', /authenticate/);
     // The row it was copied from still works.
     assert.equal((await credentials(client, 'sx')).report.env_FIXTURE_TOKEN?.sha256, sha256(envSecret));
     assertNoLeak('the gateway log', gw.logs.join('\n'), secrets);
@@ -202,7 +202,7 @@ describe('connector secrets on PostgreSQL', () => {
     outputs.push(verified, await cli(gw, ['connectors', 'list', '--json']), await cli(gw, ['audit', 'export']));
 
     const { rows } = await withDatabase(database, (db) => db.query<{ transport: string }>("SELECT transport::text AS transport FROM connectors WHERE name = 'pgx'"));
-    assert.match(rows[0]?.transport ?? '', /"ciphertext": "v1\./);
+    assert.match(rows[0]?.transport ?? '', /"ciphertext": "v2\./);
     assertNoLeak('the connectors table', rows[0]?.transport ?? '', [secret]);
     for (const [i, out] of outputs.entries()) assertNoLeak(`CLI output #${i}`, out, [secret]);
     assertNoLeak('the gateway log', gw.logs.join('\n'), [secret]);

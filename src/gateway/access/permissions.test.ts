@@ -62,6 +62,8 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'audit.read':             [o, o, _, o, o],
   'audit.export':           [o, o, _, o, o],
   'audit.verify':           [o, o, _, o, o],
+  'vault.read':             [_, _, _, _, o],
+  'vault.rotate':           [_, _, _, _, o],
 };
 const COLUMNS: readonly Role[] = ['owner', 'admin', 'member', 'viewer', 'operator'];
 

@@ -129,6 +129,10 @@ export const PERMISSIONS = {
   'audit.read': READERS,
   'audit.export': READERS,
   'audit.verify': READERS,
+
+  /** The vault's keys are the platform's: their status and rotation are the operator's alone. */
+  'vault.read': ['operator'],
+  'vault.rotate': ['operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;

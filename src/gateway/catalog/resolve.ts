@@ -9,6 +9,8 @@ export interface ResolveStageDeps {
   readonly methods: Readonly<Record<string, MethodSpec>>;
   /** A connector's live state, to say "unavailable" rather than "unknown" for a tool of a connector that is down. */
   readonly connectorState: (orgId: string, connector: string) => string | undefined;
+  /** Why a connector that is down could not connect, when that is a credential that does not open (it is said). */
+  readonly connectorRefusal?: (orgId: string, connector: string) => GatehouseError | undefined;
   /** Why a tool is not in the view: its definition is quarantined (new, changed or rejected). */
   readonly pins: Pick<PinLookup, 'quarantined'>;
 }
@@ -124,7 +126,7 @@ export function createResolveStage(deps: ResolveStageDeps) {
     const state = deps.connectorState(p.orgId, connector);
     if (state === undefined || state === 'ready') return;
     if (decide(p, 'list', { kind: 'connector', connector }, { clientIp: call.clientIp, orgNetwork: undefined }).allow) {
-      throw new GatehouseError('upstream_unavailable', `Connector '${connector}' is unavailable`);
+      throw deps.connectorRefusal?.(p.orgId, connector) ?? new GatehouseError('upstream_unavailable', `Connector '${connector}' is unavailable`);
     }
   }
 }

@@ -14,22 +14,20 @@ const connector: ConnectorRecord = {
 };
 const secret = 'tok-0123456789abcdef';
 
-test('what an upstream threw is logged without its connector credential', () => {
-  const scrub = createEchoScrub({ connector: (o, n) => (o === 'o1' && n === 'hx' ? connector : undefined), secrets: () => [`Bearer ${secret}`] });
-  const logged = JSON.stringify(scrub.forLog('o1', 'hx', new McpError(-32000, `rejected token ${secret}`, { echoed: secret })));
+test('what an upstream threw is logged without its connector credential', async () => {
+  const scrub = createEchoScrub({ connector: (o, n) => (o === 'o1' && n === 'hx' ? connector : undefined), secrets: () => Promise.resolve([`Bearer ${secret}`]) });
+  const logged = JSON.stringify(await scrub.forLog('o1', 'hx', new McpError(-32000, `rejected token ${secret}`, { echoed: secret })));
   assert.ok(!logged.includes(secret), logged);
   assert.match(logged, /rejected token \[REDACTED:connector-credential\]/);
   assert.match(logged, /"code":-32000/);
 });
 
-test('a cause that cannot be checked is logged by its type and code only', () => {
-  const unknownConnector = createEchoScrub({ connector: () => undefined, secrets: () => [secret] });
-  assert.deepEqual(unknownConnector.forLog('o1', 'gone', new McpError(-32000, `text ${secret}`)), { type: 'McpError', code: -32000 });
+test('a cause that cannot be checked is logged by its type and code only', async () => {
+  const unknownConnector = createEchoScrub({ connector: () => undefined, secrets: () => Promise.resolve([secret]) });
+  assert.deepEqual(await unknownConnector.forLog('o1', 'gone', new McpError(-32000, `text ${secret}`)), { type: 'McpError', code: -32000 });
   const unopenable = createEchoScrub({
     connector: () => connector,
-    secrets: () => {
-      throw new Error('sealed box cannot be opened');
-    },
+    secrets: () => Promise.reject(new Error('sealed box cannot be opened')),
   });
-  assert.deepEqual(unopenable.forLog('o1', 'hx', new Error(`text ${secret}`)), { type: 'Error' });
+  assert.deepEqual(await unopenable.forLog('o1', 'hx', new Error(`text ${secret}`)), { type: 'Error' });
 });

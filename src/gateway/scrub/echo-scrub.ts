@@ -7,8 +7,8 @@ import type { Detector, DetectorKind } from '../guardrails/detectors.ts';
 export interface ScrubStageDeps {
   /** The connector a call went to (its record, as the connection holds it), if the organisation has it. */
   readonly connector: (orgId: string, name: string) => ConnectorRecord | undefined;
-  /** Its secret values in the clear (upstream/transport.ts connectorSecrets). */
-  readonly secrets: (connector: ConnectorRecord) => readonly string[];
+  /** Its secret values in the clear (upstream/credentials.ts `secrets`). */
+  readonly secrets: (connector: ConnectorRecord) => Promise<readonly string[]>;
 }
 
 const SCANNED: ReadonlySet<string> = new Set<Scanned>(['tools/call', 'resources/read', 'prompts/get']);
@@ -50,27 +50,44 @@ function detectorsOf(values: readonly string[]): Detector[] {
  * the gateway cannot check is not passed on.
  */
 /**
- * The echo scrub's two uses: the `scrub` stage, and `forLog`, which turns what an upstream threw into a loggable
- * object with the connector's credentials replaced in its message and data - the client never sees an upstream's
- * error text, but the operator's log does, and an upstream that echoes its credential into an error would put it there.
+ * The echo scrub's uses: the `scrub` stage; `outbound`, the same for an upstream's requests to the client; and
+ * `forLog`, which turns what an upstream threw into a loggable object with the connector's credentials replaced in
+ * its message and data - the client never sees an upstream's error text, but the operator's log does, and an
+ * upstream that echoes its credential into an error would put it there. A connector's detectors are built once per
+ * version of its record; once built they are used synchronously (no promise per call).
  */
 export function createEchoScrub(deps: ScrubStageDeps) {
-  const compiled = new WeakMap<ConnectorRecord, readonly Detector[]>();
+  const compiled = new WeakMap<ConnectorRecord, readonly Detector[] | Promise<readonly Detector[]>>();
 
-  function detectorsFor(c: ConnectorRecord): readonly Detector[] {
+  function detectorsFor(c: ConnectorRecord): readonly Detector[] | Promise<readonly Detector[]> {
     let d = compiled.get(c);
     if (d === undefined) {
-      try {
-        d = detectorsOf(scrubValues(deps.secrets(c)));
-      } catch (err) {
-        throw new GatehouseError('internal', `The credentials of connector '${c.name}' cannot be opened to check its answer`, { cause: err });
-      }
-      compiled.set(c, d);
+      const pending = deps.secrets(c).then(
+        (secrets) => {
+          const built = detectorsOf(scrubValues(secrets));
+          compiled.set(c, built);
+          return built;
+        },
+        (err: unknown) => {
+          compiled.delete(c);
+          throw new GatehouseError('internal', `The credentials of connector '${c.name}' cannot be opened to check its answer`, { cause: err });
+        },
+      );
+      compiled.set(c, pending);
+      d = pending;
     }
     return d;
   }
 
-  function stage(call: Call): void {
+  function scrubResult(call: Call, method: string, detectors: readonly Detector[]): void {
+    if (detectors.length === 0) return;
+    const scanned = scanContent(method as Scanned, call.result, detectors, REDACT);
+    if (scanned.findings.length === 0) return;
+    call.result = scanned.redacted;
+    noteDetail(call, 'scrub', { replaced: scanned.findings.map((f) => ({ where: f.where, ...(f.encoding === undefined ? {} : { encoding: f.encoding }) })) });
+  }
+
+  function stage(call: Call): void | Promise<void> {
     const t = call.target;
     const method = call.request?.method;
     if (call.direction !== 'client' || t === undefined || call.result === undefined || method === undefined || !SCANNED.has(method)) return;
@@ -79,26 +96,13 @@ export function createEchoScrub(deps: ScrubStageDeps) {
     // The connector went away while the call ran: its answer cannot be checked, so it is not passed on.
     if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${t.connector}' is unavailable`);
     const detectors = detectorsFor(connector);
-    if (detectors.length === 0) return;
-    const scanned = scanContent(method as Scanned, call.result, detectors, REDACT);
-    if (scanned.findings.length === 0) return;
-    call.result = scanned.redacted;
-    noteDetail(call, 'scrub', { replaced: scanned.findings.map((f) => ({ where: f.where, ...(f.encoding === undefined ? {} : { encoding: f.encoding }) })) });
+    if (detectors instanceof Promise) return detectors.then((d) => scrubResult(call, method, d));
+    scrubResult(call, method, detectors);
   }
 
-  /**
-   * The same for an upstream's request to the client (sampling, elicitation): it is what leaves the gateway, so it is
-   * scrubbed before it is sent (a stage of `guard-pre`, which runs in both directions), every string of its params.
-   */
-  function outbound(call: Call): void {
+  function scrubRequest(call: Call, detectors: readonly Detector[]): void {
     const request = call.request;
-    if (call.direction !== 'server' || request === undefined || request.params === undefined || !OUTBOUND.has(request.method)) return;
-    const orgId = call.audit.orgId;
-    const name = call.audit.connector;
-    const connector = orgId === undefined || name === null ? undefined : deps.connector(orgId, name);
-    if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${name ?? '?'}' is unavailable`);
-    const detectors = detectorsFor(connector);
-    if (detectors.length === 0) return;
+    if (detectors.length === 0 || request?.params === undefined) return;
     const scanned = scanContent('params', request.params, detectors, REDACT);
     if (scanned.findings.length === 0) return;
     call.request = { ...request, params: scanned.redacted as Record<string, unknown> };
@@ -106,20 +110,36 @@ export function createEchoScrub(deps: ScrubStageDeps) {
   }
 
   /**
+   * The same for an upstream's request to the client (sampling, elicitation): it is what leaves the gateway, so it is
+   * scrubbed before it is sent (a stage of `guard-pre`, which runs in both directions), every string of its params.
+   */
+  function outbound(call: Call): void | Promise<void> {
+    const request = call.request;
+    if (call.direction !== 'server' || request === undefined || request.params === undefined || !OUTBOUND.has(request.method)) return;
+    const orgId = call.audit.orgId;
+    const name = call.audit.connector;
+    const connector = orgId === undefined || name === null ? undefined : deps.connector(orgId, name);
+    if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${name ?? '?'}' is unavailable`);
+    const detectors = detectorsFor(connector);
+    if (detectors instanceof Promise) return detectors.then((d) => scrubRequest(call, d));
+    scrubRequest(call, detectors);
+  }
+
+  /**
    * What an upstream threw, for the log: name, code, and message and data with the connector's credentials replaced
    * (literally; the log is not scanned through encodings). Without a connector, or when its secrets cannot be opened,
    * only the name and code are logged: text that cannot be checked stays out of the log.
    */
-  function forLog(orgId: string | undefined, connectorName: string | undefined, err: unknown): unknown {
+  async function forLog(orgId: string | undefined, connectorName: string | undefined, err: unknown): Promise<unknown> {
     if (!(err instanceof Error)) return { type: typeof err };
+    if (err instanceof GatehouseError) return err;
     const code = (err as { code?: unknown }).code;
     const bare = { type: err.name, ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}) };
-    if (err instanceof GatehouseError) return err;
     const connector = orgId === undefined || connectorName === undefined ? undefined : deps.connector(orgId, connectorName);
     if (connector === undefined) return bare;
     let detectors: readonly Detector[];
     try {
-      detectors = detectorsFor(connector);
+      detectors = await detectorsFor(connector);
     } catch {
       return bare;
     }

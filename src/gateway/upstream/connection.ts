@@ -14,7 +14,6 @@ import type { Allowance, Egress } from '../../egress/egress.ts';
 import { GatehouseError } from '../../errors.ts';
 import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
-import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
 import { notSent, translateUpstreamError, unavailable } from './errors.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
@@ -29,7 +28,8 @@ export interface UpstreamListing {
 }
 
 export interface ConnectionDeps {
-  readonly box: SecretBox;
+  /** The connector's values with its secrets opened, for this connection (credentials.ts; audited there). */
+  readonly credentials: (connector: ConnectorRecord) => Promise<Record<string, string>>;
   readonly egress: Egress;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
@@ -71,7 +71,7 @@ const HEALTH_TIMEOUT_MS = 2000;
  * stays in the catalog.
  */
 export class UpstreamConnection implements Forwarder {
-  readonly connector: ConnectorRecord;
+  #connector: ConnectorRecord;
   #deps: ConnectionDeps;
   #client: Client | undefined;
   #state: 'connecting' | 'ready' | 'down' | 'closed' = 'connecting';
@@ -85,8 +85,20 @@ export class UpstreamConnection implements Forwarder {
   #sandbox: string | undefined;
 
   constructor(connector: ConnectorRecord, deps: ConnectionDeps) {
-    this.connector = connector;
+    this.#connector = connector;
     this.#deps = deps;
+  }
+
+  get connector(): ConnectorRecord {
+    return this.#connector;
+  }
+
+  /**
+   * The same connector with its secrets resealed (vault rotate-dek: same settings, same updated_at): the record is
+   * swapped without reconnecting, so the next reconnect and the echo scrub read the current ciphertexts.
+   */
+  adopt(resealed: ConnectorRecord): void {
+    if (resealed.id === this.#connector.id && resealed.updatedAt === this.#connector.updatedAt) this.#connector = resealed;
   }
 
   get name(): string {
@@ -95,6 +107,11 @@ export class UpstreamConnection implements Forwarder {
 
   get state(): string {
     return this.#state;
+  }
+
+  /** Why the last connect was not made when a credential did not open (credential_unavailable), else undefined. */
+  get credentialRefusal(): GatehouseError | undefined {
+    return this.#refusal?.code === 'credential_unavailable' ? this.#refusal : undefined;
   }
 
   get sandbox(): string | undefined {
@@ -123,7 +140,8 @@ export class UpstreamConnection implements Forwarder {
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
-      const { transport, stdio } = createUpstreamTransport(this.connector, this.#deps.box, this.#deps.egress, this.#deps.sandbox, (pinned) => {
+      const values = await this.#deps.credentials(this.connector);
+      const { transport, stdio } = createUpstreamTransport(this.connector, values, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         this.egressAllowance = pinned.allowance;
       });
       this.#sandbox = stdio?.plan.sandbox;
@@ -160,9 +178,11 @@ export class UpstreamConnection implements Forwarder {
       log.info({ connector: this.name, org: this.connector.orgId }, 'upstream connected');
       this.#deps.onChange(this, ['tools', 'resources', 'prompts']);
     } catch (err) {
-      const refusal = egressRefusalIn(err) ?? attemptRefusal;
+      const credential = err instanceof GatehouseError && err.code === 'credential_unavailable' ? err : undefined;
+      const refusal = egressRefusalIn(err) ?? credential ?? attemptRefusal;
       this.#refusal = refusal;
-      if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
+      if (credential !== undefined) log.error({ connector: this.name, org: this.connector.orgId, reason: credential.message, err: describe(rootCause(credential)) }, 'upstream connection not made: a credential cannot be opened');
+      else if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
@@ -288,6 +308,13 @@ export function egressRefusalIn(err: unknown): GatehouseError | undefined {
     if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
   }
   return undefined;
+}
+
+/** The innermost cause (a provider's CKR_ code, a failed GCM tag): what an operator needs; never a secret. */
+function rootCause(err: unknown): unknown {
+  let e = err;
+  for (let i = 0; i < 8 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  return e;
 }
 
 function describe(err: unknown): string {

@@ -4,7 +4,6 @@ import { CancelledNotificationSchema, McpError } from '@modelcontextprotocol/sdk
 import type { Logger } from 'pino';
 import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
-import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
 import type { GatehouseError } from '../../errors.ts';
 import { AnyResult, egressRefusalIn, type ForwardOptions, type Forwarder } from './connection.ts';
@@ -30,7 +29,8 @@ export interface ClientSide {
 }
 
 export interface SessionUpstreamDeps {
-  readonly box: SecretBox;
+  /** The connector's values with its secrets opened for this session's connection (credentials.ts; audited there). */
+  readonly credentials: (connector: ConnectorRecord) => Promise<Record<string, string>>;
   readonly egress: Egress;
   readonly sandbox: SandboxSettings;
   readonly log: Logger;
@@ -137,7 +137,8 @@ export class SessionUpstreams {
     let created: ReturnType<typeof createUpstreamTransport>;
     try {
       if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
-      created = createUpstreamTransport(connector, this.#deps.box, this.#deps.egress, this.#deps.sandbox, (pinned) => {
+      const values = await this.#deps.credentials(connector);
+      created = createUpstreamTransport(connector, values, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         allowance = pinned.allowance;
         up.egressAllowance = allowance;
       });

@@ -433,4 +433,25 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     updated_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // vault: the current key-encryption key version (one row) and each organisation's data keys, wrapped by it.
+  // One active data key per organisation; retired versions stay until nothing refers to them.
+  `
+  CREATE TABLE vault_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE vault_data_keys (
+    org_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'retired')),
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    wrapped TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, version)
+  );
+  CREATE UNIQUE INDEX vault_data_keys_active ON vault_data_keys(org_id) WHERE state = 'active';
+  `,
 ];

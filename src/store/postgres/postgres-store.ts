@@ -24,6 +24,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
+import { PostgresVault } from './postgres-vault.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
@@ -65,6 +66,7 @@ export class PostgresStore implements Store {
   readonly guardrailSettings = new PostgresGuardrailSettings(this.#query);
   readonly keyPolicies = new PostgresKeyPolicies(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
+  readonly vault = new PostgresVault(this.#query);
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);
   readonly approvals = new PostgresApprovals(this.#query);

@@ -23,6 +23,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqlitePinning } from './sqlite-pinning.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
+import { SqliteVault } from './sqlite-vault.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
 import { SqliteScim } from './sqlite-scim.ts';
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   readonly signIn: SqliteSignIn;
   readonly scim: SqliteScim;
   readonly idempotency: SqliteIdempotency;
+  readonly vault: SqliteVault;
   readonly approvals: SqliteApprovals;
   readonly siem: SqliteSiem;
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
@@ -79,6 +81,7 @@ export class SqliteStore implements Store {
     this.signIn = new SqliteSignIn(runner, (fn) => this.#run(fn));
     this.scim = new SqliteScim(runner, (fn) => this.#run(fn));
     this.idempotency = new SqliteIdempotency(runner, (fn) => this.#run(fn));
+    this.vault = new SqliteVault(runner, (fn) => this.#run(fn));
     this.approvals = new SqliteApprovals(runner, (fn) => this.#run(fn));
     this.siem = new SqliteSiem(runner, (fn) => this.#run(fn));
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
