@@ -96,7 +96,7 @@ export function createEchoScrub(deps: ScrubStageDeps) {
     // The connector went away while the call ran: its answer cannot be checked, so it is not passed on.
     if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${t.connector}' is unavailable`);
     const detectors = detectorsFor(connector);
-    if (detectors instanceof Promise) return detectors.then((d) => scrubResult(call, method, d));
+    if (detectors instanceof Promise) return detectors.then((d) => { scrubResult(call, method, d); });
     scrubResult(call, method, detectors);
   }
 
@@ -121,7 +121,7 @@ export function createEchoScrub(deps: ScrubStageDeps) {
     const connector = orgId === undefined || name === null ? undefined : deps.connector(orgId, name);
     if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${name ?? '?'}' is unavailable`);
     const detectors = detectorsFor(connector);
-    if (detectors instanceof Promise) return detectors.then((d) => scrubRequest(call, d));
+    if (detectors instanceof Promise) return detectors.then((d) => { scrubRequest(call, d); });
     scrubRequest(call, detectors);
   }
 
