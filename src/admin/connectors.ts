@@ -16,8 +16,22 @@ export const connectorView = z.object({
   args: z.array(z.string()).optional(),
   headers: z.array(shownValue).optional(),
   env: z.array(shownValue).optional(),
+  oauth: z
+    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
+    .optional()
+    .describe('OAuth client credentials the gateway uses for this upstream; whether a secret is held, never the secret'),
   createdAt: z.string(),
 });
+
+const oauthInput = z
+  .strictObject({
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().max(4096).optional(),
+    scope: z.string().max(1024).optional(),
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+    issuer: z.string().max(2048).optional(),
+  })
+  .describe('OAuth client credentials for an upstream that wants access tokens; the secret is sealed and never shown');
 
 /** A value to store. `secret` values (and credential-looking names) are encrypted and never shown again. */
 const valueInput = z.strictObject({
@@ -29,7 +43,7 @@ const values = z.array(valueInput).max(50);
 const connectorName = z.string().min(1).max(32);
 
 const createBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]) }),
+  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]), oauth: oauthInput.optional() }),
   z
     .strictObject({
       type: z.literal('stdio'),
@@ -46,6 +60,7 @@ const patchBody = z.strictObject({
   name: connectorName.optional(),
   url: z.string().min(1).max(2048).optional(),
   headers: values.optional().describe('Replaces every header; secret values must be given again'),
+  oauth: oauthInput.nullable().optional().describe('Replaces the OAuth settings (the secret must be given again); null removes them'),
   command: z.string().min(1).max(1024).optional(),
   args: z.array(z.string().max(4096)).max(100).optional(),
   env: values.optional().describe('Replaces every variable; secret values must be given again'),

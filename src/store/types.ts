@@ -90,6 +90,17 @@ export type ConnectorValue =
   | { readonly name: string; readonly secret: false; readonly value: string }
   | { readonly name: string; readonly secret: true; readonly ciphertext: string };
 
+/** How the gateway gets OAuth access tokens for an HTTP connector; the client secret is sealed like a secret header. */
+export interface ConnectorOAuth {
+  readonly mode: 'client_credentials';
+  readonly clientId: string;
+  readonly clientSecret?: { readonly ciphertext: string } | undefined;
+  readonly scope?: string | undefined;
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | 'none' | undefined;
+  /** The authorization server the client is registered with: the upstream's metadata must name this one. */
+  readonly issuer?: string | undefined;
+}
+
 export type ConnectorTransport =
   | {
       readonly type: 'http';
@@ -97,6 +108,8 @@ export type ConnectorTransport =
       readonly headers: readonly ConnectorValue[];
       /** Set only by the operator (CLI): this connector may reach non-public addresses (egress). */
       readonly allowPrivateNetwork?: boolean | undefined;
+      /** The upstream wants OAuth access tokens (gateway/upstream/oauth). */
+      readonly oauth?: ConnectorOAuth | undefined;
     }
   | {
       readonly type: 'stdio';

@@ -160,7 +160,7 @@ export class UpstreamConnection implements Forwarder {
     } catch (err) {
       const refusal = egressRefusalIn(err) ?? attemptRefusal;
       this.#refusal = refusal;
-      if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
+      if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, code: refusal.code, reason: refusal.message }, 'upstream connection refused');
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
@@ -280,10 +280,13 @@ async function collect<R extends { nextCursor?: string | undefined }, T>(
   return out;
 }
 
-/** The egress refusal behind a failed connect (the SDK may wrap what the transport threw), if that is what it was. */
+/**
+ * The refusal behind a failed connect (the SDK may wrap what the transport threw), if that is what it was: egress
+ * refused the destination, or the upstream's OAuth could not be satisfied. Calls are answered with it.
+ */
 export function egressRefusalIn(err: unknown): GatehouseError | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
+    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed')) return e;
   }
   return undefined;
 }

@@ -5,6 +5,8 @@ import { checkStdioRequest } from '../../sandbox/stdio-policy.ts';
 import type { SecretBox } from '../../vault/secret-box.ts';
 import type { ConnectorRecord, ConnectorValue } from '../../store/types.ts';
 import { HttpClientTransport } from './http-transport.ts';
+import { upstreamAuthFor } from './oauth/connector-auth.ts';
+import { openOAuthValue } from './oauth/sealing.ts';
 import { SupervisedStdioTransport } from './stdio-transport.ts';
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
@@ -27,7 +29,10 @@ function openValues(box: SecretBox, c: ConnectorRecord, kind: 'header' | 'env', 
 export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): string[] {
   const t = connector.transport;
   const [kind, values] = t.type === 'http' ? (['header', t.headers] as const) : (['env', t.env] as const);
-  return values.filter((v) => v.secret).map((v) => box.open(v.ciphertext, secretBinding(connector.orgId, connector.id, kind, v.name)));
+  const out = values.filter((v) => v.secret).map((v) => box.open(v.ciphertext, secretBinding(connector.orgId, connector.id, kind, v.name)));
+  const clientSecret = t.type === 'http' ? t.oauth?.clientSecret : undefined;
+  if (clientSecret !== undefined) out.push(openOAuthValue(box, connector.orgId, connector.id, 'client_secret', clientSecret.ciphertext));
+  return out;
 }
 
 /**
@@ -48,7 +53,8 @@ export function createUpstreamTransport(
     const options = { allowPrivateNetwork: t.allowPrivateNetwork };
     const url = egress.parse(t.url, options);
     const headers = openValues(box, connector, 'header', t.headers);
-    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned)) };
+    const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, box, egress, options);
+    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
   const plan = planSpawn({ command: t.command, args: t.args, env: openValues(box, connector, 'env', t.env), cwd: t.cwd, network: t.network === true }, sandbox);
