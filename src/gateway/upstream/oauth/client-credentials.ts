@@ -179,7 +179,8 @@ export async function postToken(fetcher: OAuthFetch, endpoint: string, headers: 
     throw authFailed(`The upstream's authorization server refused the gateway's token request${code}`);
   }
   const token = doc.access_token;
-  if (typeof token !== 'string' || token === '' || /[\s\u0000-\u001f]/.test(token)) throw authFailed('The authorization server answered without a usable access token');
+  // RFC 6750 b64token characters only: nothing that could break or extend the header it is sent in.
+  if (typeof token !== 'string' || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw authFailed('The authorization server answered without a usable access token');
   if (typeof doc.token_type !== 'string' || doc.token_type.toLowerCase() !== 'bearer') throw authFailed('The authorization server issued a token that is not a Bearer token');
   const expiresIn = typeof doc.expires_in === 'number' && Number.isFinite(doc.expires_in) && doc.expires_in > 0 ? doc.expires_in : undefined;
   return {
