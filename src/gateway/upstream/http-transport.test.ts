@@ -295,6 +295,29 @@ describe('HttpClientTransport: the server stream', () => {
     assert.equal(gotten[1]?.headers['last-event-id'], 'g-1');
     assert.equal(gotten[1].headers.authorization, AUTH.authorization);
   });
+  test('a stateless upstream that answers the server stream GET with 404 (only a POST route) stays connected', async () => {
+    const upstream = await startUpstream({
+      call: (res, rpc) => res.writeHead(200, { 'content-type': 'application/json' }).end(result(rpc.id, 'ok')),
+      stream: (res) => res.writeHead(404).end('Cannot GET /mcp'),
+      session: () => '',
+    });
+    let closed = false;
+    const { client } = await connectTo(upstream, (c) => {
+      c.onclose = () => {
+        closed = true;
+      };
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const answer = (await client.callTool({ name: 'work', arguments: {} })) as CallToolResult;
+    assert.deepEqual(answer.content, [{ type: 'text', text: 'ok' }]);
+    assert.equal(closed, false, 'a 404 without a session is "no server stream", not a lost upstream');
+  });
+
+  test('the connection is made only once the upstream answered the server stream GET (nothing sent on it is lost)', async () => {
+    const upstream = await startUpstream({ call: () => undefined, stream: (res) => setTimeout(() => { sse(res, [': open'], false); }, 150) });
+    await connectTo(upstream);
+    assert.ok(upstream.seen.some((s) => s.method === 'GET'), 'the GET was sent before connecting finished');
+  });
 });
 
 test('a kept-alive socket the upstream resets as it is reused is replaced, and the connection lives on', async () => {

@@ -8,6 +8,8 @@ import { ReplyStreams, RESUMABLE_EVENT_ID } from './reply-streams.ts';
 import { readEventStream } from './sse-reader.ts';
 
 const DELETE_TIMEOUT_MS = 2000;
+/** How long connecting waits for the upstream to answer the server stream's GET. */
+const STREAM_OPEN_WAIT_MS = 1000;
 /** Reconnection delays: the server's SSE `retry` hint or the default, kept within bounds, grown after failures. */
 const DEFAULT_RETRY_MS = 1000;
 const MIN_RETRY_MS = 100;
@@ -148,8 +150,17 @@ export class HttpClientTransport implements Transport {
         this.#adoptSession(res.headers['mcp-session-id']);
         if (status === 202) {
           res.resume();
-          resolve();
-          if ('method' in message && message.method === 'notifications/initialized') this.#openStream();
+          // The upstream's own requests that belong to no call (an elicitation a tool sends with the server's
+          // request(), list_changed) go on the server stream, and one sent while it is not yet open is dropped: the
+          // connection counts as made once the upstream answered the GET, or after a short wait for one that
+          // sends its headers only with its first event.
+          if ('method' in message && message.method === 'notifications/initialized') {
+            const waited = setTimeout(resolve, STREAM_OPEN_WAIT_MS);
+            this.#openStream(() => {
+              clearTimeout(waited);
+              resolve();
+            });
+          } else resolve();
           return;
         }
         if ((status === 401 || status === 403) && this.#auth !== undefined) {
@@ -226,19 +237,26 @@ export class HttpClientTransport implements Transport {
   }
 
   /** The server stream (GET) carries what the upstream sends unprompted, such as list_changed. */
-  #openStream(): void {
-    if (this.#closed || this.#stream !== undefined) return;
+  #openStream(answered: () => void = ignore): void {
+    if (this.#closed || this.#stream !== undefined) {
+      answered();
+      return;
+    }
     const session = this.sessionId;
     const resumeAt = this.#streamEventId;
     const headers = this.#requestHeaders('text/event-stream');
     if (resumeAt !== undefined) headers['last-event-id'] = resumeAt;
     const req = this.#request(this.#url, { method: 'GET', agent: this.#agent, headers });
     req.on('error', () => {
+      answered();
       this.#retryStream(true);
     });
     req.on('response', (res) => {
+      answered();
       const status = res.statusCode ?? 0;
-      if (status === 405) {
+      // 405 is how the specification says "no server stream"; a stateless upstream with only a POST route (an
+      // express app, common in the wild) says it with 404. Without a session a 404 cannot mean a forgotten one.
+      if (status === 405 || (status === 404 && session === undefined)) {
         res.resume();
         return; // the upstream offers no server stream
       }

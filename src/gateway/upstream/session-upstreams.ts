@@ -8,6 +8,7 @@ import type { SecretBox } from '../../vault/secret-box.ts';
 import { redactValue } from '../audit/redact.ts';
 import type { GatehouseError } from '../../errors.ts';
 import { AnyResult, egressRefusalIn, type ForwardOptions, type Forwarder } from './connection.ts';
+import { applyElicitationDefaults } from './elicitation-defaults.ts';
 import { translateUpstreamError } from './errors.ts';
 import type { Allowance, Egress } from '../../egress/egress.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
@@ -224,7 +225,8 @@ export class SessionUpstreams {
         : undefined;
     const params = route === undefined ? request.params : { ...request.params, _meta: { ...(meta as object), progressToken: route.token } };
     try {
-      return await this.#side.request(request.method, params, connector, signal);
+      const answer = await this.#side.request(request.method, params, connector, signal);
+      return request.method === 'elicitation/create' ? applyElicitationDefaults(request.params, answer) : answer;
     } catch (err) {
       throw toUpstreamError(err);
     } finally {
