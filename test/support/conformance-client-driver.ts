@@ -73,7 +73,20 @@ export const CLIENT_SCENARIOS: Readonly<Record<string, ClientScenario>> = {
     elicit: () => ({ action: 'accept', content: {} }),
     drive: (a) => a.call('test_client_elicitation_defaults'),
   },
+  // Upstream OAuth (gateway/upstream/oauth): the connector holds the scenario's client credentials; the call only
+  // succeeds with a token the scenario's authorization server issued.
+  'auth/client-credentials-basic': {
+    connector: (serverUrl, context) => oauthConnector(serverUrl, context),
+    drive: (a) => a.call('test-tool'),
+  },
 };
+
+function oauthConnector(url: string, context: unknown): ConnectorInput {
+  const c = context as { client_id?: unknown; client_secret?: unknown };
+  if (typeof c.client_id !== 'string') throw new Error('the scenario gave no client_id');
+  const clientSecret = typeof c.client_secret === 'string' ? c.client_secret : undefined;
+  return { name: 'oauth', type: 'http', url, headers: [], oauth: { clientId: c.client_id, clientSecret } };
+}
 
 export interface ScenarioRun {
   readonly scenario: string;
