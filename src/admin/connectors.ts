@@ -17,7 +17,7 @@ export const connectorView = z.object({
   headers: z.array(shownValue).optional(),
   env: z.array(shownValue).optional(),
   oauth: z
-    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
+    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
     .optional()
     .describe('OAuth client credentials the gateway uses for this upstream; whether a secret is held, never the secret'),
   createdAt: z.string(),
@@ -28,8 +28,10 @@ const oauthInput = z
     clientId: z.string().min(1).max(512),
     clientSecret: z.string().max(4096).optional(),
     scope: z.string().max(1024).optional(),
-    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).optional(),
     issuer: z.string().max(2048).optional(),
+    privateKeyPem: z.string().max(16_384).optional().describe('For private_key_jwt: a PKCS#8 PEM key, sealed and never shown'),
+    signingAlg: z.string().max(16).optional(),
   })
   .describe('OAuth client credentials for an upstream that wants access tokens; the secret is sealed and never shown');
 

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { addConnector, connectorIdByName, listConnectors, removeConnector, type OAuthInput, type ValueInput } from '../services/connectors.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
-    [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|none] [--oauth-issuer URL]]
+    [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|private-key-jwt|none]
+     [--oauth-private-key-file PEM [--oauth-signing-alg ES256]] [--oauth-issuer URL]]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
@@ -32,21 +34,30 @@ function parsePairs(items: readonly string[] | undefined, sep: ':' | '=', secret
   });
 }
 
-const AUTH_METHODS = { basic: 'client_secret_basic', post: 'client_secret_post', none: 'none' } as const;
+const AUTH_METHODS = { basic: 'client_secret_basic', post: 'client_secret_post', 'private-key-jwt': 'private_key_jwt', none: 'none' } as const;
 
 function oauthOptions(
-  values: { 'oauth-client-id'?: string; 'oauth-client-secret'?: string; 'oauth-scope'?: string; 'oauth-auth-method'?: string; 'oauth-issuer'?: string },
+  values: {
+    'oauth-client-id'?: string;
+    'oauth-client-secret'?: string;
+    'oauth-scope'?: string;
+    'oauth-auth-method'?: string;
+    'oauth-issuer'?: string;
+    'oauth-private-key-file'?: string;
+    'oauth-signing-alg'?: string;
+  },
   env: NodeJS.ProcessEnv,
 ): OAuthInput | undefined {
   const clientId = values['oauth-client-id'];
   if (clientId === undefined) {
-    if (values['oauth-client-secret'] !== undefined || values['oauth-scope'] !== undefined || values['oauth-auth-method'] !== undefined || values['oauth-issuer'] !== undefined) {
+    if (Object.keys(values).some((k) => k.startsWith('oauth-') && values[k as keyof typeof values] !== undefined)) {
       throw new UsageError('the --oauth-* options need --oauth-client-id');
     }
     return undefined;
   }
   const method = values['oauth-auth-method'];
-  if (method !== undefined && !(method in AUTH_METHODS)) throw new UsageError('--oauth-auth-method is basic, post or none');
+  if (method !== undefined && !(method in AUTH_METHODS)) throw new UsageError('--oauth-auth-method is basic, post, private-key-jwt or none');
+  const keyFile = values['oauth-private-key-file'];
   const secret = values['oauth-client-secret'];
   return {
     clientId,
@@ -54,6 +65,8 @@ function oauthOptions(
     scope: values['oauth-scope'],
     authMethod: method === undefined ? undefined : AUTH_METHODS[method as keyof typeof AUTH_METHODS],
     issuer: values['oauth-issuer'],
+    privateKeyPem: keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8'),
+    signingAlg: values['oauth-signing-alg'],
   };
 }
 
@@ -71,6 +84,8 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       'oauth-scope': { type: 'string' },
       'oauth-auth-method': { type: 'string' },
       'oauth-issuer': { type: 'string' },
+      'oauth-private-key-file': { type: 'string' },
+      'oauth-signing-alg': { type: 'string' },
       command: { type: 'string' },
       arg: { type: 'string', multiple: true },
       env: { type: 'string', multiple: true },

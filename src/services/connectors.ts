@@ -22,6 +22,9 @@ export interface OAuthInput {
   readonly scope?: string | undefined;
   readonly authMethod?: ConnectorOAuth['authMethod'];
   readonly issuer?: string | undefined;
+  /** For private_key_jwt: a PKCS#8 PEM private key and its JWS algorithm (ES256 by default). */
+  readonly privateKeyPem?: string | undefined;
+  readonly signingAlg?: string | undefined;
 }
 
 type TransportInput =
@@ -55,7 +58,7 @@ export interface ConnectorView {
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
   readonly env?: readonly { name: string; secret: boolean; value?: string }[];
   /** Whether a client secret is held is shown, never the secret. */
-  readonly oauth?: { mode: 'client_credentials'; clientId: string; clientSecret: boolean; scope?: string; authMethod?: string; issuer?: string };
+  readonly oauth?: { mode: 'client_credentials'; clientId: string; clientSecret: boolean; privateKey?: string; scope?: string; authMethod?: string; issuer?: string };
   /** Shown (and so audited) only when set. */
   readonly allowShell?: true;
   readonly allowUnsafeEnv?: true;
@@ -102,12 +105,14 @@ function viewOAuth(o: ConnectorOAuth): NonNullable<ConnectorView['oauth']> {
     mode: o.mode,
     clientId: o.clientId,
     clientSecret: o.clientSecret !== undefined,
+    ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey.alg }),
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.authMethod === undefined ? {} : { authMethod: o.authMethod }),
     ...(o.issuer === undefined ? {} : { issuer: o.issuer }),
   };
 }
 
+const SIGNING_ALGS = new Set(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']);
 const CLIENT_ID = /^[\x21-\x7e]{1,512}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
@@ -122,10 +127,18 @@ function sealOAuth(ctx: ServiceContext, orgId: string, id: string, o: OAuthInput
   if ((o.authMethod === 'client_secret_basic' || o.authMethod === 'client_secret_post') && secret === undefined) {
     throw new GatehouseError('bad_request', `OAuth auth method ${o.authMethod} needs a client secret`);
   }
+  const pem = o.privateKeyPem === undefined || o.privateKeyPem === '' ? undefined : o.privateKeyPem;
+  const alg = o.signingAlg ?? 'ES256';
+  if (pem !== undefined && (pem.length > 16_384 || !pem.includes('-----BEGIN PRIVATE KEY-----'))) throw new GatehouseError('bad_request', 'OAuth private key must be a PKCS#8 PEM key');
+  if (!SIGNING_ALGS.has(alg)) throw new GatehouseError('bad_request', `OAuth signing algorithm must be one of ${[...SIGNING_ALGS].join(', ')}`);
+  if ((o.authMethod === 'private_key_jwt' && pem === undefined) || (pem !== undefined && o.authMethod !== undefined && o.authMethod !== 'private_key_jwt')) {
+    throw new GatehouseError('bad_request', 'OAuth auth method private_key_jwt needs a private key, and a private key needs private_key_jwt');
+  }
   return {
     mode: 'client_credentials',
     clientId: o.clientId,
     ...(secret === undefined ? {} : { clientSecret: { ciphertext: sealOAuthValue(ctx.box, orgId, id, 'client_secret', secret) } }),
+    ...(pem === undefined ? {} : { privateKey: { ciphertext: sealOAuthValue(ctx.box, orgId, id, 'private_key', pem), alg } }),
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.authMethod === undefined ? {} : { authMethod: o.authMethod }),
     ...(o.issuer === undefined ? {} : { issuer: o.issuer }),

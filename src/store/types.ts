@@ -96,7 +96,9 @@ export interface ConnectorOAuth {
   readonly clientId: string;
   readonly clientSecret?: { readonly ciphertext: string } | undefined;
   readonly scope?: string | undefined;
-  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | 'none' | undefined;
+  /** private_key_jwt (RFC 7523): a PKCS#8 PEM key, sealed, and the JWS algorithm it signs with. */
+  readonly privateKey?: { readonly ciphertext: string; readonly alg: string } | undefined;
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | undefined;
   /** The authorization server the client is registered with: the upstream's metadata must name this one. */
   readonly issuer?: string | undefined;
 }

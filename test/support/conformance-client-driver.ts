@@ -79,13 +79,19 @@ export const CLIENT_SCENARIOS: Readonly<Record<string, ClientScenario>> = {
     connector: (serverUrl, context) => oauthConnector(serverUrl, context),
     drive: (a) => a.call('test-tool'),
   },
+  'auth/client-credentials-jwt': {
+    connector: (serverUrl, context) => oauthConnector(serverUrl, context),
+    drive: (a) => a.call('test-tool'),
+  },
 };
 
 function oauthConnector(url: string, context: unknown): ConnectorInput {
-  const c = context as { client_id?: unknown; client_secret?: unknown };
+  const c = context as { client_id?: unknown; client_secret?: unknown; private_key_pem?: unknown; signing_algorithm?: unknown };
   if (typeof c.client_id !== 'string') throw new Error('the scenario gave no client_id');
   const clientSecret = typeof c.client_secret === 'string' ? c.client_secret : undefined;
-  return { name: 'oauth', type: 'http', url, headers: [], oauth: { clientId: c.client_id, clientSecret } };
+  const privateKeyPem = typeof c.private_key_pem === 'string' ? c.private_key_pem : undefined;
+  const signingAlg = typeof c.signing_algorithm === 'string' ? c.signing_algorithm : undefined;
+  return { name: 'oauth', type: 'http', url, headers: [], oauth: { clientId: c.client_id, clientSecret, privateKeyPem, signingAlg } };
 }
 
 export interface ScenarioRun {

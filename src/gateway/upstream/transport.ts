@@ -32,6 +32,8 @@ export function connectorSecrets(connector: ConnectorRecord, box: SecretBox): st
   const out = values.filter((v) => v.secret).map((v) => box.open(v.ciphertext, secretBinding(connector.orgId, connector.id, kind, v.name)));
   const clientSecret = t.type === 'http' ? t.oauth?.clientSecret : undefined;
   if (clientSecret !== undefined) out.push(openOAuthValue(box, connector.orgId, connector.id, 'client_secret', clientSecret.ciphertext));
+  const privateKey = t.type === 'http' ? t.oauth?.privateKey : undefined;
+  if (privateKey !== undefined) out.push(openOAuthValue(box, connector.orgId, connector.id, 'private_key', privateKey.ciphertext));
   return out;
 }
 

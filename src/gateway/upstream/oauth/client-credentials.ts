@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { GatehouseError } from '../../../errors.ts';
 import type { UpstreamAuth } from '../http-transport.ts';
 import { parseBearerChallenge, unionScopes } from './challenge.ts';
 import { authFailed, discover, type AuthServer, type Discovered, type OAuthFetch } from './discovery.ts';
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 export interface ClientCredentials {
   readonly clientId: string;
   /** Opened from the vault only when a token is requested; absent for a public client (`none`). */
   readonly clientSecret: (() => string) | undefined;
+  /** For private_key_jwt: the PKCS#8 PEM key, opened only to sign an assertion, and its JWS algorithm. */
+  readonly privateKey?: { readonly pem: () => string; readonly alg: string } | undefined;
   /** The operator's scope; joined with what the upstream's challenges ask for. */
   readonly scope?: string | undefined;
   /** The operator's choice; otherwise the first the authorization server supports, in this type's order. */
@@ -99,6 +103,28 @@ export class ClientCredentialsAuth implements UpstreamAuth {
     return true;
   }
 
+  /** RFC 7523 §3: a short-lived assertion, audience the authorization server's issuer, never used twice (jti). */
+  async #assertion(issuer: string): Promise<string> {
+    const key = this.#credentials.privateKey;
+    if (key === undefined) throw authFailed('The connector has no private key for private_key_jwt');
+    let signingKey: CryptoKey;
+    try {
+      signingKey = await importPKCS8(key.pem(), key.alg);
+    } catch (err) {
+      throw authFailed('The connector\'s private key could not be used', err);
+    }
+    const id = this.#credentials.clientId;
+    return new SignJWT({})
+      .setProtectedHeader({ alg: key.alg })
+      .setIssuer(id)
+      .setSubject(id)
+      .setAudience(issuer)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('60s')
+      .sign(signingKey);
+  }
+
   #once(run: () => Promise<void>): Promise<void> {
     if (this.#pending !== undefined) return this.#pending;
     const p = run().finally(() => {
@@ -116,7 +142,11 @@ export class ClientCredentialsAuth implements UpstreamAuth {
     const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
     const method = chooseAuthMethod(found.server, this.#credentials);
     const id = this.#credentials.clientId;
-    if (method === 'client_secret_basic') {
+    if (method === 'private_key_jwt') {
+      body.set('client_id', id);
+      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      body.set('client_assertion', await this.#assertion(found.server.issuer));
+    } else if (method === 'client_secret_basic') {
       const secret = this.#credentials.clientSecret?.() ?? '';
       headers.authorization = `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
     } else {
@@ -138,6 +168,7 @@ export class ClientCredentialsAuth implements UpstreamAuth {
 
 function chooseAuthMethod(server: AuthServer, c: ClientCredentials): TokenEndpointAuthMethod {
   if (c.authMethod !== undefined) return c.authMethod;
+  if (c.privateKey !== undefined) return 'private_key_jwt';
   if (c.clientSecret === undefined) return 'none';
   for (const m of ['client_secret_basic', 'client_secret_post'] as const) if (server.authMethods.includes(m)) return m;
   throw authFailed('The authorization server supports none of the gateway\'s client authentication methods');

@@ -37,6 +37,10 @@ export function upstreamAuthFor(
     {
       clientId: oauth.clientId,
       clientSecret: secret === undefined ? undefined : () => openOAuthValue(box, connector.orgId, connector.id, 'client_secret', secret.ciphertext),
+      privateKey:
+        oauth.privateKey === undefined
+          ? undefined
+          : { alg: oauth.privateKey.alg, pem: () => openOAuthValue(box, connector.orgId, connector.id, 'private_key', (oauth.privateKey as { ciphertext: string }).ciphertext) },
       scope: oauth.scope,
       authMethod: oauth.authMethod,
       issuer: oauth.issuer,
