@@ -55,7 +55,8 @@ export function createUpstreamTransport(
     const options = { allowPrivateNetwork: t.allowPrivateNetwork };
     const url = egress.parse(t.url, options);
     const headers = openValues(box, connector, 'header', t.headers);
-    const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, box, egress, options);
+    const open = (field: string, ciphertext: string): Promise<string> => Promise.resolve(openOAuthValue(box, connector.orgId, connector.id, field, ciphertext));
+    const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, open, egress, options);
     return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });

@@ -10,9 +10,9 @@ export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_pos
 export interface ClientCredentials {
   readonly clientId: string;
   /** Opened from the vault only when a token is requested; absent for a public client (`none`). */
-  readonly clientSecret: (() => string) | undefined;
+  readonly clientSecret: (() => Promise<string>) | undefined;
   /** For private_key_jwt: the PKCS#8 PEM key, opened only to sign an assertion, and its JWS algorithm. */
-  readonly privateKey?: { readonly pem: () => string; readonly alg: string } | undefined;
+  readonly privateKey?: { readonly pem: () => Promise<string>; readonly alg: string } | undefined;
   /** The operator's scope; joined with what the upstream's challenges ask for. */
   readonly scope?: string | undefined;
   /** The operator's choice; otherwise the first the authorization server supports, in this type's order. */
@@ -109,7 +109,7 @@ export class ClientCredentialsAuth implements UpstreamAuth {
     if (key === undefined) throw authFailed('The connector has no private key for private_key_jwt');
     let signingKey: CryptoKey;
     try {
-      signingKey = await importPKCS8(key.pem(), key.alg);
+      signingKey = await importPKCS8(await key.pem(), key.alg);
     } catch (err) {
       throw authFailed('The connector\'s private key could not be used', err);
     }
@@ -147,11 +147,11 @@ export class ClientCredentialsAuth implements UpstreamAuth {
       body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
       body.set('client_assertion', await this.#assertion(found.server.issuer));
     } else if (method === 'client_secret_basic') {
-      const secret = this.#credentials.clientSecret?.() ?? '';
+      const secret = (await this.#credentials.clientSecret?.()) ?? '';
       headers.authorization = `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
     } else {
       body.set('client_id', id);
-      if (method === 'client_secret_post') body.set('client_secret', this.#credentials.clientSecret?.() ?? '');
+      if (method === 'client_secret_post') body.set('client_secret', (await this.#credentials.clientSecret?.()) ?? '');
     }
     const answer = await postToken(this.#fetch, found.server.tokenEndpoint, headers, body);
     const lifetime = Math.min(answer.expiresIn ?? DEFAULT_LIFETIME_S, MAX_LIFETIME_S);

@@ -1,10 +1,8 @@
 import type { Egress, EgressOptions } from '../../../egress/egress.ts';
 import type { ConnectorOAuth, ConnectorRecord } from '../../../store/types.ts';
-import type { SecretBox } from '../../../vault/secret-box.ts';
 import type { UpstreamAuth } from '../http-transport.ts';
 import { ClientCredentialsAuth, type OnTokenIssued } from './client-credentials.ts';
 import { egressFetcher } from './discovery.ts';
-import { openOAuthValue } from './sealing.ts';
 
 /**
  * One token holder per connector version and gateway: the shared connection and every session's own connection
@@ -13,11 +11,14 @@ import { openOAuthValue } from './sealing.ts';
  */
 const holders = new WeakMap<Egress, Map<string, { version: string; auth: UpstreamAuth }>>();
 
+/** Opens one of the connector's sealed OAuth values when a token is requested (never before, never kept). */
+export type OAuthOpener = (field: 'client_secret' | 'private_key', ciphertext: string) => Promise<string>;
+
 export function upstreamAuthFor(
   connector: ConnectorRecord,
   oauth: ConnectorOAuth,
   url: URL,
-  box: SecretBox,
+  open: OAuthOpener,
   egress: Egress,
   options: EgressOptions,
   onIssued?: OnTokenIssued,
@@ -32,15 +33,13 @@ export function upstreamAuthFor(
   // A changed connector (new URL, client or secret) starts over: its old token was for the old settings.
   if (held !== undefined && held.version === connector.updatedAt) return held.auth;
   const secret = oauth.clientSecret;
+  const privateKey = oauth.privateKey;
   const auth = new ClientCredentialsAuth(
     url,
     {
       clientId: oauth.clientId,
-      clientSecret: secret === undefined ? undefined : () => openOAuthValue(box, connector.orgId, connector.id, 'client_secret', secret.ciphertext),
-      privateKey:
-        oauth.privateKey === undefined
-          ? undefined
-          : { alg: oauth.privateKey.alg, pem: () => openOAuthValue(box, connector.orgId, connector.id, 'private_key', (oauth.privateKey as { ciphertext: string }).ciphertext) },
+      clientSecret: secret === undefined ? undefined : () => open('client_secret', secret.ciphertext),
+      privateKey: privateKey === undefined ? undefined : { alg: privateKey.alg, pem: () => open('private_key', privateKey.ciphertext) },
       scope: oauth.scope,
       authMethod: oauth.authMethod,
       issuer: oauth.issuer,
