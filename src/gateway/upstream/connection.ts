@@ -160,7 +160,10 @@ export class UpstreamConnection implements Forwarder {
     } catch (err) {
       const refusal = egressRefusalIn(err) ?? attemptRefusal;
       this.#refusal = refusal;
-      if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, code: refusal.code, reason: refusal.message }, 'upstream connection refused');
+      if (refusal !== undefined) {
+        const by = refusal.code === 'egress_refused' ? 'egress' : 'its authorization server';
+        log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, `upstream connection refused by ${by}`);
+      }
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
