@@ -45,6 +45,10 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
+  // Upstream OAuth (gateway/upstream/oauth): the caller has not connected the account a per-user connector needs
+  // (data.connectUrl says where to), or the upstream's authorization server refused or could not be used.
+  | 'upstream_auth_required'
+  | 'upstream_auth_failed'
   | 'request_cancelled'
   // Upstream resilience (gateway/upstream/resilience.ts): the connector's concurrency cap is full (refused at once,
   // not queued), its circuit is open after repeated failures, or a call ran past its hard maximum (progress
@@ -147,6 +151,8 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   upstream_unavailable: [502, -32010, 'error', 'warn'],
   upstream_timeout: [504, -32011, 'error', 'warn'],
   upstream_error: [502, -32012, 'error', 'warn'],
+  upstream_auth_required: [200, -32065, 'deny', 'debug'],
+  upstream_auth_failed: [502, -32066, 'error', 'warn'],
   // The client went away or cancelled: not a refusal, and nothing for an operator to fix.
   request_cancelled: [200, -32800, 'error', 'debug'],
   upstream_overloaded: [503, -32015, 'error', 'warn'],

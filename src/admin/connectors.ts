@@ -40,8 +40,24 @@ export const connectorView = z.object({
     })
     .optional()
     .describe('How the running gateway (this replica) sees the connector'),
+  oauth: z
+    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
+    .optional()
+    .describe('OAuth client credentials the gateway uses for this upstream; whether a secret is held, never the secret'),
   createdAt: z.string(),
 });
+
+const oauthInput = z
+  .strictObject({
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().max(4096).optional(),
+    scope: z.string().max(1024).optional(),
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).optional(),
+    issuer: z.string().max(2048).optional(),
+    privateKeyPem: z.string().max(16_384).optional().describe('For private_key_jwt: a PKCS#8 PEM key, sealed and never shown'),
+    signingAlg: z.string().max(16).optional(),
+  })
+  .describe('OAuth client credentials for an upstream that wants access tokens; the secret is sealed and never shown');
 
 /** A value to store. `secret` values (and credential-looking names) are encrypted and never shown again. */
 const valueInput = z.strictObject({
@@ -53,7 +69,7 @@ const values = z.array(valueInput).max(50);
 const connectorName = z.string().min(1).max(32);
 
 const createBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]), limits: limitsInput.optional() }),
+  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]), limits: limitsInput.optional(), oauth: oauthInput.optional() }),
   z
     .strictObject({
       type: z.literal('stdio'),
@@ -71,6 +87,7 @@ const patchBody = z.strictObject({
   name: connectorName.optional(),
   url: z.string().min(1).max(2048).optional(),
   headers: values.optional().describe('Replaces every header; secret values must be given again'),
+  oauth: oauthInput.nullable().optional().describe('Replaces the OAuth settings (the secret must be given again); null removes them'),
   command: z.string().min(1).max(1024).optional(),
   args: z.array(z.string().max(4096)).max(100).optional(),
   env: values.optional().describe('Replaces every variable; secret values must be given again'),

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { addConnector, connectorIdByName, listConnectors, removeConnector, updateConnector, type ValueInput } from '../services/connectors.ts';
+import { addConnector, connectorIdByName, listConnectors, removeConnector, updateConnector, type OAuthInput, type ValueInput } from '../services/connectors.ts';
 import type { ConnectorLimits } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
+    [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|private-key-jwt|none]
+     [--oauth-private-key-file PEM [--oauth-signing-alg ES256]] [--oauth-issuer URL]]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
 gatehouse connectors update NAME [LIMITS] [--clear-limits]
 gatehouse connectors list [--org SLUG] [--json]
@@ -12,6 +15,8 @@ gatehouse connectors remove NAME [--org SLUG]
   @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
   Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
+  --oauth-client-id: the upstream wants OAuth; the gateway gets client-credentials tokens for it from the
+  authorization server the upstream names (--oauth-issuer: only that one). Give the secret as @env:VAR.
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
   python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.
   LIMITS (add and update; unset ones take the gateway defaults): --timeout-ms N (wait for an answer or progress)
@@ -55,6 +60,42 @@ function parsePairs(items: readonly string[] | undefined, sep: ':' | '=', secret
   });
 }
 
+const AUTH_METHODS = { basic: 'client_secret_basic', post: 'client_secret_post', 'private-key-jwt': 'private_key_jwt', none: 'none' } as const;
+
+function oauthOptions(
+  values: {
+    'oauth-client-id'?: string;
+    'oauth-client-secret'?: string;
+    'oauth-scope'?: string;
+    'oauth-auth-method'?: string;
+    'oauth-issuer'?: string;
+    'oauth-private-key-file'?: string;
+    'oauth-signing-alg'?: string;
+  },
+  env: NodeJS.ProcessEnv,
+): OAuthInput | undefined {
+  const clientId = values['oauth-client-id'];
+  if (clientId === undefined) {
+    if (Object.keys(values).some((k) => k.startsWith('oauth-') && values[k as keyof typeof values] !== undefined)) {
+      throw new UsageError('the --oauth-* options need --oauth-client-id');
+    }
+    return undefined;
+  }
+  const method = values['oauth-auth-method'];
+  if (method !== undefined && !(method in AUTH_METHODS)) throw new UsageError('--oauth-auth-method is basic, post, private-key-jwt or none');
+  const keyFile = values['oauth-private-key-file'];
+  const secret = values['oauth-client-secret'];
+  return {
+    clientId,
+    clientSecret: secret === undefined ? undefined : resolveValue(secret, env),
+    scope: values['oauth-scope'],
+    authMethod: method === undefined ? undefined : AUTH_METHODS[method as keyof typeof AUTH_METHODS],
+    issuer: values['oauth-issuer'],
+    privateKeyPem: keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8'),
+    signingAlg: values['oauth-signing-alg'],
+  };
+}
+
 export async function connectorsCommand(ctx: CliContext, sub: string, rest: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
@@ -64,6 +105,13 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       'allow-private-network': { type: 'boolean' },
       header: { type: 'string', multiple: true },
       'secret-header': { type: 'string', multiple: true },
+      'oauth-client-id': { type: 'string' },
+      'oauth-client-secret': { type: 'string' },
+      'oauth-scope': { type: 'string' },
+      'oauth-auth-method': { type: 'string' },
+      'oauth-issuer': { type: 'string' },
+      'oauth-private-key-file': { type: 'string' },
+      'oauth-signing-alg': { type: 'string' },
       command: { type: 'string' },
       arg: { type: 'string', multiple: true },
       env: { type: 'string', multiple: true },
@@ -102,6 +150,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               allowPrivateNetwork: values['allow-private-network'] === true,
               headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
               limits,
+              oauth: oauthOptions(values, env),
             })
           : await addConnector(ctx, ctx.actor, {
               orgId: org.id,
@@ -141,7 +190,10 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
           type: c.type,
           target: c.type === 'http' ? (c.url ?? '') : [c.command ?? '', ...(c.args ?? [])].join(' '),
           flags: [c.network === true ? 'network' : '', c.allowShell === true ? 'allow-shell' : '', c.allowUnsafeEnv === true ? 'allow-unsafe-env' : ''].filter(Boolean).join(','),
-          values: [...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)).join(' '),
+          values: [
+            ...[...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)),
+            ...(c.oauth === undefined ? [] : [`oauth=${c.oauth.clientId}${c.oauth.scope === undefined ? '' : ` (${c.oauth.scope})`}`]),
+          ].join(' '),
           limits: Object.entries(c.limits ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' '),
           health:
             c.health === undefined

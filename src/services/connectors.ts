@@ -1,10 +1,11 @@
 import { GatehouseError } from '../errors.ts';
 import { isSecretFieldName } from '../gateway/audit/redact.ts';
 import { CONNECTOR_NAME } from '../gateway/catalog/names.ts';
+import { sealOAuthValue } from '../gateway/upstream/oauth/sealing.ts';
 import { secretBinding } from '../gateway/upstream/transport.ts';
 import { newId } from '../ids.ts';
 import { checkStdioRequest } from '../sandbox/stdio-policy.ts';
-import { DuplicateError, type ConnectorLimits, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
+import { DuplicateError, type ConnectorLimits, type ConnectorOAuth, type ConnectorRecord, type ConnectorTransport, type ConnectorValue } from '../store/types.ts';
 import type { ConnectorHealthView } from '../gateway/upstream/health-snapshot.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
@@ -15,6 +16,18 @@ export interface ValueInput {
   readonly secret: boolean;
 }
 
+/** OAuth client credentials for an upstream that wants access tokens; the secret is sealed, never shown again. */
+export interface OAuthInput {
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly authMethod?: ConnectorOAuth['authMethod'];
+  readonly issuer?: string | undefined;
+  /** For private_key_jwt: a PKCS#8 PEM private key and its JWS algorithm (ES256 by default). */
+  readonly privateKeyPem?: string | undefined;
+  readonly signingAlg?: string | undefined;
+}
+
 type TransportInput =
   | {
       readonly type: 'http';
@@ -22,6 +35,7 @@ type TransportInput =
       readonly headers: readonly ValueInput[];
       /** Non-public addresses allowed for this connector: the operator's alone (refused for anyone else). */
       readonly allowPrivateNetwork?: boolean | undefined;
+      readonly oauth?: OAuthInput | undefined;
     }
   | ({ readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined } & StdioFlags);
 /** What the operator forces or declares for a stdio connector (CLI `--allow-shell`, `--allow-unsafe-env`, `--network`). */
@@ -72,6 +86,8 @@ export interface ConnectorView {
   readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
   readonly env?: readonly { name: string; secret: boolean; value?: string }[];
+  /** Whether a client secret is held is shown, never the secret. */
+  readonly oauth?: { mode: 'client_credentials'; clientId: string; clientSecret: boolean; privateKey?: string; scope?: string; authMethod?: string; issuer?: string };
   /** Shown (and so audited) only when set. */
   readonly allowShell?: true;
   readonly allowUnsafeEnv?: true;
@@ -105,6 +121,7 @@ function viewTransport(c: ConnectorRecord): ConnectorView {
         url: t.url,
         ...(t.allowPrivateNetwork === true ? { allowPrivateNetwork: true } : {}),
         headers: t.headers.map(show),
+        ...(t.oauth === undefined ? {} : { oauth: viewOAuth(t.oauth) }),
         createdAt: c.createdAt,
       }
     : {
@@ -119,6 +136,51 @@ function viewTransport(c: ConnectorRecord): ConnectorView {
         ...(t.network === true ? { network: true as const } : {}),
         createdAt: c.createdAt,
       };
+}
+
+function viewOAuth(o: ConnectorOAuth): NonNullable<ConnectorView['oauth']> {
+  return {
+    mode: o.mode,
+    clientId: o.clientId,
+    clientSecret: o.clientSecret !== undefined,
+    ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey.alg }),
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+    ...(o.authMethod === undefined ? {} : { authMethod: o.authMethod }),
+    ...(o.issuer === undefined ? {} : { issuer: o.issuer }),
+  };
+}
+
+const SIGNING_ALGS = new Set(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']);
+const CLIENT_ID = /^[\x21-\x7e]{1,512}$/;
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+/** Checks and seals OAuth client settings; a public client (`none`) has no secret, any other needs one. */
+async function sealOAuth(ctx: ServiceContext, orgId: string, id: string, o: OAuthInput): Promise<ConnectorOAuth> {
+  if (o.issuer !== undefined) ctx.egress.parse(o.issuer);
+  if (!CLIENT_ID.test(o.clientId)) throw new GatehouseError('bad_request', 'OAuth client id must be 1-512 visible characters');
+  if (o.scope !== undefined && (o.scope.length > 1024 || !SCOPE.test(o.scope))) throw new GatehouseError('bad_request', 'OAuth scope must be space-separated scope tokens (RFC 6749 §3.3)');
+  const secret = o.clientSecret === undefined || o.clientSecret === '' ? undefined : o.clientSecret;
+  if (secret !== undefined && secret.length > 4096) throw new GatehouseError('bad_request', 'OAuth client secret is too long');
+  if (o.authMethod === 'none' && secret !== undefined) throw new GatehouseError('bad_request', 'A public OAuth client (auth method none) has no client secret');
+  if ((o.authMethod === 'client_secret_basic' || o.authMethod === 'client_secret_post') && secret === undefined) {
+    throw new GatehouseError('bad_request', `OAuth auth method ${o.authMethod} needs a client secret`);
+  }
+  const pem = o.privateKeyPem === undefined || o.privateKeyPem === '' ? undefined : o.privateKeyPem;
+  const alg = o.signingAlg ?? 'ES256';
+  if (pem !== undefined && (pem.length > 16_384 || !pem.includes('-----BEGIN PRIVATE KEY-----'))) throw new GatehouseError('bad_request', 'OAuth private key must be a PKCS#8 PEM key');
+  if (!SIGNING_ALGS.has(alg)) throw new GatehouseError('bad_request', `OAuth signing algorithm must be one of ${[...SIGNING_ALGS].join(', ')}`);
+  if ((o.authMethod === 'private_key_jwt' && pem === undefined) || (pem !== undefined && o.authMethod !== undefined && o.authMethod !== 'private_key_jwt')) {
+    throw new GatehouseError('bad_request', 'OAuth auth method private_key_jwt needs a private key, and a private key needs private_key_jwt');
+  }
+  return {
+    mode: 'client_credentials',
+    clientId: o.clientId,
+    ...(secret === undefined ? {} : { clientSecret: { ciphertext: await sealOAuthValue(ctx.vault, orgId, id, 'client_secret', secret) } }),
+    ...(pem === undefined ? {} : { privateKey: { ciphertext: await sealOAuthValue(ctx.vault, orgId, id, 'private_key', pem), alg } }),
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+    ...(o.authMethod === undefined ? {} : { authMethod: o.authMethod }),
+    ...(o.issuer === undefined ? {} : { issuer: o.issuer }),
+  };
 }
 
 /**
@@ -168,7 +230,8 @@ async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, 
     const allowPrivateNetwork = requireOperatorForPrivateNetwork(actor, input.allowPrivateNetwork);
     const { url, allowances } = await validateUrl(ctx, input.url, allowPrivateNetwork);
     const headers = await seal(ctx, orgId, id, 'header', input.headers);
-    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) }, allowances };
+    const oauth = input.oauth === undefined ? undefined : await sealOAuth(ctx, orgId, id, input.oauth);
+    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}), ...(oauth === undefined ? {} : { oauth }) }, allowances };
   }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
   checkStdioRequest({ ...input, envNames: input.env.map((v) => v.name) });
@@ -247,6 +310,8 @@ export interface ConnectorChange {
   readonly headers?: readonly ValueInput[] | undefined;
   /** The operator's alone; a URL changed by anyone else drops the allowance (it was granted for the old one). */
   readonly allowPrivateNetwork?: boolean | undefined;
+  /** Replaces the OAuth settings (the secret must be given again); null removes them. */
+  readonly oauth?: OAuthInput | null | undefined;
   readonly command?: string | undefined;
   readonly args?: readonly string[] | undefined;
   readonly env?: readonly ValueInput[] | undefined;
@@ -270,7 +335,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
     change.allowShell !== undefined ||
     change.allowUnsafeEnv !== undefined ||
     change.network !== undefined;
-  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined;
+  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined || change.oauth !== undefined;
   if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
   if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
     throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
@@ -280,6 +345,10 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
   let allowances: string[] = [];
   if (t.type === 'http') {
     if (change.allowPrivateNetwork === true) requireOperatorForPrivateNetwork(actor, true);
+    // The client secret goes to whatever authorization server the upstream names: a new URL needs it given again.
+    if (change.url !== undefined && change.url !== t.url && t.oauth !== undefined && change.oauth === undefined) {
+      throw new GatehouseError('bad_request', 'Changing the URL of a connector that uses OAuth needs its OAuth settings again');
+    }
     const allowPrivateNetwork =
       change.allowPrivateNetwork ?? (t.allowPrivateNetwork === true && (change.url === undefined || actor.via === 'operator'));
     const checked = change.url === undefined && allowPrivateNetwork === (t.allowPrivateNetwork === true) ? undefined : await validateUrl(ctx, change.url ?? t.url, allowPrivateNetwork);
@@ -290,6 +359,8 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       headers: change.headers === undefined ? t.headers : await seal(ctx, orgId, id, 'header', change.headers),
       ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}),
     };
+    const oauth = change.oauth === undefined ? t.oauth : change.oauth === null ? undefined : await sealOAuth(ctx, orgId, id, change.oauth);
+    if (oauth !== undefined) transport = { ...transport, oauth };
   } else {
     if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
     const flags = stdioFlags({

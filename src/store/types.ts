@@ -102,6 +102,19 @@ export interface ConnectorLimits {
   readonly breakerOpenMs?: number;
 }
 
+/** How the gateway gets OAuth access tokens for an HTTP connector; the client secret is sealed like a secret header. */
+export interface ConnectorOAuth {
+  readonly mode: 'client_credentials';
+  readonly clientId: string;
+  readonly clientSecret?: { readonly ciphertext: string } | undefined;
+  readonly scope?: string | undefined;
+  /** private_key_jwt (RFC 7523): a PKCS#8 PEM key, sealed, and the JWS algorithm it signs with. */
+  readonly privateKey?: { readonly ciphertext: string; readonly alg: string } | undefined;
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | undefined;
+  /** The authorization server the client is registered with: the upstream's metadata must name this one. */
+  readonly issuer?: string | undefined;
+}
+
 export type ConnectorTransport =
   | {
       readonly type: 'http';
@@ -110,6 +123,8 @@ export type ConnectorTransport =
       /** Set only by the operator (CLI): this connector may reach non-public addresses (egress). */
       readonly allowPrivateNetwork?: boolean | undefined;
       readonly limits?: ConnectorLimits | undefined;
+      /** The upstream wants OAuth access tokens (gateway/upstream/oauth). */
+      readonly oauth?: ConnectorOAuth | undefined;
     }
   | {
       readonly type: 'stdio';

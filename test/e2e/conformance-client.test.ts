@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { problemsOf, runClientScenario } from '../support/conformance-client-driver.ts';
 import { startGateway, type Gateway } from './harness.ts';
 
-const SCENARIOS = ['initialize', 'tools_call', 'sse-retry', 'elicitation-sep1034-client-defaults'] as const;
+const SCENARIOS = ['initialize', 'tools_call', 'sse-retry', 'elicitation-sep1034-client-defaults', 'auth/client-credentials-basic', 'auth/client-credentials-jwt'] as const;
 
 describe('conformance client scenarios, the gateway as the client', () => {
   let gw: Gateway | undefined;

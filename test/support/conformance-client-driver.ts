@@ -73,7 +73,26 @@ export const CLIENT_SCENARIOS: Readonly<Record<string, ClientScenario>> = {
     elicit: () => ({ action: 'accept', content: {} }),
     drive: (a) => a.call('test_client_elicitation_defaults'),
   },
+  // Upstream OAuth (gateway/upstream/oauth): the connector holds the scenario's client credentials; the call only
+  // succeeds with a token the scenario's authorization server issued.
+  'auth/client-credentials-basic': {
+    connector: (serverUrl, context) => oauthConnector(serverUrl, context),
+    drive: (a) => a.call('test-tool'),
+  },
+  'auth/client-credentials-jwt': {
+    connector: (serverUrl, context) => oauthConnector(serverUrl, context),
+    drive: (a) => a.call('test-tool'),
+  },
 };
+
+function oauthConnector(url: string, context: unknown): ConnectorInput {
+  const c = context as { client_id?: unknown; client_secret?: unknown; private_key_pem?: unknown; signing_algorithm?: unknown };
+  if (typeof c.client_id !== 'string') throw new Error('the scenario gave no client_id');
+  const clientSecret = typeof c.client_secret === 'string' ? c.client_secret : undefined;
+  const privateKeyPem = typeof c.private_key_pem === 'string' ? c.private_key_pem : undefined;
+  const signingAlg = typeof c.signing_algorithm === 'string' ? c.signing_algorithm : undefined;
+  return { name: 'oauth', type: 'http', url, headers: [], oauth: { clientId: c.client_id, clientSecret, privateKeyPem, signingAlg } };
+}
 
 export interface ScenarioRun {
   readonly scenario: string;

@@ -16,6 +16,7 @@ import type { SandboxSettings } from '../../sandbox/sandbox.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
 import { redactValue } from '../audit/redact.ts';
 import { notSent, translateUpstreamError, unavailable } from './errors.ts';
+import type { OpenedCredentials } from './credentials.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 export type ListingKind = 'tools' | 'resources' | 'prompts';
@@ -29,7 +30,7 @@ export interface UpstreamListing {
 
 export interface ConnectionDeps {
   /** The connector's values with its secrets opened, for this connection (credentials.ts; audited there). */
-  readonly credentials: (connector: ConnectorRecord) => Promise<Record<string, string>>;
+  readonly credentials: (connector: ConnectorRecord) => Promise<OpenedCredentials>;
   readonly egress: Egress;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
@@ -140,8 +141,8 @@ export class UpstreamConnection implements Forwarder {
     const log = this.#deps.log;
     let client: Client | undefined;
     try {
-      const values = await this.#deps.credentials(this.connector);
-      const { transport, stdio } = createUpstreamTransport(this.connector, values, this.#deps.egress, this.#deps.sandbox, (pinned) => {
+      const opened = await this.#deps.credentials(this.connector);
+      const { transport, stdio } = createUpstreamTransport(this.connector, opened, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         this.egressAllowance = pinned.allowance;
       });
       this.#sandbox = stdio?.plan.sandbox;
@@ -182,7 +183,10 @@ export class UpstreamConnection implements Forwarder {
       const refusal = egressRefusalIn(err) ?? credential ?? attemptRefusal;
       this.#refusal = refusal;
       if (credential !== undefined) log.error({ connector: this.name, org: this.connector.orgId, reason: credential.message, err: describe(rootCause(credential)) }, 'upstream connection not made: a credential cannot be opened');
-      else if (refusal !== undefined) log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, 'upstream connection refused by egress');
+      else if (refusal !== undefined) {
+        const by = refusal.code === 'egress_refused' ? 'egress' : 'its authorization server';
+        log.warn({ connector: this.name, org: this.connector.orgId, reason: refusal.message }, `upstream connection refused by ${by}`);
+      }
       else log.warn({ connector: this.name, err: describe(err) }, 'upstream connection failed');
       await client?.close().catch(() => undefined);
       this.#scheduleRetry();
@@ -302,10 +306,13 @@ async function collect<R extends { nextCursor?: string | undefined }, T>(
   return out;
 }
 
-/** The egress refusal behind a failed connect (the SDK may wrap what the transport threw), if that is what it was. */
+/**
+ * The refusal behind a failed connect (the SDK may wrap what the transport threw), if that is what it was: egress
+ * refused the destination, or the upstream's OAuth could not be satisfied. Calls are answered with it.
+ */
 export function egressRefusalIn(err: unknown): GatehouseError | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof GatehouseError && e.code === 'egress_refused') return e;
+    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed')) return e;
   }
   return undefined;
 }

@@ -4,6 +4,14 @@ import { envelopeVersion } from '../../vault/envelope.ts';
 import type { Vault } from '../../vault/vault.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { auditEvent } from '../audit/event.ts';
+import type { OAuthOpener } from './oauth/connector-auth.ts';
+import { openOAuthValue } from './oauth/sealing.ts';
+
+/** What a connection is made with: its values with secrets opened, and the opener of its OAuth values (on use). */
+export interface OpenedCredentials {
+  readonly values: Record<string, string>;
+  readonly oauth: OAuthOpener;
+}
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
 export function secretBinding(orgId: string, connectorId: string, kind: 'header' | 'env', name: string): string {
@@ -46,7 +54,7 @@ export interface CredentialOpener {
    * Audited: which credentials, of which connector, for whom; never a value. A value that does not open throws
    * `credential_unavailable` (audited too), and the connection is not made.
    */
-  open(connector: ConnectorRecord, requester: Requester): Promise<Record<string, string>>;
+  open(connector: ConnectorRecord, requester: Requester): Promise<OpenedCredentials>;
   /** The secret values alone, for the echo scrub to recognise (not a use: not audited). */
   secrets(connector: ConnectorRecord): Promise<string[]>;
 }
@@ -95,12 +103,31 @@ export function createCredentialOpener(deps: { readonly vault: Pick<Vault, 'open
         throw err;
       }
       if (result.opened.length > 0) await deps.audit.record(auditEvent({ ...base, decision: 'allow', detail: { credentials: result.opened } }));
-      return result.values;
+      // An OAuth value is opened when a token is requested, each time audited like the connection's own.
+      const oauth: OAuthOpener = async (field, ciphertext) => {
+        const event = { orgId: c.orgId, connector: c.name, purpose: 'oauth_token_request', requester, credentials: [`oauth/${field}`] };
+        let value: string;
+        try {
+          value = await openOAuthValue(deps.vault, c.orgId, c.id, field, ciphertext);
+        } catch (err) {
+          await deps.audit.record(credentialOpenEvent({ ...event, failed: true }));
+          throw new GatehouseError('credential_unavailable', `The OAuth ${field.replace('_', ' ')} of connector '${c.name}' cannot be opened; no token was requested`, { cause: err });
+        }
+        await deps.audit.record(credentialOpenEvent(event));
+        return value;
+      };
+      return { values: result.values, oauth };
     },
     async secrets(c) {
       const { values } = valuesOf(c);
       const all = await openAll(c);
-      return values.filter((v) => v.secret).map((v) => all.values[v.name] ?? '');
+      const out = values.filter((v) => v.secret).map((v) => all.values[v.name] ?? '');
+      const t = c.transport;
+      if (t.type === 'http' && t.oauth !== undefined) {
+        if (t.oauth.clientSecret !== undefined) out.push(await openOAuthValue(deps.vault, c.orgId, c.id, 'client_secret', t.oauth.clientSecret.ciphertext));
+        if (t.oauth.privateKey !== undefined) out.push(await openOAuthValue(deps.vault, c.orgId, c.id, 'private_key', t.oauth.privateKey.ciphertext));
+      }
+      return out;
     },
   };
 }

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { GatehouseError } from '../../errors.ts';
 import { ReplyStreams, RESUMABLE_EVENT_ID } from './reply-streams.ts';
 import { readEventStream } from './sse-reader.ts';
 
@@ -14,6 +15,20 @@ const DEFAULT_RETRY_MS = 1000;
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 30_000;
 const BACKOFF_FACTOR = 1.5;
+
+/**
+ * How a connector that wants OAuth gets its Authorization header (gateway/upstream/oauth). `header()` is on every
+ * request and must be cheap (a token held in memory); `prepare()` answers undefined unless a token must be fetched
+ * first; `challenge()` is told each 401 and 403 with its WWW-Authenticate and answers whether to send again.
+ */
+export interface UpstreamAuth {
+  header(): string | undefined;
+  prepare(): Promise<void> | undefined;
+  challenge(status: number, wwwAuthenticate: string | undefined): Promise<boolean>;
+}
+
+/** Challenges one request may answer before it fails: a new token, then a step-up; never a loop. */
+const MAX_AUTH_CHALLENGES = 2;
 
 /**
  * The client side of MCP Streamable HTTP, for the SDK's Client, on node:http with a keep-alive pool.
@@ -34,6 +49,7 @@ export class HttpClientTransport implements Transport {
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
+  readonly #auth: UpstreamAuth | undefined;
   #protocolVersion: string | undefined;
   #closed = false;
   #stream: IncomingMessage | undefined;
@@ -59,9 +75,10 @@ export class HttpClientTransport implements Transport {
   });
 
   /** `agent`: the egress agent (src/egress), which checks and pins the address of every new socket. */
-  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent) {
+  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent, auth?: UpstreamAuth) {
     this.#url = url;
     this.#headers = headers;
+    this.#auth = auth;
     const https = url.protocol === 'https:';
     this.#agent = agent ?? (https ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 }));
     this.#request = https ? httpsRequest : httpRequest;
@@ -77,6 +94,8 @@ export class HttpClientTransport implements Transport {
 
   #requestHeaders(accept: string, body?: string): Record<string, string> {
     const h: Record<string, string> = { ...this.#headers, accept };
+    const authorization = this.#auth?.header();
+    if (authorization !== undefined) h.authorization = authorization;
     if (body !== undefined) {
       h['content-type'] = 'application/json';
       h['content-length'] = String(Buffer.byteLength(body));
@@ -108,7 +127,7 @@ export class HttpClientTransport implements Transport {
     const body = JSON.stringify(message);
     const requestId = 'method' in message && 'id' in message ? message.id : undefined;
     return new Promise((resolve, reject) => {
-      const post = (retry: boolean): void => {
+      const post = (retry: boolean, challenges = 0): void => {
       const req = this.#request(this.#url, {
         method: 'POST',
         agent: this.#agent,
@@ -118,7 +137,7 @@ export class HttpClientTransport implements Transport {
         // A kept-alive socket the upstream closed as it was reused (its idle timeout) fails before a byte of the
         // request was read: sent again once on a new socket, it is not a lost upstream.
         if (retry && !answered && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !this.#closed) {
-          post(false);
+          post(false, challenges);
           return;
         }
         reject(err);
@@ -144,6 +163,17 @@ export class HttpClientTransport implements Transport {
           } else resolve();
           return;
         }
+        if ((status === 401 || status === 403) && this.#auth !== undefined) {
+          res.resume();
+          this.#answerChallenge(status, res.headers['www-authenticate'], challenges).then(
+            (again) => {
+              if (again) post(retry, challenges + 1);
+              else reject(new GatehouseError('upstream_auth_failed', `The upstream refused the gateway's token (HTTP ${String(status)})`));
+            },
+            reject,
+          );
+          return;
+        }
         if (status < 200 || status >= 300) {
           res.resume();
           const err = new Error(`upstream answered HTTP ${status}`);
@@ -159,8 +189,15 @@ export class HttpClientTransport implements Transport {
       });
       req.end(body);
       };
-      post(true);
+      const ready = this.#auth?.prepare();
+      if (ready === undefined) post(true);
+      else ready.then(() => { post(true); }, reject);
     });
+  }
+
+  async #answerChallenge(status: number, header: string | string[] | undefined, challenges: number): Promise<boolean> {
+    if (challenges >= MAX_AUTH_CHALLENGES || this.#auth === undefined || this.#closed) return false;
+    return this.#auth.challenge(status, Array.isArray(header) ? header.join(', ') : header);
   }
 
   /** Hands messages on; true when one of them is the answer to `requestId`. */

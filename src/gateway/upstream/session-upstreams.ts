@@ -10,6 +10,7 @@ import { AnyResult, egressRefusalIn, type ForwardOptions, type Forwarder } from 
 import { applyElicitationDefaults } from './elicitation-defaults.ts';
 import { translateUpstreamError } from './errors.ts';
 import type { Allowance, Egress } from '../../egress/egress.ts';
+import type { OpenedCredentials } from './credentials.ts';
 import { createUpstreamTransport, deferResponses } from './transport.ts';
 
 /** What a session's upstream connections need of the session on the client side. */
@@ -30,7 +31,7 @@ export interface ClientSide {
 
 export interface SessionUpstreamDeps {
   /** The connector's values with its secrets opened for this session's connection (credentials.ts; audited there). */
-  readonly credentials: (connector: ConnectorRecord) => Promise<Record<string, string>>;
+  readonly credentials: (connector: ConnectorRecord) => Promise<OpenedCredentials>;
   readonly egress: Egress;
   readonly sandbox: SandboxSettings;
   readonly log: Logger;
@@ -137,8 +138,8 @@ export class SessionUpstreams {
     let created: ReturnType<typeof createUpstreamTransport>;
     try {
       if (connector.transport.type === 'stdio') releases.push(this.#deps.hold('process'));
-      const values = await this.#deps.credentials(connector);
-      created = createUpstreamTransport(connector, values, this.#deps.egress, this.#deps.sandbox, (pinned) => {
+      const opened = await this.#deps.credentials(connector);
+      created = createUpstreamTransport(connector, opened, this.#deps.egress, this.#deps.sandbox, (pinned) => {
         allowance = pinned.allowance;
         up.egressAllowance = allowance;
       });

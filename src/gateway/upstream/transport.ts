@@ -3,19 +3,22 @@ import type { Egress, OnPinned } from '../../egress/egress.ts';
 import { planSpawn, type SandboxSettings } from '../../sandbox/sandbox.ts';
 import { checkStdioRequest } from '../../sandbox/stdio-policy.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
+import type { OpenedCredentials } from './credentials.ts';
 import { HttpClientTransport } from './http-transport.ts';
+import { upstreamAuthFor } from './oauth/connector-auth.ts';
 import { SupervisedStdioTransport } from './stdio-transport.ts';
 
 export { secretBinding } from './credentials.ts';
 
 /**
  * Builds the SDK transport for a connector from its values as credentials.ts opened them (secrets in the clear):
- * they go straight into the upstream request headers or the child's environment, and nowhere else. A stdio connector is
+ * they go straight into the upstream request headers or the child's environment, and nowhere else; an OAuth
+ * connector's client secret is opened (by `opened.oauth`) only when a token is requested. A stdio connector is
  * checked again (stdio-policy) and spawned as its sandbox settings say: a record that fails either does not start.
  */
 export function createUpstreamTransport(
   connector: ConnectorRecord,
-  values: Readonly<Record<string, string>>,
+  opened: OpenedCredentials,
   egress: Egress,
   sandbox: SandboxSettings,
   onPinned?: OnPinned,
@@ -25,11 +28,12 @@ export function createUpstreamTransport(
     // Checked again here, not only when stored: the operator's settings may have changed since.
     const options = { allowPrivateNetwork: t.allowPrivateNetwork };
     const url = egress.parse(t.url, options);
-    const headers = { ...values };
-    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned)) };
+    const headers = { ...opened.values };
+    const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, opened.oauth, egress, options);
+    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
-  const plan = planSpawn({ command: t.command, args: t.args, env: { ...values }, cwd: t.cwd, network: t.network === true }, sandbox);
+  const plan = planSpawn({ command: t.command, args: t.args, env: { ...opened.values }, cwd: t.cwd, network: t.network === true }, sandbox);
   const stdio = new SupervisedStdioTransport(plan);
   return { transport: stdio, stdio };
 }
