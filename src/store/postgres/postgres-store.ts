@@ -22,6 +22,7 @@ import { PostgresGuardrailSettings } from './postgres-guardrails.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
+import { PostgresAuditAnchors } from './postgres-audit-anchors.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
 import { PostgresKeys } from './postgres-keys.ts';
@@ -65,6 +66,7 @@ export class PostgresStore implements Store {
   readonly pinning = new PostgresPinning(this.#query);
   readonly policies = new PostgresPolicies(this.#query);
   readonly approvals = new PostgresApprovals(this.#query);
+  readonly auditAnchors = new PostgresAuditAnchors(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10 } = options;

@@ -22,6 +22,7 @@ import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from '
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqlitePinning } from './sqlite-pinning.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
+import { SqliteAuditAnchors } from './sqlite-audit-anchors.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
 import { SqliteKeys } from './sqlite-keys.ts';
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
   readonly guardrailSettings = new SqliteGuardrailSettings(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
+  readonly auditAnchors = new SqliteAuditAnchors(this.#access);
   readonly policies = new SqlitePolicies(this.#access);
 
   constructor(path: string) {
