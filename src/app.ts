@@ -9,6 +9,8 @@ import type { Config } from './config/schema.ts';
 import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from './control-plane.ts';
 import { builtOnFirstUse } from './first-use.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
+import { createCheckpointer } from './gateway/audit/checkpoints.ts';
+import { loadAuditSigner } from './gateway/audit/signing.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
@@ -46,6 +48,7 @@ import type { Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
 import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
+import { auditSigningKeyVault } from './vault/audit-signing-key.ts';
 
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
@@ -59,16 +62,27 @@ export async function openServices(
 ): Promise<ServiceContext & { log: Logger; csrfKey: KeyObject; close(): Promise<void> }> {
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
-  const audit: AuditLog = createAuditLog({ store, log });
+  const box = new SecretBox(master.derive('connector-secrets/v1'));
+  const checkpoints = createCheckpointer({
+    anchors: store.auditAnchors,
+    signer: () => loadAuditSigner(store.auditAnchors, auditSigningKeyVault(box)),
+    settings: { every: config.auditCheckpointEvery, intervalMs: config.auditCheckpointSeconds * 1000, anchorFile: config.auditAnchorFile },
+    log,
+  });
+  const audit: AuditLog = createAuditLog({ store, log, checkpoints });
   return {
     store,
     audit,
     log,
     pepper: pepperKey(master.derive('api-key-pepper/v1')),
-    box: new SecretBox(master.derive('connector-secrets/v1')),
+    box,
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
-    close: () => store.close(),
+    close: async () => {
+      // The checkpoints still due are written while the store is open.
+      await audit.close();
+      await store.close();
+    },
   };
 }
 

@@ -70,6 +70,7 @@ export const CLI_COMMANDS = {
   'policy test': 'policy.read',
   'audit verify': 'audit.verify',
   'audit export': 'audit.export',
+  'audit public-key': 'audit.verify',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

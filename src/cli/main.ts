@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors.ts';
 import { authorize } from '../services/context.ts';
-import { AUDIT_USAGE, auditCommand } from './audit.ts';
+import { AUDIT_USAGE, auditCommand, verifyExportFile } from './audit.ts';
 import { cliAction } from './commands.ts';
 import { CONNECT_USAGE, connectCommand } from './connect.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
@@ -53,6 +53,8 @@ type Group = { readonly handler: Handler; readonly usage: string; readonly singl
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
+  // An export is verified with the public key alone: no database, no master key.
+  if (command === 'audit' && args[0] === 'verify' && args.includes('--file')) return verifyExportFile(args.slice(1));
   if (command === 'doctor') {
     doctor(env, args);
     return;

@@ -9,6 +9,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_PORT: 'port',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
+  GATEHOUSE_DATABASE_MIGRATOR_URL: 'databaseMigratorUrl',
   GATEHOUSE_PUBLIC_URL: 'publicUrl',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_ALLOWED_ORIGINS: 'allowedOrigins',
@@ -44,9 +45,12 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_STDIO_MEMORY_MB: 'stdioMemoryMb',
   GATEHOUSE_STDIO_CPU_SECONDS: 'stdioCpuSeconds',
   GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
+  GATEHOUSE_AUDIT_CHECKPOINT_EVERY: 'auditCheckpointEvery',
+  GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: 'auditCheckpointSeconds',
+  GATEHOUSE_AUDIT_ANCHOR_FILE: 'auditAnchorFile',
 };
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'databaseMigratorUrl']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

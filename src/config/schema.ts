@@ -19,6 +19,15 @@ export const configSchema = z.strictObject({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .transform((v) => new Secret(v))
     .optional(),
+  /**
+   * Optional: a second URL, of the role that owns the schema and runs migrations (README "PostgreSQL roles"). When
+   * set, `databaseUrl` is the application role's, which cannot change or remove audit records.
+   */
+  databaseMigratorUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .transform((v) => new Secret(v))
+    .optional(),
   /** The URL clients use to reach the gateway, when it differs from http://host:port (a TLS proxy in front). */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -98,6 +107,12 @@ export const configSchema = z.strictObject({
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),
+  /** Sign each audit chain's head every this many records (0: no checkpoints) ... */
+  auditCheckpointEvery: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  /** ... or at most this long after a record, whichever comes first. */
+  auditCheckpointSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(10),
+  /** Each checkpoint is also appended to this file (JSON lines): the anchor outside the database. */
+  auditAnchorFile: z.string().min(1).optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
