@@ -3,6 +3,7 @@ import { authorize } from '../services/context.ts';
 import { AUDIT_USAGE, auditCommand, verifyExportFile } from './audit.ts';
 import { cliAction } from './commands.ts';
 import { CONNECT_USAGE, connectCommand } from './connect.ts';
+import { DB_USAGE, dbCommand } from './db.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { doctor, DOCTOR_USAGE } from './doctor.ts';
 import { openCli, type CliContext } from './context.ts';
@@ -26,6 +27,7 @@ const USAGE = `Usage: gatehouse <command>
 
 gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL)
 ${DOCTOR_USAGE}
+${DB_USAGE}
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${SIGN_IN_USAGE}
@@ -55,6 +57,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (command === 'serve') return serve(env);
   // An export is verified with the public key alone: no database, no master key.
   if (command === 'audit' && args[0] === 'verify' && args.includes('--file')) return verifyExportFile(args.slice(1));
+  if (command === 'db') return dbCommand(args);
   if (command === 'doctor') {
     doctor(env, args);
     return;
