@@ -24,7 +24,7 @@ interface Writer {
 function startWriter(where: string, schema: string, org: string, count: number): Writer {
   const child = spawn(process.execPath, [WRITER, where, schema, org, String(count), '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const answered: string[] = [];
-  if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => answered.push(l));
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => answered.push(l));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
     resolve(code);
   }));
