@@ -50,7 +50,7 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
           const label = r.chain === SYSTEM_CHAIN ? 'system' : (orgs.get(r.chain) ?? r.chain);
           const signed = r.checkpoints.latestSeq === null ? 'no signed checkpoint yet' : `signed through record ${r.checkpoints.latestSeq}`;
           if (r.ok) out(`ok      ${label}: ${r.verified} records, ${signed}, head ${r.headHash.slice(0, 16)}…`);
-          else err(`BROKEN  ${label}: first bad record ${r.firstBreak?.seq ?? '?'}: ${r.firstBreak?.reason ?? ''}`);
+          else err(`BROKEN  ${label}: ${r.firstBreak?.reason ?? ''} (first broken record: ${r.firstBreak?.seq ?? '?'})`);
         }
       }
       if (reports.some((r) => !r.ok)) process.exitCode = 1;
