@@ -7,7 +7,7 @@
  * Run alone with `node bench/audit-append.ts [--records N] [--in-flight N] [--orgs N] [--json]`; bench/run.ts runs it
  * last, as its own process (`--json`: one JSON line of the result), so the driver's heap and history are not in it.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +15,23 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createAuditLog } from '../src/gateway/audit/audit-log.ts';
 import { verifyChain } from '../src/gateway/audit/verify.ts';
+import pg from 'pg';
+import { createCheckpointer } from '../src/gateway/audit/checkpoints.ts';
+import { loadAuditSigner } from '../src/gateway/audit/signing.ts';
 import { openStore } from '../src/store/open-store.ts';
-import type { AuditEvent } from '../src/store/types.ts';
+import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import type { AuditEvent, Store } from '../src/store/types.ts';
+import { auditSigningKeyVault } from '../src/vault/audit-signing-key.ts';
+import { SecretBox } from '../src/vault/secret-box.ts';
 
 export interface AuditAppendOptions {
   readonly records: number;
   readonly inFlight: number;
   readonly orgs: number;
+  /** Default sqlite; postgres runs on GATEHOUSE_BENCH_DATABASE_URL (default the local test database) in a schema of its own. */
+  readonly store?: 'sqlite' | 'postgres';
+  /** Sign each chain's head every this many records; 0 or absent: no checkpoints. */
+  readonly checkpointEvery?: number;
 }
 
 export interface AuditAppendResult extends AuditAppendOptions {
@@ -64,10 +74,27 @@ function eventFor(orgId: string, i: number): AuditEvent {
 
 export async function measureAuditAppend(opts: AuditAppendOptions): Promise<AuditAppendResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-audit-'));
-  const store = await openStore({ dataDir, databaseUrl: undefined });
+  const pgUrl = process.env.GATEHOUSE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `gatehouse_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  let store: Store;
+  if (opts.store === 'postgres') {
+    store = new PostgresStore(pgUrl, { schema, poolSize: 10 });
+    await store.migrate();
+  } else store = await openStore({ dataDir, databaseUrl: undefined, databaseMigratorUrl: undefined });
   const problems: string[] = [];
+  const log = pino({ level: 'silent' });
+  const every = opts.checkpointEvery ?? 0;
+  const checkpoints =
+    every > 0
+      ? createCheckpointer({
+          anchors: store.auditAnchors,
+          signer: () => loadAuditSigner(store.auditAnchors, auditSigningKeyVault(new SecretBox(randomBytes(32)))),
+          settings: { every, intervalMs: 10_000 },
+          log,
+        })
+      : undefined;
   try {
-    const audit = createAuditLog({ store, log: pino({ level: 'silent' }) });
+    const audit = createAuditLog({ store, log, checkpoints });
     const orgIds = Array.from({ length: opts.orgs }, () => `org_${randomUUID()}`);
     const latencies = new Float64Array(opts.records);
     let issued = 0;
@@ -92,6 +119,7 @@ export async function measureAuditAppend(opts: AuditAppendOptions): Promise<Audi
     await Promise.all(Array.from({ length: opts.inFlight }, worker));
     const elapsedMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    await audit.close();
     if (failed > 0) problems.push(`${failed} of ${opts.records} audit appends failed`);
 
     let verified = 0;
@@ -118,6 +146,12 @@ export async function measureAuditAppend(opts: AuditAppendOptions): Promise<Audi
   } finally {
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
+    if (opts.store === 'postgres') {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
   }
 }
 
@@ -125,7 +159,7 @@ export const AUDIT_APPEND_TARGET = 20_000;
 
 export function auditAppendLine(r: AuditAppendResult): string {
   return (
-    `${r.records} records, ${r.inFlight} in flight over ${r.orgs} organisations: ${r.recordsPerSecond.toFixed(0)} records/s, ` +
+    `${r.store ?? 'sqlite'}, checkpoints ${r.checkpointEvery ? `every ${r.checkpointEvery}` : 'off'}: ${r.records} records, ${r.inFlight} in flight over ${r.orgs} organisations: ${r.recordsPerSecond.toFixed(0)} records/s, ` +
     `${r.usPerRecord.toFixed(1)} µs/record wall, ${r.cpuUsPerRecord.toFixed(1)} µs/record CPU; each record waits p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`
   );
 }
@@ -136,11 +170,16 @@ if (import.meta.main) {
       records: { type: 'string', default: '20000' },
       'in-flight': { type: 'string', default: '64' },
       orgs: { type: 'string', default: '3' },
+      store: { type: 'string', default: 'sqlite' },
+      'checkpoint-every': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
   });
-  const r = await measureAuditAppend({ records: Number(values.records), inFlight: Number(values['in-flight']), orgs: Number(values.orgs) });
+  const r = await measureAuditAppend({
+    records: Number(values.records), inFlight: Number(values['in-flight']), orgs: Number(values.orgs),
+    store: values.store === 'postgres' ? 'postgres' : 'sqlite', checkpointEvery: Number(values['checkpoint-every']),
+  });
   if (values.json) {
     console.log(JSON.stringify(r));
   } else {

@@ -11,6 +11,8 @@ import { builtOnFirstUse } from './first-use.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import type { SiemDelivery } from './gateway/audit/sinks/delivery.ts';
 import { createSiemDelivery } from './gateway/audit/sinks/siem.ts';
+import { createCheckpointer } from './gateway/audit/checkpoints.ts';
+import { loadAuditSigner } from './gateway/audit/signing.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
 import { createAuthenticator } from './gateway/authn/authenticate.ts';
 import { createTokenVerifier } from './gateway/authn/oauth-token.ts';
@@ -53,6 +55,7 @@ import { MasterKey } from './vault/master-key.ts';
 import { SecretBox } from './vault/secret-box.ts';
 import { createVault } from './vault/open-vault.ts';
 import { resealLegacySecrets } from './services/vault.ts';
+import { auditSigningKeyVault } from './vault/audit-signing-key.ts';
 
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
@@ -71,15 +74,23 @@ export async function openServices(
   const master = MasterKey.load(config);
   const store: Store = await openStore(config);
   const observers: ((record: AuditRecord) => void)[] = [];
+  // The connector-secret key of before the vault: its v1 ciphertexts still open (and are resealed at start). It
+  // also seals the audit signing key (vault/audit-signing-key.ts).
+  const legacy = new SecretBox(master.derive('connector-secrets/v1'));
+  const checkpoints = createCheckpointer({
+    anchors: store.auditAnchors,
+    signer: () => loadAuditSigner(store.auditAnchors, auditSigningKeyVault(legacy)),
+    settings: { every: config.auditCheckpointEvery, intervalMs: config.auditCheckpointSeconds * 1000, anchorFile: config.auditAnchorFile },
+    log,
+  });
   const audit: AuditLog = createAuditLog({
     store,
     log,
+    checkpoints,
     onAppended: (record) => {
       for (const fn of observers) fn(record);
     },
   });
-  // The connector-secret key of before the vault: its v1 ciphertexts still open (and are resealed at start).
-  const legacy = new SecretBox(master.derive('connector-secrets/v1'));
   const vault = createVault(config, master, store.vault, legacy);
   return {
     store,
@@ -95,6 +106,8 @@ export async function openServices(
     production: config.env === 'production',
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: async () => {
+      // The checkpoints still due are written while the store is open.
+      await audit.close();
       await vault.close();
       await store.close();
     },

@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { exportAudit, getAuditRecord, searchAudit, verifyAudit } from '../services/audit.ts';
+import { COMMITTED_FIELDS } from '../gateway/audit/chain.ts';
+import { PII_FIELDS } from '../gateway/audit/export.ts';
+import { auditPublicKey, exportAudit, getAuditRecord, searchAudit, verifyAudit } from '../services/audit.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam, isoTime, queryInt } from './schemas.ts';
 
@@ -21,6 +23,7 @@ export const auditRecordView = z.object({
   detail: z.string().nullable().describe('JSON object text of what the stages found and decided (guardrail findings, policies, limits), never matched values'),
   prevHash: z.string(),
   hash: z.string(),
+  salt: z.string().nullable().describe('Version-2 records: the seed of the per-field salts (README "Audit"); null for version 1'),
 });
 
 const filters = {
@@ -30,7 +33,10 @@ const filters = {
   actorUser: z.string().min(1).max(320).optional(),
   since: isoTime.optional().describe('Inclusive'),
   until: isoTime.optional().describe('Exclusive'),
+  connector: z.string().min(1).max(128).optional().describe('The connector a data-path request resolved to'),
 };
+
+const REDACTABLE = z.enum(COMMITTED_FIELDS);
 
 export const auditRoutes = [
   defineRoute({
@@ -46,20 +52,45 @@ export const auditRoutes = [
       description: 'One page; pass nextAfter as after for the next',
       schema: z.object({ records: z.array(auditRecordView), nextAfter: z.number().int().nullable() }),
     },
-    handle: async ({ services, actor, orgId, query }) =>
-      json(200, await searchAudit(services, actor, orgId, { ...query, afterSeq: query.after })),
+    handle: async ({ services, actor, orgId, query }) => {
+      const { connector, after, ...rest } = query;
+      return json(200, await searchAudit(services, actor, orgId, { ...rest, targetConnector: connector, afterSeq: after }));
+    },
   }),
   defineRoute({
     method: 'GET',
     path: '/audit/export',
     action: 'audit.export',
     operationId: 'exportAudit',
-    summary: 'The chain as NDJSON, one record a line; unfiltered it can be verified again offline',
+    summary: 'The chain as NDJSON with its signed checkpoints, verifiable offline with the public key; filtered or redacted, it still verifies',
     tag: 'audit',
-    query: z.strictObject(filters),
-    response: { status: 200, description: 'JSON lines', contentType: 'application/x-ndjson', schema: auditRecordView },
-    handle: ({ services, actor, orgId, query }) =>
-      Promise.resolve({ status: 200, contentType: 'application/x-ndjson', stream: exportAudit(services, actor, orgId, query) }),
+    query: z.strictObject({
+      ...filters,
+      redact: z
+        .string()
+        .max(300)
+        .optional()
+        .transform((v, c) => {
+          if (v === undefined) return undefined;
+          const names = v === 'pii' ? [...PII_FIELDS] : v.split(',').map((f) => f.trim());
+          const parsed = z.array(REDACTABLE).safeParse(names);
+          if (!parsed.success) {
+            c.addIssue({ code: 'custom', message: `redact: pii, or fields among ${COMMITTED_FIELDS.join(', ')}` });
+            return z.NEVER;
+          }
+          return parsed.data;
+        })
+        .describe('pii (actorUser, clientIp, args), or a comma-separated list of fields: each is replaced by its digest'),
+    }),
+    response: { status: 200, description: 'JSON lines: records, link lines for records a filter left out, checkpoints', contentType: 'application/x-ndjson', schema: auditRecordView },
+    handle: ({ services, actor, orgId, query }) => {
+      const { connector, redact, ...rest } = query;
+      return Promise.resolve({
+        status: 200,
+        contentType: 'application/x-ndjson',
+        stream: exportAudit(services, actor, orgId, { ...rest, targetConnector: connector }, { redact }),
+      });
+    },
   }),
   defineRoute({
     method: 'GET',
@@ -77,9 +108,20 @@ export const auditRoutes = [
         verified: z.number().int(),
         headHash: z.string(),
         firstBreak: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
+        checkpoints: z.object({ verified: z.number().int(), latestSeq: z.number().int().nullable() }),
       }),
     },
     handle: async ({ services, actor, orgId }) => json(200, await verifyAudit(services, actor, orgId)),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/audit/public-key',
+    action: 'audit.verify',
+    operationId: 'getAuditPublicKey',
+    summary: 'The Ed25519 public key (SPKI PEM) that verifies the signed checkpoints of exports',
+    tag: 'audit',
+    response: { status: 200, description: 'The key', schema: z.object({ keyId: z.string(), publicKey: z.string() }) },
+    handle: async ({ services, actor }) => json(200, await auditPublicKey(services, actor)),
   }),
   defineRoute({
     method: 'GET',

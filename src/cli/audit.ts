@@ -1,32 +1,57 @@
-import { chmodSync, createWriteStream } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { GatehouseError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../gateway/audit/audit-log.ts';
 import { configuredSinks } from '../gateway/audit/sinks/siem.ts';
-import { exportAudit, listAuditChains, siemPositions, verifyAudit } from '../services/audit.ts';
+import { isCommittedField, PII_FIELDS } from '../gateway/audit/export.ts';
+import { verifyExport } from '../gateway/audit/file-verify.ts';
+import { parsePublicKey } from '../gateway/audit/signing.ts';
+import type { ChainReport } from '../gateway/audit/verify.ts';
+import { auditPublicKey, exportAudit, listAuditChains, siemPositions, verifyAudit, type AuditQuery } from '../services/audit.ts';
+import type { AuditCheckpoint, AuditDecision } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import { err, out, table, UsageError } from './output.ts';
 
-export const AUDIT_USAGE = `gatehouse audit verify [--org SLUG] [--json]      (default: every chain)
-gatehouse audit export [--org SLUG | --system] [--out FILE]   (JSON lines; default org: default)
+export const AUDIT_USAGE = `gatehouse audit verify [--org SLUG] [--json] [--public-key FILE] [--anchor FILE]   (default: every chain)
+gatehouse audit verify --file EXPORT.ndjson --public-key FILE   (an export, offline: no database needed)
+gatehouse audit export [--org SLUG | --system] [--out FILE] [--since T] [--until T] [--key KEY_ID] [--decision allow|deny|error]
+                       [--connector NAME] [--action A] [--redact-pii | --redact FIELD,...]   (JSON lines; default org: default)
+gatehouse audit public-key [--out FILE]   (the Ed25519 key that verifies checkpoints, SPKI PEM)
 gatehouse audit sinks [--json]                  (each SIEM sink's cursor and lag per chain)`;
+
+const DECISIONS = new Set<string>(['allow', 'deny', 'error']);
 
 export async function auditCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
   const { values } = parseArgs({
     args: rest,
-    options: { org: { type: 'string' }, system: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      org: { type: 'string' }, system: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' },
+      'public-key': { type: 'string' }, anchor: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      key: { type: 'string' }, decision: { type: 'string' }, connector: { type: 'string' }, action: { type: 'string' },
+      'redact-pii': { type: 'boolean' }, redact: { type: 'string' },
+    },
   });
   switch (sub) {
     case 'verify': {
+      const publicKey = values['public-key'] === undefined ? undefined : readPublicKey(values['public-key']);
+      const anchors = values.anchor === undefined ? undefined : readAnchors(values.anchor);
       const chains = values.org !== undefined ? [(await ctx.org(values.org)).id] : await listAuditChains(ctx, ctx.actor);
       const orgs = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o.slug]));
-      const reports = [];
-      for (const chain of chains) reports.push(await verifyAudit(ctx, ctx.actor, chain));
+      const reports: ChainReport[] = [];
+      for (const chain of chains) {
+        const label = chain === SYSTEM_CHAIN ? 'system' : (orgs.get(chain) ?? chain);
+        const bar = progressBar(label);
+        reports.push(await verifyAudit(ctx, ctx.actor, chain, { publicKey, anchors, onProgress: bar.update }));
+        bar.done();
+      }
       if (values.json === true) out(JSON.stringify(reports));
       else {
         for (const r of reports) {
           const label = r.chain === SYSTEM_CHAIN ? 'system' : (orgs.get(r.chain) ?? r.chain);
-          if (r.ok) out(`ok      ${label}: ${r.verified} records, head ${r.headHash.slice(0, 16)}…`);
+          const signed = r.checkpoints.latestSeq === null ? 'no signed checkpoint yet' : `signed through record ${r.checkpoints.latestSeq}`;
+          if (r.ok) out(`ok      ${label}: ${r.verified} records, ${signed}, head ${r.headHash.slice(0, 16)}…`);
           else err(`BROKEN  ${label}: ${r.firstBreak?.reason ?? ''} (first broken record: ${r.firstBreak?.seq ?? '?'})`);
         }
       }
@@ -35,8 +60,11 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
     }
     case 'export': {
       const chain = values.system === true ? SYSTEM_CHAIN : (await ctx.org(values.org)).id;
+      const query = exportQuery(values);
+      const redact = redactFields(values['redact-pii'] === true, values.redact);
+      const lines = exportAudit(ctx, ctx.actor, chain, query, { redact });
       if (values.out === undefined) {
-        for await (const line of exportAudit(ctx, ctx.actor, chain)) process.stdout.write(line);
+        for await (const line of lines) process.stdout.write(line);
         return;
       }
       const file = createWriteStream(values.out, { mode: 0o600 });
@@ -44,8 +72,8 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
       // The mode above applies only to a new file; an existing one is narrowed too.
       chmodSync(values.out, 0o600);
       let count = 0;
-      for await (const line of exportAudit(ctx, ctx.actor, chain)) {
-        count++;
+      for await (const line of lines) {
+        if (!line.startsWith('{"type":')) count++;
         if (!file.write(line)) await once(file, 'drain');
       }
       file.end();
@@ -78,7 +106,106 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
       for (const p of positions) out(`${p.sink}: ${String(p.lag)} records behind`);
       return;
     }
+    case 'public-key': {
+      const { keyId, publicKey } = await auditPublicKey(ctx, ctx.actor);
+      if (values.out === undefined) process.stdout.write(publicKey);
+      else {
+        writeFileSync(values.out, publicKey, { mode: 0o644 });
+        err(`Wrote public key ${keyId} to ${values.out}`);
+      }
+      return;
+    }
     default:
       throw new UsageError(AUDIT_USAGE);
   }
+}
+
+/** `audit verify --file`: an export checked with the public key alone; it opens no database and needs no secret. */
+export async function verifyExportFile(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { file: { type: 'string' }, 'public-key': { type: 'string' }, json: { type: 'boolean' } } });
+  if (values.file === undefined || values['public-key'] === undefined) throw new UsageError(AUDIT_USAGE);
+  const key = readPublicKey(values['public-key']);
+  if (!existsSync(values.file)) throw new GatehouseError('not_found', `No such file: ${values.file}`);
+  const lines = createInterface({ input: createReadStream(values.file, 'utf8'), crlfDelay: Infinity });
+  const r = await verifyExport(lines, key);
+  if (values.json === true) out(JSON.stringify(r));
+  else if (r.firstBreak !== undefined) err(`BROKEN  ${values.file}: first bad record ${r.firstBreak.seq} (line ${r.firstBreak.line}): ${r.firstBreak.reason}`);
+  else if (!r.ok) {
+    err(
+      r.checkpoints === 0
+        ? `UNANCHORED  ${values.file}: ${r.records} records link and hash correctly, but no signed checkpoint covers them`
+        : `UNANCHORED  ${values.file}: the last ${r.unanchored} records are not covered by a signed checkpoint (the file may have been cut or extended)`,
+    );
+  } else out(`ok      ${values.file}: ${r.records} records (${r.links} left out by the filter), ${r.checkpoints} signed checkpoints, all anchored`);
+  if (!r.ok) process.exitCode = 1;
+}
+
+function readPublicKey(path: string): NonNullable<ReturnType<typeof parsePublicKey>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new GatehouseError('bad_request', `Cannot read the public key file ${path}`, { cause: e });
+  }
+  const key = parsePublicKey(text);
+  if (key === undefined) throw new GatehouseError('bad_request', `${path} does not hold an Ed25519 public key (SPKI PEM, as \`gatehouse audit public-key\` prints)`);
+  return key;
+}
+
+function readAnchors(path: string): AuditCheckpoint[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new GatehouseError('bad_request', `Cannot read the anchor file ${path}`, { cause: e });
+  }
+  const anchors: AuditCheckpoint[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new GatehouseError('bad_request', `${path} line ${i + 1} is not JSON`);
+    }
+    const { orgId, seq, hash, ts, keyId, signature } = o;
+    if (typeof orgId !== 'string' || typeof seq !== 'number' || typeof hash !== 'string' || typeof ts !== 'string' || typeof keyId !== 'string' || typeof signature !== 'string') {
+      throw new GatehouseError('bad_request', `${path} line ${i + 1} is not a checkpoint`);
+    }
+    anchors.push({ orgId, seq, hash, ts, keyId, signature });
+  }
+  return anchors;
+}
+
+function exportQuery(v: { since?: string; until?: string; key?: string; decision?: string; connector?: string; action?: string }): AuditQuery {
+  if (v.decision !== undefined && !DECISIONS.has(v.decision)) throw new UsageError('--decision must be allow, deny or error');
+  return {
+    since: v.since, until: v.until, actorKeyId: v.key, decision: v.decision as AuditDecision | undefined, targetConnector: v.connector, action: v.action,
+  };
+}
+
+function redactFields(pii: boolean, list: string | undefined): (typeof PII_FIELDS)[number][] | undefined {
+  if (list === undefined) return pii ? [...PII_FIELDS] : undefined;
+  const fields = list.split(',').map((f) => f.trim()).filter(Boolean);
+  const unknown = fields.filter((f) => !isCommittedField(f));
+  if (unknown.length > 0) throw new UsageError(`--redact: unknown field ${unknown.join(', ')}; fields are ts, actorKeyId, actorUser, clientIp, action, targetConnector, targetName, decision, reason, latencyMs, correlationId, args, detail`);
+  return fields.filter(isCommittedField);
+}
+
+/** A progress bar on a terminal (stderr), nothing otherwise: piped output stays clean. */
+function progressBar(label: string): { update: (done: number, total: number) => void; done: () => void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+  let shown = false;
+  return {
+    update: (done, total) => {
+      const width = 30;
+      const frac = total === 0 ? 1 : Math.min(done / total, 1);
+      const filled = Math.round(frac * width);
+      process.stderr.write(`\r${label.slice(0, 24).padEnd(24)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}% ${done}/${total}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
 }

@@ -80,6 +80,7 @@ export const CLI_COMMANDS = {
   'vault status': 'vault.read',
   'vault rotate-kek': 'vault.rotate',
   'vault rotate-dek': 'vault.rotate',
+  'audit public-key': 'audit.verify',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

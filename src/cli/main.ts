@@ -1,8 +1,9 @@
 import { GatehouseError } from '../errors.ts';
 import { authorize } from '../services/context.ts';
-import { AUDIT_USAGE, auditCommand } from './audit.ts';
+import { AUDIT_USAGE, auditCommand, verifyExportFile } from './audit.ts';
 import { cliAction } from './commands.ts';
 import { CONNECT_USAGE, connectCommand } from './connect.ts';
+import { DB_USAGE, dbCommand } from './db.ts';
 import { CONNECTORS_USAGE, connectorsCommand } from './connectors.ts';
 import { CONFIG_USAGE, configCommand } from './config-show.ts';
 import { doctor, DOCTOR_USAGE } from './doctor.ts';
@@ -31,6 +32,7 @@ gatehouse serve                 start the gateway (GATEHOUSE_HOST, GATEHOUSE_POR
 ${DOCTOR_USAGE}
 ${CONFIG_USAGE}
 ${SUPPORT_BUNDLE_USAGE}
+${DB_USAGE}
 ${ORGS_USAGE}
 ${MEMBERS_USAGE}
 ${SIGN_IN_USAGE}
@@ -60,6 +62,9 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(env);
   // Local commands of the operator at the machine: they read the configuration and the host, and act in no organisation.
+  // An export is verified with the public key alone: no database, no master key.
+  if (command === 'audit' && args[0] === 'verify' && args.includes('--file')) return verifyExportFile(args.slice(1));
+  if (command === 'db') return dbCommand(args);
   if (command === 'doctor') return doctor(env, args);
   if (command === 'config') {
     configCommand(env, args);

@@ -9,6 +9,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_PORT: 'port',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
+  GATEHOUSE_DATABASE_MIGRATOR_URL: 'databaseMigratorUrl',
   GATEHOUSE_PUBLIC_URL: 'publicUrl',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_ALLOWED_ORIGINS: 'allowedOrigins',
@@ -70,12 +71,15 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_TLS_CERT: 'tlsCert',
   GATEHOUSE_TLS_KEY: 'tlsKey',
   GATEHOUSE_TLS_MIN_VERSION: 'tlsMinVersion',
+  GATEHOUSE_AUDIT_CHECKPOINT_EVERY: 'auditCheckpointEvery',
+  GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: 'auditCheckpointSeconds',
+  GATEHOUSE_AUDIT_ANCHOR_FILE: 'auditAnchorFile',
 };
 
 /** The environment variable of each setting, for messages that must name what to change. */
 export const SETTING_ENV: Readonly<Partial<Record<keyof Config, string>>> = Object.fromEntries(Object.entries(ENV_KEYS).map(([name, key]) => [key, name]));
 const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin', 'siemWebhookSecret', 'siemOtlpHeaders']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin', 'databaseMigratorUrl', 'siemWebhookSecret', 'siemOtlpHeaders']);
 /** Secrets that may be written `@env:VAR`: the value is read from that variable (a config file then holds none). */
 const ENV_REFERENCE_KEYS = new Set<keyof Config>(['siemWebhookSecret', 'siemOtlpHeaders']);
 

@@ -19,6 +19,15 @@ export const configSchema = z.strictObject({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .transform((v) => new Secret(v))
     .optional(),
+  /**
+   * Optional: a second URL, of the role that owns the schema and runs migrations (README "PostgreSQL roles"). When
+   * set, `databaseUrl` is the application role's, which cannot change or remove audit records.
+   */
+  databaseMigratorUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .transform((v) => new Secret(v))
+    .optional(),
   /** The URL clients use to reach the gateway, when it differs from http://host:port (a TLS proxy in front). */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -158,6 +167,12 @@ export const configSchema = z.strictObject({
   tlsKey: z.string().min(1).optional(),
   /** The oldest TLS version accepted: 1.3 unless the operator chooses 1.2 for older clients. */
   tlsMinVersion: z.enum(['TLSv1.3', 'TLSv1.2']).default('TLSv1.3'),
+  /** Sign each audit chain's head every this many records (0: no checkpoints) ... */
+  auditCheckpointEvery: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  /** ... or at most this long after a record, whichever comes first. */
+  auditCheckpointSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(10),
+  /** Each checkpoint is also appended to this file (JSON lines): the anchor outside the database. */
+  auditAnchorFile: z.string().min(1).optional(),
 }).refine((c) => c.siemWebhookUrl === undefined || c.siemWebhookSecret !== undefined, {
   path: ['siemWebhookSecret'],
   message: 'GATEHOUSE_SIEM_WEBHOOK_SECRET is required with GATEHOUSE_SIEM_WEBHOOK_URL (the receiver checks the signature)',

@@ -1,5 +1,10 @@
 import { GatehouseError } from '../errors.ts';
-import { verifyChain, type ChainReport } from '../gateway/audit/verify.ts';
+import type { CommittedField } from '../gateway/audit/chain.ts';
+import { auditEvent, auditJson } from '../gateway/audit/event.ts';
+import { checkpointLine, linkLine, matchesFilter, recordLine, redactedLine } from '../gateway/audit/export.ts';
+import { loadAuditSigner } from '../gateway/audit/signing.ts';
+import { verifyChain, type ChainReport, type VerifyOptions } from '../gateway/audit/verify.ts';
+import { auditSigningKeyVault } from '../vault/audit-signing-key.ts';
 import type { AuditFilter, AuditRecord } from '../store/types.ts';
 import { authorize, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
@@ -40,28 +45,91 @@ export async function getAuditRecord(ctx: Pick<ServiceContext, 'store'>, actor: 
   return record;
 }
 
+export interface ExportOptions {
+  /** Fields to leave out, each replaced by its digest (export.ts PII_FIELDS by default when redacting). */
+  readonly redact?: readonly CommittedField[] | undefined;
+}
+
 /**
- * The organisation's records as JSON lines, in seq order. Unfiltered, it is the whole chain, which anyone can verify
- * again with the same hash rule; filtered, it is an extract.
+ * The organisation's records as JSON lines, in seq order, with the signed checkpoints among them: a file that
+ * verifies on its own with the public key (`gatehouse audit verify --file`). The chain's head is signed first, so the
+ * export ends anchored. Unfiltered, every record is whole; filtered, the export runs from the first match to the head
+ * and a record the filter leaves out is a link line (its place and content digest), so the matches still verify
+ * as part of the signed chain. Redacted fields keep their digests. The export itself is then audited: who, from
+ * where, which filters, how many records.
  */
-export async function* exportAudit(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string, q: AuditQuery = {}): AsyncGenerator<string> {
-  authorize(actor, 'audit.export');
+export async function* exportAudit(
+  ctx: Pick<ServiceContext, 'store' | 'audit'>,
+  actor: Actor,
+  orgId: string,
+  q: AuditQuery = {},
+  options: ExportOptions = {},
+): AsyncGenerator<string> {
+  authorizeExport(actor);
   requireSameOrg(actor, orgId, NO_SUCH_RECORD);
-  let filter = normalise(q, EXPORT_PAGE);
-  for (;;) {
-    const page = await ctx.store.searchAudit(orgId, filter);
-    for (const r of page) yield JSON.stringify(r) + '\n';
-    const last = page.at(-1);
-    if (last === undefined || page.length < EXPORT_PAGE) return;
-    filter = { ...filter, afterSeq: last.seq };
+  const filter = normalise(q, 1);
+  const { afterSeq: _a, limit: _l, ...criteria } = filter;
+  const filtered = Object.values(criteria).some((v: unknown) => v !== undefined);
+  const redact = new Set(options.redact ?? []);
+  let rows = 0;
+  let outcome: 'allow' | 'error' = 'error';
+  try {
+    await ctx.audit.checkpoint(orgId);
+    const first = filtered ? (await ctx.store.searchAudit(orgId, filter))[0] : undefined;
+    if (!filtered || first !== undefined) {
+      const checkpoints = await ctx.store.auditAnchors.listCheckpoints(orgId, Math.max((first?.seq ?? 1) - 1, 0));
+      let cpAt = 0;
+      let after = first === undefined ? 0 : first.seq - 1;
+      for (;;) {
+        const page = await ctx.store.listAudit(orgId, after, EXPORT_PAGE);
+        for (const r of page) {
+          if (!filtered || matchesFilter(r, criteria)) {
+            rows++;
+            yield redact.size === 0 ? recordLine(r) : redactedLine(r, redact);
+          } else yield linkLine(r);
+          for (let cp = checkpoints[cpAt]; cp !== undefined && cp.seq <= r.seq; cp = checkpoints[++cpAt]) {
+            if (cp.seq === r.seq) yield checkpointLine(cp);
+          }
+        }
+        const last = page.at(-1);
+        if (last === undefined || page.length < EXPORT_PAGE) break;
+        after = last.seq;
+      }
+    }
+    outcome = 'allow';
+  } finally {
+    await ctx.audit.record(
+      auditEvent({
+        orgId,
+        actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
+        clientIp: actor.clientIp,
+        action: 'audit.export',
+        decision: outcome,
+        reason: outcome === 'error' ? 'export_incomplete' : null,
+        correlationId: actor.correlationId,
+        args: auditJson({ filters: criteria, redact: [...redact], format: 'ndjson', rows }),
+      }),
+    );
   }
 }
 
+/** Whole-chain export is a permission of its own: owners and admins by default, viewers where the organisation allows. */
+function authorizeExport(actor: Actor): void {
+  authorize(actor, 'audit.export');
+}
+
 /** Verifies a chain from its first record; the operator may name any chain (the system chain too). */
-export async function verifyAudit(ctx: Pick<ServiceContext, 'store'>, actor: Actor, chain: string): Promise<ChainReport> {
+export async function verifyAudit(ctx: Pick<ServiceContext, 'store'>, actor: Actor, chain: string, options: VerifyOptions = {}): Promise<ChainReport> {
   authorize(actor, 'audit.verify');
   requireSameOrg(actor, chain, NO_SUCH_RECORD);
-  return verifyChain(ctx.store, chain);
+  return verifyChain(ctx.store, chain, options);
+}
+
+/** The public key that verifies checkpoints (SPKI PEM), created with the signing key on first use. */
+export async function auditPublicKey(ctx: Pick<ServiceContext, 'store' | 'box'>, actor: Actor): Promise<{ keyId: string; publicKey: string }> {
+  authorize(actor, 'audit.verify');
+  const signer = await loadAuditSigner(ctx.store.auditAnchors, auditSigningKeyVault(ctx.box));
+  return { keyId: signer.keyId, publicKey: signer.publicKeyPem };
 }
 
 /** Every chain in the store: the operator's view. */

@@ -1,5 +1,5 @@
 import type {
-  ApiKeyRecord, AuditFilter, AuditRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, NetworkAllowlist, NetworkPlane,
+  ApiKeyRecord, AuditCheckpoint, AuditFilter, AuditRecord, AuditSigningKeyRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, NetworkAllowlist, NetworkPlane,
   OAuthIssuerRecord, Organisation, UserRecord, VirtualServerRecord,
 } from './types.ts';
 
@@ -129,19 +129,20 @@ export function toAuditRecord(r: Row): AuditRecord {
     detail: strOrNull(r.detail),
     prevHash: str(r.prev_hash),
     hash: str(r.hash),
+    salt: strOrNull(r.salt),
   };
 }
 
 /** Audit columns in insert order, with the value of each for a record. */
 export const AUDIT_COLUMNS = [
   'org_id', 'seq', 'ts', 'actor_key_id', 'actor_user', 'client_ip', 'action', 'target_connector', 'target_name',
-  'decision', 'reason', 'latency_ms', 'correlation_id', 'args', 'detail', 'prev_hash', 'hash',
+  'decision', 'reason', 'latency_ms', 'correlation_id', 'args', 'detail', 'prev_hash', 'hash', 'salt',
 ] as const;
 
 export function auditValues(r: AuditRecord): (string | number | null)[] {
   return [
     r.orgId, r.seq, r.ts, r.actorKeyId, r.actorUser, r.clientIp, r.action, r.targetConnector, r.targetName,
-    r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.detail, r.prevHash, r.hash,
+    r.decision, r.reason, r.latencyMs, r.correlationId, r.args, r.detail, r.prevHash, r.hash, r.salt,
   ];
 }
 
@@ -161,7 +162,16 @@ export function auditWhere(orgId: string, f: AuditFilter, placeholder: (n: numbe
   if (f.decision !== undefined) clauses.push(`decision = ${p(f.decision)}`);
   if (f.actorKeyId !== undefined) clauses.push(`actor_key_id = ${p(f.actorKeyId)}`);
   if (f.actorUser !== undefined) clauses.push(`actor_user = ${p(f.actorUser)}`);
+  if (f.targetConnector !== undefined) clauses.push(`target_connector = ${p(f.targetConnector)}`);
   if (f.since !== undefined) clauses.push(`ts >= ${p(f.since)}`);
   if (f.until !== undefined) clauses.push(`ts < ${p(f.until)}`);
   return { where: clauses.join(' AND '), values };
+}
+
+export function toAuditCheckpoint(r: Row): AuditCheckpoint {
+  return { orgId: str(r.org_id), seq: Number(r.seq), hash: str(r.hash), ts: time(r.ts), keyId: str(r.key_id), signature: str(r.signature) };
+}
+
+export function toAuditSigningKey(r: Row): AuditSigningKeyRecord {
+  return { id: str(r.id), publicKey: str(r.public_key), sealedPrivateKey: str(r.sealed_private_key), createdAt: time(r.created_at) };
 }

@@ -140,10 +140,10 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
         const upgraded = old.open();
         try {
           const org = 'org_hash_upgrade';
-          // Written as a version-6 gateway wrote them: the columns of that schema only (no `detail`).
+          // Written as a version-6 gateway wrote them: the columns of that schema only (no `detail`, no `salt`).
           const written: AuditRecord[] = [];
           for (let i = 1; i <= 3; i++) {
-            const r = sealer(auditEvent(org, i))(written.at(-1));
+            const r: AuditRecord = { ...sealer(auditEvent(org, i))(written.at(-1)), salt: null };
             written.push(r);
             const { detail, ...v6 } = r;
             assert.equal(detail, null);

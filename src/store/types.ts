@@ -61,6 +61,7 @@ export interface AuditFilter {
   /** ISO times, inclusive since and exclusive until. */
   readonly since?: string | undefined;
   readonly until?: string | undefined;
+  readonly targetConnector?: string | undefined;
 }
 
 export interface ApiKeyRecord {
@@ -257,15 +258,71 @@ export interface AuditEvent {
   readonly detail: string | null;
 }
 
-/** An audit event in its chain: `hash = SHA-256(prevHash, seq, event)`, see gateway/audit/chain.ts. */
+/**
+ * An audit event in its chain (gateway/audit/chain.ts). Version 1 (`salt` null): `hash = SHA-256(prevHash, seq,
+ * fields)`. Version 2: each field is committed by its own salted digest (salts derived from `salt`), so an export can
+ * leave a field out and keep its digest; `hash = linkHash(prevHash, seq, content)` (audit-link.ts).
+ */
 export interface AuditRecord extends AuditEvent {
   readonly seq: number;
   readonly prevHash: string;
   readonly hash: string;
+  /** The seed of a version-2 record's field salts (hex); null for a version-1 record. */
+  readonly salt: string | null;
 }
 
-/** Given the chain head (or undefined for an empty chain), returns the sealed record to append. */
-export type AuditSealer = (head: { seq: number; hash: string } | undefined) => AuditRecord;
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/**
+ * Given the chain head (or undefined for an empty chain), returns the sealed record to append. `content` is the
+ * record's position-independent commitment (version 2): a store that links records itself (PostgreSQL's
+ * audit_append) needs it, and refuses a sealer without it.
+ */
+export interface AuditSealer {
+  (head: AuditHead | undefined): AuditRecord;
+  readonly content?: string;
+  readonly draft?: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;
+}
+
+/** A signed chain head (gateway/audit/checkpoints.ts): whoever holds the public key can tell a truncated or rewritten chain. */
+export interface AuditCheckpoint {
+  readonly orgId: string;
+  readonly seq: number;
+  readonly hash: string;
+  readonly ts: string;
+  /** Which signing key signed it (audit-signing-key ids). */
+  readonly keyId: string;
+  /** Ed25519 signature (base64url) over checkpointPayload(). */
+  readonly signature: string;
+}
+
+/** The deployment's audit signing key: its public half in the clear, its private half sealed by the vault. */
+export interface AuditSigningKeyRecord {
+  readonly id: string;
+  /** SPKI PEM. */
+  readonly publicKey: string;
+  readonly sealedPrivateKey: string;
+  readonly createdAt: string;
+}
+
+/** Checkpoints, signing keys and chain heads: what makes a chain verifiable beyond its own links. */
+export interface AuditAnchorStore {
+  /** Stores a checkpoint; one that already exists for that chain and seq is left as it is. */
+  insertCheckpoint(cp: AuditCheckpoint): Promise<void>;
+  /** A chain's checkpoints in seq order, from `afterSeq` (exclusive). */
+  listCheckpoints(orgId: string, afterSeq?: number): Promise<AuditCheckpoint[]>;
+  /** The chain's last record, or undefined for an empty chain. */
+  head(orgId: string): Promise<AuditHead | undefined>;
+  /** The signing key in use (the newest), if any. */
+  currentSigningKey(): Promise<AuditSigningKeyRecord | undefined>;
+  /** Every signing key, oldest first: checkpoints signed by an older key still verify. */
+  listSigningKeys(): Promise<AuditSigningKeyRecord[]>;
+  /** Throws DuplicateError when the id exists. */
+  insertSigningKey(key: AuditSigningKeyRecord): Promise<void>;
+}
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -293,6 +350,8 @@ export interface Store {
   readonly approvals: ApprovalStore;
   /** SIEM delivery: each sink's cursor per audit chain and its deliverer's lease (siem-types.ts). */
   readonly siem: SiemStore;
+  /** Signed checkpoints of the audit chains and the key that signs them. */
+  readonly auditAnchors: AuditAnchorStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

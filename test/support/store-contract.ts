@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
+import { linkHash } from '../../src/store/audit-link.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
@@ -143,15 +144,20 @@ export function auditEvent(orgId: string, n: number): AuditEvent {
   };
 }
 
-/** A stand-in for the real chain in gateway/audit: enough to tell heads and links apart. */
+/**
+ * A stand-in for the real chain in gateway/audit: enough to tell heads and links apart. Its content commitment is
+ * its own, but its link is the store's (audit-link.ts), which PostgreSQL's audit_append() computes as well.
+ */
 export function sealer(event: AuditEvent, heads?: Head[]): AuditSealer {
-  return (head) => {
+  const salt = createHash('sha256').update(JSON.stringify(event)).digest('hex').slice(0, 32);
+  const content = createHash('sha256').update(`${salt}\n${JSON.stringify(event)}`).digest('hex');
+  const seal = (head: Head): AuditRecord => {
     heads?.push(head);
     const seq = (head?.seq ?? 0) + 1;
     const prevHash = head?.hash ?? '0'.repeat(64);
-    const hash = createHash('sha256').update(`${prevHash}\n${String(seq)}\n${JSON.stringify(event)}`).digest('hex');
-    return { ...event, seq, prevHash, hash };
+    return { ...event, seq, prevHash, hash: linkHash(prevHash, seq, content), salt };
   };
+  return Object.assign(seal, { content, draft: { ...event, salt } });
 }
 
 export function assertLinked(records: readonly AuditRecord[]): void {

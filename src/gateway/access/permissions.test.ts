@@ -60,7 +60,7 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'tool_pin.read':          [o, o, _, o, o],
   'tool_pin.review':        [o, o, _, _, o],
   'audit.read':             [o, o, _, o, o],
-  'audit.export':           [o, o, _, o, o],
+  'audit.export':           [o, o, _, _, o],
   'audit.verify':           [o, o, _, o, o],
   'vault.read':             [_, _, _, _, o],
   'vault.rotate':           [_, _, _, _, o],

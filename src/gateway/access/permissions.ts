@@ -126,13 +126,18 @@ export const PERMISSIONS = {
   'approval.read': READERS,
   'approval.decide': MANAGERS,
 
+  /** Reading the log page by page, and verifying it. */
   'audit.read': READERS,
-  'audit.export': READERS,
   'audit.verify': READERS,
 
   /** The vault's keys are the platform's: their status and rotation are the operator's alone. */
   'vault.read': ['operator'],
   'vault.rotate': ['operator'],
+  /**
+   * Bulk export: the whole log at once, out of the gateway's hands. Owners and admins; an organisation may grant it
+   * to its viewers (audit settings), never to members.
+   */
+  'audit.export': MANAGERS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;

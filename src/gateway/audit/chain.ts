@@ -1,12 +1,22 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
+import { GENESIS_HASH, linkHash } from '../../store/audit-link.ts';
 import type { AuditEvent, AuditRecord, AuditSealer } from '../../store/types.ts';
 
-/** The prev_hash of the first record of every chain. */
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH } from '../../store/audit-link.ts';
 
 /**
- * The hash covers the previous record's hash, the position and every field of the event, in a fixed order. So a
- * changed field breaks the record's own hash, and a removed, inserted or reordered record breaks the link.
+ * The fields a version-2 record commits to one by one, in this order. `orgId`, `seq` and the hashes are the chain's
+ * own structure and stay in the clear; any of these may be left out of an export and keep its digest.
+ */
+export const COMMITTED_FIELDS = [
+  'ts', 'actorKeyId', 'actorUser', 'clientIp', 'action', 'targetConnector', 'targetName', 'decision', 'reason',
+  'latencyMs', 'correlationId', 'args', 'detail',
+] as const satisfies readonly (keyof AuditEvent)[];
+export type CommittedField = (typeof COMMITTED_FIELDS)[number];
+
+/**
+ * Version 1: the hash covers the previous record's hash, the position and every field of the event, in a fixed order.
+ * So a changed field breaks the record's own hash, and a removed, inserted or reordered record breaks the link.
  */
 export function hashRecord(prevHash: string, seq: number, e: AuditEvent): string {
   const fields: unknown[] = [
@@ -19,12 +29,44 @@ export function hashRecord(prevHash: string, seq: number, e: AuditEvent): string
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
 
+/**
+ * A field's own salt. Derived from the record's seed so one value is stored per record, and one-way so an export
+ * that reveals the salts of the fields it keeps says nothing about the salt (and so the value) of a field it left out.
+ */
+export function fieldSalt(seed: string, field: CommittedField): string {
+  return hash('sha256', `gatehouse-audit/v2/salt\n${seed}\n${field}`, 'hex');
+}
+
+/** A field's commitment: without its salt, a left-out value (an address, a user) cannot be confirmed by guessing. */
+export function fieldDigest(salt: string, value: unknown): string {
+  return hash('sha256', `${salt}\n${JSON.stringify(value)}`, 'hex');
+}
+
+/** The position-independent commitment of a version-2 record: its chain and its fields' digests in order. */
+export function contentOf(orgId: string, digests: readonly string[]): string {
+  return hash('sha256', JSON.stringify(['gatehouse-audit/v2', orgId, ...digests]), 'hex');
+}
+
+export function recordContent(orgId: string, seed: string, e: Pick<AuditEvent, CommittedField>): string {
+  return contentOf(orgId, COMMITTED_FIELDS.map((f) => fieldDigest(fieldSalt(seed, f), e[f])));
+}
+
+/** The hash a record must have, by the rule of its version. */
+export function expectedHash(r: AuditRecord): string {
+  return r.salt === null ? hashRecord(r.prevHash, r.seq, r) : linkHash(r.prevHash, r.seq, recordContent(r.orgId, r.salt, r));
+}
+
+/** Seals new records as version 2. The content is computed once, before the record has a place in the chain. */
 export function sealerFor(event: AuditEvent): AuditSealer {
-  return (head) => {
+  const salt = randomBytes(16).toString('hex');
+  const content = recordContent(event.orgId, salt, event);
+  const draft = { ...event, salt };
+  const seal = (head: { seq: number; hash: string } | undefined): AuditRecord => {
     const seq = head === undefined ? 1 : head.seq + 1;
     const prevHash = head === undefined ? GENESIS_HASH : head.hash;
-    return { ...event, seq, prevHash, hash: hashRecord(prevHash, seq, event) };
+    return { ...draft, seq, prevHash, hash: linkHash(prevHash, seq, content) };
   };
+  return Object.assign(seal, { content, draft });
 }
 
 export interface ChainBreak {
@@ -43,6 +85,11 @@ export class ChainVerifier {
     return this.#break !== undefined;
   }
 
+  /** Stops the walk at a break found outside the links (a checkpoint that does not match). */
+  fail(b: ChainBreak): void {
+    this.#break ??= b;
+  }
+
   push(r: AuditRecord): void {
     if (this.#break !== undefined) return;
     if (r.seq !== this.#expectedSeq) {
@@ -56,7 +103,7 @@ export class ChainVerifier {
       this.#break = { seq: r.seq, reason: `record ${r.seq} does not link to record ${r.seq - 1} (a record was removed, inserted or reordered)` };
       return;
     }
-    if (hashRecord(r.prevHash, r.seq, r) !== r.hash) {
+    if (expectedHash(r) !== r.hash) {
       this.#break = { seq: r.seq, reason: `record ${r.seq} was changed: its content does not match its hash` };
       return;
     }

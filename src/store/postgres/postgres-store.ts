@@ -23,6 +23,7 @@ import { PostgresKeyPolicies } from './postgres-key-policies.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
+import { PostgresAuditAnchors } from './postgres-audit-anchors.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresVault } from './postgres-vault.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
@@ -34,12 +35,18 @@ import { PostgresScim } from './postgres-scim.ts';
 import { PostgresSignIn } from './postgres-sign-in.ts';
 import { PostgresVirtualServers } from './postgres-virtual-servers.ts';
 import { query, translate } from './query.ts';
+import { checkRoleName, grantApplicationRole } from './roles.ts';
 
 export interface PostgresStoreOptions {
   /** A schema of its own (created by migrate() if missing), e.g. one per test run or per deployment. */
   readonly schema?: string;
   /** Connections in the pool; default 10. */
   readonly poolSize?: number;
+  /**
+   * Set when this store is the migrator's (README "PostgreSQL roles"): after migrating, the role is granted what the
+   * gateway needs and no more (roles.ts).
+   */
+  readonly applicationRole?: string;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -52,6 +59,7 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly #pool: Pool;
   readonly #schema: string | undefined;
+  readonly #applicationRole: string | undefined;
   readonly #identity: PostgresIdentity;
   readonly #virtualServers: PostgresVirtualServers;
   readonly #keys: PostgresKeys;
@@ -71,9 +79,11 @@ export class PostgresStore implements Store {
   readonly policies = new PostgresPolicies(this.#query);
   readonly approvals = new PostgresApprovals(this.#query);
   readonly siem: PostgresSiem;
+  readonly auditAnchors = new PostgresAuditAnchors(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
-    const { schema, poolSize = 10 } = options;
+    const { schema, poolSize = 10, applicationRole } = options;
+    this.#applicationRole = applicationRole === undefined ? undefined : checkRoleName(applicationRole, 'application');
     if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
       throw new GatehouseError('config_invalid', 'the PostgreSQL schema name must match [a-z_][a-z0-9_]{0,62}');
     }
@@ -89,7 +99,9 @@ export class PostgresStore implements Store {
       max: poolSize,
       connectionTimeoutMillis: 10_000,
       types: typeParsers,
-      ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+      // gatehouse.org_id '*': row-level security lets a connection see every organisation until a transaction
+      // scopes it to one (set_config(..., true)); the scoped reads do, so a wrong WHERE clause there still leaks nothing.
+      options: `${schema === undefined ? '' : `-c search_path=${schema} `}-c gatehouse.org_id=*`,
     });
     // An idle connection that dies (server restart, network) is dropped by the pool and replaced on the next query;
     // without a listener the 'error' event would end the process.
@@ -121,7 +133,14 @@ export class PostgresStore implements Store {
         await query(c, 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())', [version + 1]);
         return false;
       });
-      if (done) return;
+      if (done) break;
+    }
+    const app = this.#applicationRole;
+    if (app !== undefined) {
+      await this.#transaction(async (c) => {
+        const current = await query(c, 'SELECT current_schema() AS s');
+        await grantApplicationRole(c, String(current.rows[0]?.s), app);
+      });
     }
   }
 

@@ -472,4 +472,34 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE UNIQUE INDEX vault_data_keys_active ON vault_data_keys(org_id) WHERE state = 'active';
   `,
+  // audit (issue 11): version-2 records carry the seed of their per-field salts; signed checkpoints of the chain heads
+  // and the key that signs them (its private half sealed by the vault). Both are append-only, like the records.
+  `
+  ALTER TABLE audit_events ADD COLUMN salt TEXT;
+
+  CREATE TABLE audit_checkpoints (
+    org_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (org_id, seq)
+  ) STRICT;
+  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+
+  CREATE TABLE audit_signing_keys (
+    id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    sealed_private_key TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER audit_signing_keys_no_update BEFORE UPDATE ON audit_signing_keys
+  BEGIN SELECT RAISE(ABORT, 'audit_signing_keys is append-only'); END;
+  CREATE TRIGGER audit_signing_keys_no_delete BEFORE DELETE ON audit_signing_keys
+  BEGIN SELECT RAISE(ABORT, 'audit_signing_keys is append-only'); END;
+  `,
 ];

@@ -22,6 +22,7 @@ import { SqliteNetworkAllowlists, SqliteOAuthIssuers, type SqliteAccess } from '
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqlitePinning } from './sqlite-pinning.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
+import { SqliteAuditAnchors } from './sqlite-audit-anchors.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteVault } from './sqlite-vault.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
@@ -63,6 +64,7 @@ export class SqliteStore implements Store {
   readonly guardrailSettings = new SqliteGuardrailSettings(this.#access);
   readonly keyPolicies = new SqliteKeyPolicies(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
+  readonly auditAnchors = new SqliteAuditAnchors(this.#access);
   readonly policies = new SqlitePolicies(this.#access);
 
   constructor(path: string) {
