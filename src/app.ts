@@ -45,6 +45,8 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
 import { MasterKey } from './vault/master-key.ts';
+import { createGatewayMetrics } from './telemetry/metrics.ts';
+import { createMetricsAccess } from './telemetry/metrics-endpoint.ts';
 import { SecretBox } from './vault/secret-box.ts';
 
 export const VERSION = '0.1.0';
@@ -155,7 +157,11 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     log,
     now,
   };
+  // Counted only when someone may read them: with no token and no network rule /metrics is refused to everyone.
+  const metrics = config.metricsToken === undefined && config.metricsAllowCidrs.length === 0 ? undefined : createGatewayMetrics();
+  metrics?.upstreamHealth(() => federation.health());
   const pipeline = createPipeline({
+    metrics,
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
@@ -239,6 +245,17 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleAuth,
     handleScim,
     controlPlane: createControlPlaneGate({ limits, gatewayDeny, refusals, audit, now: Date.now }),
+    ...(metrics === undefined
+      ? {}
+      : {
+          metrics: {
+            admit: createMetricsAccess(config),
+            render: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+            refused: (limit: string) => {
+              metrics.refused(limit);
+            },
+          },
+        }),
     ready: async () => {
       await store.connectorsRevision();
       return true;

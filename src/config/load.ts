@@ -44,9 +44,13 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_STDIO_MEMORY_MB: 'stdioMemoryMb',
   GATEHOUSE_STDIO_CPU_SECONDS: 'stdioCpuSeconds',
   GATEHOUSE_STDIO_MAX_FILES: 'stdioMaxFiles',
+  GATEHOUSE_METRICS_TOKEN: 'metricsToken',
+  GATEHOUSE_METRICS_ALLOW_CIDRS: 'metricsAllowCidrs',
+  GATEHOUSE_OTLP_ENDPOINT: 'otlpEndpoint',
+  GATEHOUSE_OTLP_SERVICE_NAME: 'otlpServiceName',
 };
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs', 'metricsAllowCidrs']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'metricsToken']);
 
 /** Reads the optional config file and the environment, validates once, and freezes the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -72,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
-  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs, egressAllowCidrs } = parsed.data;
+  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs, egressAllowCidrs, metricsAllowCidrs } = parsed.data;
   return Object.freeze({
     ...parsed.data,
     allowedOrigins: Object.freeze([...allowedOrigins]),
@@ -80,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedProxies: Object.freeze([...trustedProxies]),
     denyCidrs: Object.freeze([...denyCidrs]),
     egressAllowCidrs: Object.freeze([...egressAllowCidrs]),
+    metricsAllowCidrs: Object.freeze([...metricsAllowCidrs]),
   }) as Config;
 }
 
@@ -93,7 +98,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   const mode = statSync(path).mode & 0o077;
   const parsed = z.record(z.string(), z.unknown()).safeParse(safeJson(text));
   if (!parsed.success) throw new GatehouseError('config_invalid', `Config file ${path} is not a JSON object`);
-  if (mode !== 0 && 'masterKey' in parsed.data) {
+  if (mode !== 0 && ('masterKey' in parsed.data || 'metricsToken' in parsed.data)) {
     throw new GatehouseError('config_invalid', `Config file ${path} holds a secret and must not be readable by group or others (chmod 600)`);
   }
   return parsed.data;

@@ -98,6 +98,23 @@ export const configSchema = z.strictObject({
   denyCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
   /** A guardrail's time budget per call; one that takes longer (or throws) refuses the call. */
   guardrailTimeoutMs: z.coerce.number().int().min(1).max(60_000).default(3000),
+  /**
+   * `/metrics` (Prometheus) answers a scraper that sends this bearer token (compared in constant time), or one whose
+   * address is in `metricsAllowCidrs`; with neither set it is refused to everyone.
+   */
+  metricsToken: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .transform((v) => new Secret(v))
+    .optional(),
+  metricsAllowCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
+  /**
+   * OpenTelemetry traces: the OTLP/HTTP traces URL of a collector (e.g. `https://otel.example/v1/traces`); off when
+   * absent. It is an outbound destination like any other and passes the egress checks (src/egress).
+   */
+  otlpEndpoint: z.string().min(1).max(2048).optional(),
+  /** The `service.name` the spans carry. */
+  otlpServiceName: z.string().min(1).max(128).default('gatehouse'),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -161,6 +161,11 @@ export class Federation {
     return this.#byName.get(`${orgId}/${connector}`);
   }
 
+  /** Every shared connection and its state, read when metrics are scraped. */
+  *health(): Iterable<{ orgId: string; connector: string; state: string }> {
+    for (const c of this.#connections.values()) yield { orgId: c.connector.orgId, connector: c.name, state: c.state };
+  }
+
   /** Resolves once every connection has finished its first attempt (for start-up and tests). */
   async settled(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

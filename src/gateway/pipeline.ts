@@ -19,6 +19,7 @@ import { createGuardStages, type GuardStagesDeps } from './guardrails/stages.ts'
 import { createScrubStage, type ScrubStageDeps } from './scrub/echo-scrub.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
 
 /**
  * THE DATA PATH. Every request a client sends - in a session, stateless (2026-07-28) or in a batch - walks this list
@@ -94,6 +95,8 @@ export interface PipelineDeps {
   readonly scrub: ScrubStageDeps;
   /** Guardrail settings (cached by access revision) and the guardrails' time budget. */
   readonly guardrails: GuardStagesDeps;
+  /** Counts every finished call, refusal and audit write (telemetry/metrics.ts). */
+  readonly metrics?: Pick<GatewayMetrics, 'call' | 'refused' | 'auditWrite'> | undefined;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -148,10 +151,22 @@ export function createPipeline(deps: PipelineDeps) {
       deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: failure.cause ?? failure }, 'request failed');
     }
     const a = call.audit;
-    if (a.suppressed === true) return;
     const decision: AuditDecision = described === undefined ? 'allow' : described.kind;
+    const latencyMs = performance.now() - call.started;
+    const metrics = deps.metrics;
+    if (metrics !== undefined) {
+      const method = call.request?.method;
+      metrics.call(method === undefined ? 'none' : Object.hasOwn(METHODS, method) ? method : 'other', decision, a.connector, latencyMs / 1000);
+      if (failure !== undefined) {
+        if (failure.code === 'rate_limited') metrics.refused(String(failure.data?.reason));
+        else if (failure.code === 'quota_exceeded') metrics.refused('quota');
+        else if (failure.code === 'too_many_sessions') metrics.refused('sessions');
+      }
+    }
+    if (a.suppressed === true) return;
     const dataReason = failure?.data?.reason;
     const reason = a.reason ?? (failure === undefined ? null : typeof dataReason === 'string' ? `${failure.code}:${dataReason}` : failure.code);
+    const writing = metrics === undefined ? 0 : performance.now();
     try {
       await deps.audit.record(
         auditEvent({
@@ -163,13 +178,15 @@ export function createPipeline(deps: PipelineDeps) {
           target: a.name,
           decision,
           reason: decision === 'allow' ? a.reason : reason,
-          latencyMs: performance.now() - call.started,
+          latencyMs,
           correlationId: call.correlationId,
           args: a.args,
           detail: a.detail,
         }),
       );
+      metrics?.auditWrite((performance.now() - writing) / 1000, true);
     } catch (err) {
+      metrics?.auditWrite((performance.now() - writing) / 1000, false);
       call.failure = err instanceof GatehouseError ? err : new GatehouseError('audit_unavailable', 'The audit log is unavailable', { cause: err });
     }
   }

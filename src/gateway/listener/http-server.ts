@@ -32,6 +32,12 @@ export interface HttpServerDeps {
   readonly controlPlane: ControlPlaneGate;
   /** RFC 9728 protected resource metadata of the MCP endpoints. */
   readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
+  /** `GET /metrics` (Prometheus text): `admit` throws to refuse the scraper (telemetry/metrics-endpoint.ts). */
+  readonly metrics?: {
+    readonly admit: (authorization: string | undefined, clientIp: string | null) => void;
+    readonly render: () => Promise<{ contentType: string; body: string }>;
+    readonly refused: (limit: string) => void;
+  };
 }
 
 const API_PREFIX = '/api/v1';
@@ -144,6 +150,19 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       sendJson(res, 200, { status: 'ok' }, x.headers);
       return;
     }
+    if (path === '/metrics' && deps.metrics !== undefined) {
+      await deps.controlPlane.admit('api', x.clientIp, `GET ${path}`, x.correlationId);
+      try {
+        deps.metrics.admit(req.headers.authorization, x.clientIp);
+      } catch (err) {
+        if (err instanceof GatehouseError && err.code === 'unauthenticated') await deps.controlPlane.failed(x.clientIp);
+        throw err;
+      }
+      const { contentType, body } = await deps.metrics.render();
+      res.writeHead(200, { ...x.headers, 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
     if (path === '/readyz') {
       const ok = await deps.ready().catch(() => false);
       sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }, x.headers);
@@ -192,6 +211,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     });
     route(req, res, x).catch((err: unknown) => {
       const e = toGatehouseError(err);
+      if (e.code === 'rate_limited') deps.metrics?.refused(String(e.data?.reason));
       const { logLevel } = describeError(e.code);
       if (logLevel !== 'debug') log[logLevel]({ correlationId, err: e.cause ?? e }, 'request failed');
       if (res.headersSent) {
