@@ -36,7 +36,7 @@ describe('metrics: behind the operator token', () => {
   });
 
   test('no token, a wrong token, a token as a query string: refused, and the refusal says nothing of the metrics', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: 'Bearer ' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: `Bearer ${TOKEN}x` }, { authorization: 'Bearer ' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
       const r = await scrape(gw, headers);
       assert.equal(r.status, 401, JSON.stringify(headers));
       assert.doesNotMatch(r.text, /gatehouse_/);
