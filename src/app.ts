@@ -92,6 +92,12 @@ export interface AppOptions {
 
 /** The composition root: builds everything once, wires it, and disposes of it in reverse order. */
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
+  // Traces only when a collector is configured (the exporter's code is not even loaded otherwise); its URL is checked
+  // by egress before anything is opened, so a refused one stops the start cleanly.
+  const tracing =
+    config.otlpEndpoint === undefined
+      ? undefined
+      : (await import('./telemetry/tracing.ts')).createTracing(config, createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, options.resolver), VERSION);
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
@@ -162,6 +168,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   metrics?.upstreamHealth(() => federation.health());
   const pipeline = createPipeline({
     metrics,
+    tracing,
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
@@ -316,6 +323,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       // What a flood suppressed is still counted in the log before the store closes.
       await refusals.flush(Date.now(), true).catch((err: unknown) => {
         log.error({ err }, 'cannot write an aggregated rate-limit audit record');
+      });
+      await tracing?.shutdown().catch((err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot flush the last traces');
       });
       await services.close();
     },

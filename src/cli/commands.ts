@@ -23,6 +23,7 @@ export const CLI_COMMANDS = {
   'connectors add': 'connector.create',
   'connectors list': 'connector.read',
   'connectors remove': 'connector.delete',
+  'connectors trace-context': 'connector.update',
   'servers add': 'virtual_server.create',
   'servers list': 'virtual_server.read',
   'servers show': 'virtual_server.read',

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
-import { addConnector, connectorIdByName, listConnectors, removeConnector, type ValueInput } from '../services/connectors.ts';
+import { addConnector, connectorIdByName, listConnectors, removeConnector, updateConnector, type ValueInput } from '../services/connectors.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
-export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
+export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network] [--propagate-trace-context]
+gatehouse connectors trace-context NAME on|off [--org SLUG]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
 gatehouse connectors list [--org SLUG] [--json]
 gatehouse connectors remove NAME [--org SLUG]
   @env:VAR inside a value is replaced by the environment variable VAR, so a secret stays out of shell history.
   Headers and variables with credential-looking names (Authorization, *TOKEN*, *KEY*...) are always stored as secrets.
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
+  --propagate-trace-context (or trace-context NAME on) sends the upstream each call's W3C traceparent while tracing is on.
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
   python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.`;
 
@@ -36,6 +38,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
     options: {
       url: { type: 'string' },
       'allow-private-network': { type: 'boolean' },
+      'propagate-trace-context': { type: 'boolean' },
       header: { type: 'string', multiple: true },
       'secret-header': { type: 'string', multiple: true },
       command: { type: 'string' },
@@ -67,6 +70,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               type: 'http',
               url: values.url,
               allowPrivateNetwork: values['allow-private-network'] === true,
+              propagateTraceContext: values['propagate-trace-context'] === true,
               headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
             })
           : await addConnector(ctx, ctx.actor, {
@@ -101,6 +105,13 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
         })),
         ['name', 'type', 'target', 'flags', 'values'],
       );
+      return;
+    }
+    case 'trace-context': {
+      const [name, state] = positionals;
+      if (name === undefined || (state !== 'on' && state !== 'off')) throw new UsageError('connectors trace-context needs a NAME and on or off');
+      await updateConnector(ctx, ctx.actor, org.id, await connectorIdByName(ctx, org.id, name), { propagateTraceContext: state === 'on' });
+      out(`Connector ${name}: trace context ${state === 'on' ? 'sent' : 'not sent'} to the upstream`);
       return;
     }
     case 'remove': {

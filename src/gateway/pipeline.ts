@@ -20,6 +20,7 @@ import { createScrubStage, type ScrubStageDeps } from './scrub/echo-scrub.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { SpanKind, type Span, type Tracing } from '../telemetry/tracing.ts';
 
 /**
  * THE DATA PATH. Every request a client sends - in a session, stateless (2026-07-28) or in a batch - walks this list
@@ -97,6 +98,8 @@ export interface PipelineDeps {
   readonly guardrails: GuardStagesDeps;
   /** Counts every finished call, refusal and audit write (telemetry/metrics.ts). */
   readonly metrics?: Pick<GatewayMetrics, 'call' | 'refused' | 'auditWrite'> | undefined;
+  /** OpenTelemetry (telemetry/tracing.ts); absent when tracing is off, and then no span is made. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -119,18 +122,24 @@ export function createPipeline(deps: PipelineDeps) {
   /** Runs the call from step `from`; a batch's members continue from after `receive`, each as a call of its own. */
   async function run(call: Call, from = 0): Promise<void> {
     let at: StageName | undefined;
+    const tracing = deps.tracing;
+    const span = tracing === undefined ? undefined : startCall(tracing, call);
     try {
       for (let i = from; i < steps.length; i++) {
         const step = steps[i];
         if (step === undefined || (step.clientOnly && call.direction === 'server')) continue;
         at = step.name;
-        // Most stages are synchronous: awaiting only a promise saves a microtask turn per stage per call.
-        const pending = step.run(call);
-        if (pending !== undefined) await pending;
+        if (span !== undefined && tracing !== undefined) await runTraced(tracing, span, step, call);
+        else {
+          // Most stages are synchronous: awaiting only a promise saves a microtask turn per stage per call.
+          const pending = step.run(call);
+          if (pending !== undefined) await pending;
+        }
         if (call.members !== undefined) {
           const members = call.members;
           await Promise.all(members.map((m) => run(m, afterReceive)));
           call.transport.respond(call);
+          if (span !== undefined) tracing?.end(span);
           return;
         }
       }
@@ -141,6 +150,47 @@ export function createPipeline(deps: PipelineDeps) {
     if (call.onSettled !== undefined) for (const settle of call.onSettled) await settle();
     await record(call);
     call.transport.respond(call);
+    if (span !== undefined) endCall(tracing, span, call);
+  }
+
+  /** The call's span: a trace of its own, or a child of its batch's. */
+  function startCall(tracing: Tracing, call: Call): Span {
+    const span = tracing.start('gatehouse.call', call.traceSpan, { 'gatehouse.correlation_id': call.correlationId, 'gatehouse.direction': call.direction, 'gatehouse.request': call.requestLine }, SpanKind.SERVER);
+    call.traceSpan = span;
+    return span;
+  }
+
+  function endCall(tracing: Tracing | undefined, span: Span, call: Call): void {
+    const method = call.request?.method;
+    const label = method === undefined ? 'none' : Object.hasOwn(METHODS, method) ? method : 'other';
+    span.updateName(`mcp ${label}`);
+    span.setAttribute('rpc.method', label);
+    if (call.principal !== undefined) span.setAttribute('gatehouse.org', call.principal.orgId);
+    if (call.target !== undefined) {
+      span.setAttribute('gatehouse.connector', call.target.connector);
+      span.setAttribute('gatehouse.target', call.target.original.slice(0, 128));
+    }
+    const failure = call.failure;
+    span.setAttribute('gatehouse.decision', failure === undefined ? 'allow' : describeError(failure.code).kind);
+    if (call.failedAt !== undefined) span.setAttribute('gatehouse.failed_at', call.failedAt);
+    tracing?.end(span, failure?.code);
+  }
+
+  /** One stage in a span of its own; the forward stage's span is the parent the upstream is told of. */
+  async function runTraced(tracing: Tracing, parent: Span, step: { name: StageName; run: Stage }, call: Call): Promise<void> {
+    const span = tracing.start(`stage ${step.name}`, parent);
+    if (step.name === 'forward') {
+      if (call.target !== undefined) span.setAttribute('gatehouse.connector', call.target.connector);
+      call.traceparent = tracing.traceparent(span);
+    }
+    try {
+      const pending = step.run(call);
+      if (pending !== undefined) await pending;
+      tracing.end(span);
+    } catch (err) {
+      tracing.end(span, err instanceof GatehouseError ? err.code : 'internal');
+      throw err;
+    }
   }
 
   /** The call's one audit record; when it cannot be written the call fails, whatever its result was. */

@@ -21,6 +21,8 @@ type TransportInput =
       readonly headers: readonly ValueInput[];
       /** Non-public addresses allowed for this connector: the operator's alone (refused for anyone else). */
       readonly allowPrivateNetwork?: boolean | undefined;
+      /** Send the upstream the call's W3C trace context (traceparent) when tracing is on. */
+      readonly propagateTraceContext?: boolean | undefined;
     }
   | ({ readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined } & StdioFlags);
 /** What the operator forces or declares for a stdio connector (CLI `--allow-shell`, `--allow-unsafe-env`, `--network`). */
@@ -39,6 +41,7 @@ export interface ConnectorView {
   readonly type: 'http' | 'stdio';
   readonly url?: string;
   readonly allowPrivateNetwork?: boolean;
+  readonly propagateTraceContext?: boolean;
   readonly command?: string;
   readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
@@ -66,6 +69,7 @@ export function viewConnector(c: ConnectorRecord): ConnectorView {
         type: 'http',
         url: t.url,
         ...(t.allowPrivateNetwork === true ? { allowPrivateNetwork: true } : {}),
+        ...(t.propagateTraceContext === true ? { propagateTraceContext: true } : {}),
         headers: t.headers.map(show),
         createdAt: c.createdAt,
       }
@@ -126,7 +130,8 @@ async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, 
     const allowPrivateNetwork = requireOperatorForPrivateNetwork(actor, input.allowPrivateNetwork);
     const { url, allowances } = await validateUrl(ctx, input.url, allowPrivateNetwork);
     const headers = seal(ctx, orgId, id, 'header', input.headers);
-    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) }, allowances };
+    const propagate = input.propagateTraceContext === true ? { propagateTraceContext: true } : {};
+    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}), ...propagate }, allowances };
   }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
   checkStdioRequest({ ...input, envNames: input.env.map((v) => v.name) });
@@ -202,6 +207,7 @@ export interface ConnectorChange {
   readonly headers?: readonly ValueInput[] | undefined;
   /** The operator's alone; a URL changed by anyone else drops the allowance (it was granted for the old one). */
   readonly allowPrivateNetwork?: boolean | undefined;
+  readonly propagateTraceContext?: boolean | undefined;
   readonly command?: string | undefined;
   readonly args?: readonly string[] | undefined;
   readonly env?: readonly ValueInput[] | undefined;
@@ -223,7 +229,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
     change.allowShell !== undefined ||
     change.allowUnsafeEnv !== undefined ||
     change.network !== undefined;
-  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined;
+  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined || change.propagateTraceContext !== undefined;
   if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
   if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
     throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
@@ -242,6 +248,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       url: checked?.url ?? t.url,
       headers: change.headers === undefined ? t.headers : seal(ctx, orgId, id, 'header', change.headers),
       ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}),
+      ...((change.propagateTraceContext ?? t.propagateTraceContext) === true ? { propagateTraceContext: true } : {}),
     };
   } else {
     if (change.command?.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');

@@ -97,6 +97,8 @@ export type ConnectorTransport =
       readonly headers: readonly ConnectorValue[];
       /** Set only by the operator (CLI): this connector may reach non-public addresses (egress). */
       readonly allowPrivateNetwork?: boolean | undefined;
+      /** The upstream is sent the call's W3C trace context (`traceparent`) when tracing is on: opt-in, per connector. */
+      readonly propagateTraceContext?: boolean | undefined;
     }
   | {
       readonly type: 'stdio';

@@ -2,6 +2,7 @@ import { GatehouseError } from '../../errors.ts';
 import { noteDetail, type Call } from '../call.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
+import { withTraceparent } from '../../telemetry/trace-context.ts';
 
 export interface ForwardStageDeps {
   /** The organisation's shared connection to a connector. */
@@ -50,7 +51,8 @@ export function createForwardStage(deps: ForwardStageDeps) {
     const method = call.request?.method ?? '';
     let result: Record<string, unknown>;
     try {
-      result = await conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
+      const send = () => conn.request(method, call.upstreamParams ?? {}, { signal: call.signal, onProgress: call.onProgress });
+      result = await (call.traceparent === undefined ? send() : withTraceparent(call.traceparent, send));
     } finally {
       // A non-public upstream address admitted by an operator's allowance is on the record of every call that used it.
       if (conn.egressAllowance !== undefined) noteDetail(call, 'egress', { allowance: conn.egressAllowance });

@@ -5,6 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { ReplyStreams, RESUMABLE_EVENT_ID } from './reply-streams.ts';
 import { readEventStream } from './sse-reader.ts';
+import { currentTraceparent } from '../../telemetry/trace-context.ts';
 
 const DELETE_TIMEOUT_MS = 2000;
 /** Reconnection delays: the server's SSE `retry` hint or the default, kept within bounds, grown after failures. */
@@ -32,6 +33,8 @@ export class HttpClientTransport implements Transport {
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
+  /** The connector opted in: requests carry the forwarded call's traceparent (telemetry/trace-context.ts). */
+  readonly #propagateTraceContext: boolean;
   #protocolVersion: string | undefined;
   #closed = false;
   #stream: IncomingMessage | undefined;
@@ -57,7 +60,8 @@ export class HttpClientTransport implements Transport {
   });
 
   /** `agent`: the egress agent (src/egress), which checks and pins the address of every new socket. */
-  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent) {
+  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent, propagateTraceContext = false) {
+    this.#propagateTraceContext = propagateTraceContext;
     this.#url = url;
     this.#headers = headers;
     const https = url.protocol === 'https:';
@@ -81,6 +85,10 @@ export class HttpClientTransport implements Transport {
     }
     if (this.sessionId !== undefined) h['mcp-session-id'] = this.sessionId;
     if (this.#protocolVersion !== undefined) h['mcp-protocol-version'] = this.#protocolVersion;
+    if (this.#propagateTraceContext) {
+      const traceparent = currentTraceparent();
+      if (traceparent !== undefined) h.traceparent = traceparent;
+    }
     return h;
   }
 

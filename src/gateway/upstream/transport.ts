@@ -48,7 +48,7 @@ export function createUpstreamTransport(
     const options = { allowPrivateNetwork: t.allowPrivateNetwork };
     const url = egress.parse(t.url, options);
     const headers = openValues(box, connector, 'header', t.headers);
-    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned)) };
+    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), t.propagateTraceContext === true) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
   const plan = planSpawn({ command: t.command, args: t.args, env: openValues(box, connector, 'env', t.env), cwd: t.cwd, network: t.network === true }, sandbox);
