@@ -52,6 +52,8 @@ import type { AuditRecord, Store } from './store/types.ts';
 import { createEgress, type Resolver } from './egress/egress.ts';
 import { createUi } from './ui/assets.ts';
 import { MasterKey } from './vault/master-key.ts';
+import { createGatewayMetrics } from './telemetry/metrics.ts';
+import { createMetricsAccess } from './telemetry/metrics-endpoint.ts';
 import { SecretBox } from './vault/secret-box.ts';
 import { createVault } from './vault/open-vault.ts';
 import { resealLegacySecrets } from './services/vault.ts';
@@ -141,6 +143,12 @@ export interface AppOptions {
 export async function createApp(config: Config, log: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
   // Certificate files that do not load refuse the start before anything is opened.
   const tls = loadTls(config);
+  // Traces only when a collector is configured (the exporter's code is not even loaded otherwise); its URL is checked
+  // by egress before anything is opened, so a refused one stops the start cleanly.
+  const tracing =
+    config.otlpEndpoint === undefined
+      ? undefined
+      : (await import('./telemetry/tracing.ts')).createTracing(config, createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, options.resolver), VERSION);
   const services = await openServices(config, log, options.resolver);
   const now = options.now ?? Date.now;
   const { store, audit, pepper, box, egress } = services;
@@ -216,7 +224,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     log,
     now,
   };
+  // Counted only when someone may read them: with no token and no network rule /metrics is refused to everyone.
+  const metrics = config.metricsToken === undefined && config.metricsAllowCidrs.length === 0 ? undefined : createGatewayMetrics();
+  metrics?.upstreamHealth(() => federation.connectionStates());
   const pipeline = createPipeline({
+    metrics,
+    tracing,
     authenticate,
     metadataUrl: (server) => metadata.metadataUrl(server),
     networkRules,
@@ -302,6 +315,17 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     handleScim,
     handleUi: createUi(UI_DIR, UI_CACHE),
     controlPlane: createControlPlaneGate({ limits, gatewayDeny, refusals, audit, now: Date.now }),
+    ...(metrics === undefined
+      ? {}
+      : {
+          metrics: {
+            admit: createMetricsAccess(config),
+            render: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+            refused: (limit: string) => {
+              metrics.refused(limit);
+            },
+          },
+        }),
     ready: async () => {
       await store.connectorsRevision();
       return true;
@@ -384,6 +408,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       });
       // What was not delivered stays behind the sinks' cursors in the store; the next start sends it.
       await siem?.close();
+      await tracing?.shutdown().catch((err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot flush the last traces');
+      });
       await services.close();
     },
   };

@@ -23,6 +23,7 @@ export const connectorView = z.object({
   type: z.enum(['http', 'stdio']),
   url: z.string().optional(),
   allowPrivateNetwork: z.boolean().optional().describe('Set by the operator (CLI) only: the connector may reach non-public addresses'),
+  propagateTraceContext: z.boolean().optional().describe('The upstream is sent the W3C trace context (traceparent) of each call when tracing is on'),
   command: z.string().optional(),
   args: z.array(z.string()).optional(),
   headers: z.array(shownValue).optional(),
@@ -69,7 +70,15 @@ const values = z.array(valueInput).max(50);
 const connectorName = z.string().min(1).max(32);
 
 const createBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http'), name: connectorName, url: z.string().min(1).max(2048), headers: values.default([]), limits: limitsInput.optional(), oauth: oauthInput.optional() }),
+  z.strictObject({
+    type: z.literal('http'),
+    name: connectorName,
+    url: z.string().min(1).max(2048),
+    headers: values.default([]),
+    limits: limitsInput.optional(),
+    oauth: oauthInput.optional(),
+    propagateTraceContext: z.boolean().optional().describe('Send the upstream the W3C trace context (traceparent) of each call when tracing is on'),
+  }),
   z
     .strictObject({
       type: z.literal('stdio'),
@@ -88,6 +97,7 @@ const patchBody = z.strictObject({
   url: z.string().min(1).max(2048).optional(),
   headers: values.optional().describe('Replaces every header; secret values must be given again'),
   oauth: oauthInput.nullable().optional().describe('Replaces the OAuth settings (the secret must be given again); null removes them'),
+  propagateTraceContext: z.boolean().optional().describe('HTTP connectors: send the upstream the W3C trace context of each call'),
   command: z.string().min(1).max(1024).optional(),
   args: z.array(z.string().max(4096)).max(100).optional(),
   env: values.optional().describe('Replaces every variable; secret values must be given again'),

@@ -26,6 +26,7 @@ export const CLI_COMMANDS = {
   'connectors list': 'connector.read',
   'connectors update': 'connector.update',
   'connectors remove': 'connector.delete',
+  'connectors trace-context': 'connector.update',
   'servers add': 'virtual_server.create',
   'servers list': 'virtual_server.read',
   'servers show': 'virtual_server.read',

@@ -5,9 +5,10 @@ import type { ConnectorLimits } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
-export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network]
+export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network] [--propagate-trace-context]
     [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|private-key-jwt|none]
      [--oauth-private-key-file PEM [--oauth-signing-alg ES256]] [--oauth-issuer URL]]
+gatehouse connectors trace-context NAME on|off [--org SLUG]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
 gatehouse connectors update NAME [LIMITS] [--clear-limits]
 gatehouse connectors list [--org SLUG] [--json]
@@ -17,6 +18,7 @@ gatehouse connectors remove NAME [--org SLUG]
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
   --oauth-client-id: the upstream wants OAuth; the gateway gets client-credentials tokens for it from the
   authorization server the upstream names (--oauth-issuer: only that one). Give the secret as @env:VAR.
+  --propagate-trace-context (or trace-context NAME on) sends the upstream each call's W3C traceparent while tracing is on.
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
   python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.
   LIMITS (add and update; unset ones take the gateway defaults): --timeout-ms N (wait for an answer or progress)
@@ -103,6 +105,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
     options: {
       url: { type: 'string' },
       'allow-private-network': { type: 'boolean' },
+      'propagate-trace-context': { type: 'boolean' },
       header: { type: 'string', multiple: true },
       'secret-header': { type: 'string', multiple: true },
       'oauth-client-id': { type: 'string' },
@@ -148,6 +151,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
               type: 'http',
               url: values.url,
               allowPrivateNetwork: values['allow-private-network'] === true,
+              propagateTraceContext: values['propagate-trace-context'] === true,
               headers: [...parsePairs(values.header, ':', false, env), ...parsePairs(values['secret-header'], ':', true, env)],
               limits,
               oauth: oauthOptions(values, env),
@@ -208,6 +212,13 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
         })),
         ['name', 'type', 'target', 'flags', 'values', 'limits', 'health'],
       );
+      return;
+    }
+    case 'trace-context': {
+      const [name, state] = positionals;
+      if (name === undefined || (state !== 'on' && state !== 'off')) throw new UsageError('connectors trace-context needs a NAME and on or off');
+      await updateConnector(ctx, ctx.actor, org.id, await connectorIdByName(ctx, org.id, name), { propagateTraceContext: state === 'on' });
+      out(`Connector ${name}: trace context ${state === 'on' ? 'sent' : 'not sent'} to the upstream`);
       return;
     }
     case 'remove': {

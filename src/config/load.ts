@@ -74,12 +74,16 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_AUDIT_CHECKPOINT_EVERY: 'auditCheckpointEvery',
   GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: 'auditCheckpointSeconds',
   GATEHOUSE_AUDIT_ANCHOR_FILE: 'auditAnchorFile',
+  GATEHOUSE_METRICS_TOKEN: 'metricsToken',
+  GATEHOUSE_METRICS_ALLOW_CIDRS: 'metricsAllowCidrs',
+  GATEHOUSE_OTLP_ENDPOINT: 'otlpEndpoint',
+  GATEHOUSE_OTLP_SERVICE_NAME: 'otlpServiceName',
 };
 
 /** The environment variable of each setting, for messages that must name what to change. */
 export const SETTING_ENV: Readonly<Partial<Record<keyof Config, string>>> = Object.fromEntries(Object.entries(ENV_KEYS).map(([name, key]) => [key, name]));
-const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs']);
-const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin', 'databaseMigratorUrl', 'siemWebhookSecret', 'siemOtlpHeaders']);
+const LIST_KEYS = new Set<keyof Config>(['allowedOrigins', 'allowedHosts', 'trustedProxies', 'denyCidrs', 'egressAllowCidrs', 'metricsAllowCidrs']);
+const SECRET_KEYS = new Set<keyof Config>(['masterKey', 'databaseUrl', 'pkcs11Pin', 'databaseMigratorUrl', 'metricsToken', 'siemWebhookSecret', 'siemOtlpHeaders']);
 /** Secrets that may be written `@env:VAR`: the value is read from that variable (a config file then holds none). */
 const ENV_REFERENCE_KEYS = new Set<keyof Config>(['siemWebhookSecret', 'siemOtlpHeaders']);
 
@@ -116,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new GatehouseError('config_invalid', `Invalid configuration: ${problems.join('; ')}`);
   }
-  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs, egressAllowCidrs } = parsed.data;
+  const { allowedOrigins, allowedHosts, trustedProxies, denyCidrs, egressAllowCidrs, metricsAllowCidrs } = parsed.data;
   return Object.freeze({
     ...parsed.data,
     allowedOrigins: Object.freeze([...allowedOrigins]),
@@ -124,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedProxies: Object.freeze([...trustedProxies]),
     denyCidrs: Object.freeze([...denyCidrs]),
     egressAllowCidrs: Object.freeze([...egressAllowCidrs]),
+    metricsAllowCidrs: Object.freeze([...metricsAllowCidrs]),
   }) as Config;
 }
 

@@ -173,6 +173,23 @@ export const configSchema = z.strictObject({
   auditCheckpointSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(10),
   /** Each checkpoint is also appended to this file (JSON lines): the anchor outside the database. */
   auditAnchorFile: z.string().min(1).optional(),
+  /**
+   * `/metrics` (Prometheus) answers a scraper that sends this bearer token (compared in constant time), or one whose
+   * address is in `metricsAllowCidrs`; with neither set it is refused to everyone.
+   */
+  metricsToken: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .transform((v) => new Secret(v))
+    .optional(),
+  metricsAllowCidrs: z.array(z.string().refine((c) => normalizeCidr(c) !== undefined, 'each entry must be a CIDR or an IP address')).default([]),
+  /**
+   * OpenTelemetry traces: the OTLP/HTTP traces URL of a collector (e.g. `https://otel.example/v1/traces`); off when
+   * absent. It is an outbound destination like any other and passes the egress checks (src/egress).
+   */
+  otlpEndpoint: z.string().min(1).max(2048).optional(),
+  /** The `service.name` the spans carry. */
+  otlpServiceName: z.string().min(1).max(128).default('gatehouse'),
 }).refine((c) => c.siemWebhookUrl === undefined || c.siemWebhookSecret !== undefined, {
   path: ['siemWebhookSecret'],
   message: 'GATEHOUSE_SIEM_WEBHOOK_SECRET is required with GATEHOUSE_SIEM_WEBHOOK_URL (the receiver checks the signature)',

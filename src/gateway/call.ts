@@ -3,6 +3,7 @@ import type { CatalogView, Entry } from './catalog/catalog.ts';
 import type { Principal } from './principal.ts';
 import type { JsonRpcRequest } from './protocol.ts';
 import type { ForwardOptions, Forwarder } from './upstream/connection.ts';
+import type { Span } from '../telemetry/tracing.ts';
 
 /**
  * The per-call context the pipeline's stages share (they never call each other). The listener creates one for each
@@ -68,6 +69,10 @@ export interface Call {
   challenge?: string;
   /** The facts the audit record is built from. */
   readonly audit: CallAudit;
+  /** Tracing on: the call's span (a batch's members, copied from it, start theirs under it). */
+  traceSpan?: Span;
+  /** Tracing on: the W3C traceparent of the forward stage's span, for connectors that opted in to receive it. */
+  traceparent?: string;
 }
 
 export interface CallAudit {

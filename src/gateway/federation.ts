@@ -204,6 +204,13 @@ export class Federation {
     return this.#byName.get(`${orgId}/${connector}`);
   }
 
+  /** Every shared connection, its state and its breaker's, read when metrics are scraped. */
+  *connectionStates(): Iterable<{ orgId: string; connector: string; state: string; breaker: 'closed' | 'open' | 'half-open' | undefined }> {
+    for (const [id, c] of this.#connections) {
+      yield { orgId: c.connector.orgId, connector: c.name, state: c.state, breaker: this.resilience.health(id)?.breaker };
+    }
+  }
+
   /** Resolves once every connection has finished its first attempt (for start-up and tests). */
   async settled(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

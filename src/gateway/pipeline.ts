@@ -19,6 +19,8 @@ import { createGuardStages, type GuardStagesDeps } from './guardrails/stages.ts'
 import { createEchoScrub, type ScrubStageDeps } from './scrub/echo-scrub.ts';
 import { createIdempotencyStage, type IdempotencyStageDeps } from './traffic/idempotency.ts';
 import { createForwardStage } from './upstream/forward.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { SpanKind, type Span, type Tracing } from '../telemetry/tracing.ts';
 
 /**
  * THE DATA PATH. Every request a client sends - in a session, stateless (2026-07-28) or in a batch - walks this list
@@ -94,6 +96,10 @@ export interface PipelineDeps {
   readonly scrub: ScrubStageDeps;
   /** Guardrail settings (cached by access revision) and the guardrails' time budget. */
   readonly guardrails: GuardStagesDeps;
+  /** Counts every finished call, refusal and audit write (telemetry/metrics.ts). */
+  readonly metrics?: Pick<GatewayMetrics, 'call' | 'refused' | 'auditWrite'> | undefined;
+  /** OpenTelemetry (telemetry/tracing.ts); absent when tracing is off, and then no span is made. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -117,18 +123,24 @@ export function createPipeline(deps: PipelineDeps) {
   /** Runs the call from step `from`; a batch's members continue from after `receive`, each as a call of its own. */
   async function run(call: Call, from = 0): Promise<void> {
     let at: StageName | undefined;
+    const tracing = deps.tracing;
+    const span = tracing === undefined ? undefined : startCall(tracing, call);
     try {
       for (let i = from; i < steps.length; i++) {
         const step = steps[i];
         if (step === undefined || (step.clientOnly && call.direction === 'server')) continue;
         at = step.name;
-        // Most stages are synchronous: awaiting only a promise saves a microtask turn per stage per call.
-        const pending = step.run(call);
-        if (pending !== undefined) await pending;
+        if (span !== undefined && tracing !== undefined) await runTraced(tracing, span, step, call);
+        else {
+          // Most stages are synchronous: awaiting only a promise saves a microtask turn per stage per call.
+          const pending = step.run(call);
+          if (pending !== undefined) await pending;
+        }
         if (call.members !== undefined) {
           const members = call.members;
           await Promise.all(members.map((m) => run(m, afterReceive)));
           call.transport.respond(call);
+          if (span !== undefined) tracing?.end(span);
           return;
         }
       }
@@ -139,6 +151,47 @@ export function createPipeline(deps: PipelineDeps) {
     if (call.onSettled !== undefined) for (const settle of call.onSettled) await settle();
     await record(call);
     call.transport.respond(call);
+    if (span !== undefined) endCall(tracing, span, call);
+  }
+
+  /** The call's span: a trace of its own, or a child of its batch's. */
+  function startCall(tracing: Tracing, call: Call): Span {
+    const span = tracing.start('gatehouse.call', call.traceSpan, { 'gatehouse.correlation_id': call.correlationId, 'gatehouse.direction': call.direction, 'gatehouse.request': call.requestLine }, SpanKind.SERVER);
+    call.traceSpan = span;
+    return span;
+  }
+
+  function endCall(tracing: Tracing | undefined, span: Span, call: Call): void {
+    const method = call.request?.method;
+    const label = method === undefined ? 'none' : Object.hasOwn(METHODS, method) ? method : 'other';
+    span.updateName(`mcp ${label}`);
+    span.setAttribute('rpc.method', label);
+    if (call.principal !== undefined) span.setAttribute('gatehouse.org', call.principal.orgId);
+    if (call.target !== undefined) {
+      span.setAttribute('gatehouse.connector', call.target.connector);
+      span.setAttribute('gatehouse.target', call.target.original.slice(0, 128));
+    }
+    const failure = call.failure;
+    span.setAttribute('gatehouse.decision', failure === undefined ? 'allow' : describeError(failure.code).kind);
+    if (call.failedAt !== undefined) span.setAttribute('gatehouse.failed_at', call.failedAt);
+    tracing?.end(span, failure?.code);
+  }
+
+  /** One stage in a span of its own; the forward stage's span is the parent the upstream is told of. */
+  async function runTraced(tracing: Tracing, parent: Span, step: { name: StageName; run: Stage }, call: Call): Promise<void> {
+    const span = tracing.start(`stage ${step.name}`, parent);
+    if (step.name === 'forward') {
+      if (call.target !== undefined) span.setAttribute('gatehouse.connector', call.target.connector);
+      call.traceparent = tracing.traceparent(span);
+    }
+    try {
+      const pending = step.run(call);
+      if (pending !== undefined) await pending;
+      tracing.end(span);
+    } catch (err) {
+      tracing.end(span, err instanceof GatehouseError ? err.code : 'internal');
+      throw err;
+    }
   }
 
   /** The call's one audit record; when it cannot be written the call fails, whatever its result was. */
@@ -151,10 +204,22 @@ export function createPipeline(deps: PipelineDeps) {
       deps.log[described.logLevel]({ correlationId: call.correlationId, code: failure.code, err: cause }, 'request failed');
     }
     const a = call.audit;
-    if (a.suppressed === true) return;
     const decision: AuditDecision = described === undefined ? 'allow' : described.kind;
+    const latencyMs = performance.now() - call.started;
+    const metrics = deps.metrics;
+    if (metrics !== undefined) {
+      const method = call.request?.method;
+      metrics.call(method === undefined ? 'none' : Object.hasOwn(METHODS, method) ? method : 'other', decision, a.connector, latencyMs / 1000);
+      if (failure !== undefined) {
+        if (failure.code === 'rate_limited') metrics.refused(String(failure.data?.reason));
+        else if (failure.code === 'quota_exceeded') metrics.refused('quota');
+        else if (failure.code === 'too_many_sessions') metrics.refused('sessions');
+      }
+    }
+    if (a.suppressed === true) return;
     const dataReason = failure?.data?.reason;
     const reason = a.reason ?? (failure === undefined ? null : typeof dataReason === 'string' ? `${failure.code}:${dataReason}` : failure.code);
+    const writing = metrics === undefined ? 0 : performance.now();
     try {
       await deps.audit.record(
         auditEvent({
@@ -166,13 +231,15 @@ export function createPipeline(deps: PipelineDeps) {
           target: a.name,
           decision,
           reason: decision === 'allow' ? a.reason : reason,
-          latencyMs: performance.now() - call.started,
+          latencyMs,
           correlationId: call.correlationId,
           args: a.args,
           detail: a.detail,
         }),
       );
+      metrics?.auditWrite((performance.now() - writing) / 1000, true);
     } catch (err) {
+      metrics?.auditWrite((performance.now() - writing) / 1000, false);
       call.failure = err instanceof GatehouseError ? err : new GatehouseError('audit_unavailable', 'The audit log is unavailable', { cause: err });
     }
   }

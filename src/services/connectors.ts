@@ -36,6 +36,8 @@ type TransportInput =
       /** Non-public addresses allowed for this connector: the operator's alone (refused for anyone else). */
       readonly allowPrivateNetwork?: boolean | undefined;
       readonly oauth?: OAuthInput | undefined;
+      /** Send the upstream the call's W3C trace context (traceparent) when tracing is on. */
+      readonly propagateTraceContext?: boolean | undefined;
     }
   | ({ readonly type: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: readonly ValueInput[]; readonly cwd?: string | undefined } & StdioFlags);
 /** What the operator forces or declares for a stdio connector (CLI `--allow-shell`, `--allow-unsafe-env`, `--network`). */
@@ -82,6 +84,7 @@ export interface ConnectorView {
   readonly type: 'http' | 'stdio';
   readonly url?: string;
   readonly allowPrivateNetwork?: boolean;
+  readonly propagateTraceContext?: boolean;
   readonly command?: string;
   readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
@@ -120,6 +123,7 @@ function viewTransport(c: ConnectorRecord): ConnectorView {
         type: 'http',
         url: t.url,
         ...(t.allowPrivateNetwork === true ? { allowPrivateNetwork: true } : {}),
+        ...(t.propagateTraceContext === true ? { propagateTraceContext: true } : {}),
         headers: t.headers.map(show),
         ...(t.oauth === undefined ? {} : { oauth: viewOAuth(t.oauth) }),
         createdAt: c.createdAt,
@@ -231,7 +235,8 @@ async function buildTransport(ctx: ServiceContext, actor: Actor, orgId: string, 
     const { url, allowances } = await validateUrl(ctx, input.url, allowPrivateNetwork);
     const headers = await seal(ctx, orgId, id, 'header', input.headers);
     const oauth = input.oauth === undefined ? undefined : await sealOAuth(ctx, orgId, id, input.oauth);
-    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}), ...(oauth === undefined ? {} : { oauth }) }, allowances };
+    const propagate = input.propagateTraceContext === true ? { propagateTraceContext: true } : {};
+    return { transport: { type: 'http', url, headers, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}), ...(oauth === undefined ? {} : { oauth }), ...propagate }, allowances };
   }
   if (input.command.trim() === '') throw new GatehouseError('bad_request', 'A stdio connector needs a command');
   checkStdioRequest({ ...input, envNames: input.env.map((v) => v.name) });
@@ -312,6 +317,7 @@ export interface ConnectorChange {
   readonly allowPrivateNetwork?: boolean | undefined;
   /** Replaces the OAuth settings (the secret must be given again); null removes them. */
   readonly oauth?: OAuthInput | null | undefined;
+  readonly propagateTraceContext?: boolean | undefined;
   readonly command?: string | undefined;
   readonly args?: readonly string[] | undefined;
   readonly env?: readonly ValueInput[] | undefined;
@@ -335,7 +341,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
     change.allowShell !== undefined ||
     change.allowUnsafeEnv !== undefined ||
     change.network !== undefined;
-  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined || change.oauth !== undefined;
+  const httpFields = change.url !== undefined || change.headers !== undefined || change.allowPrivateNetwork !== undefined || change.oauth !== undefined || change.propagateTraceContext !== undefined;
   if (t.type === 'stdio' || stdioFields) authorize(actor, 'connector.manage_stdio');
   if ((t.type === 'http' && stdioFields) || (t.type === 'stdio' && httpFields)) {
     throw new GatehouseError('bad_request', `This connector is of type ${t.type}; its type cannot be changed`);
@@ -358,6 +364,7 @@ export async function updateConnector(ctx: ServiceContext, actor: Actor, orgId: 
       url: checked?.url ?? t.url,
       headers: change.headers === undefined ? t.headers : await seal(ctx, orgId, id, 'header', change.headers),
       ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}),
+      ...((change.propagateTraceContext ?? t.propagateTraceContext) === true ? { propagateTraceContext: true } : {}),
     };
     const oauth = change.oauth === undefined ? t.oauth : change.oauth === null ? undefined : await sealOAuth(ctx, orgId, id, change.oauth);
     if (oauth !== undefined) transport = { ...transport, oauth };

@@ -126,6 +126,8 @@ export type ConnectorTransport =
       readonly limits?: ConnectorLimits | undefined;
       /** The upstream wants OAuth access tokens (gateway/upstream/oauth). */
       readonly oauth?: ConnectorOAuth | undefined;
+      /** The upstream is sent the call's W3C trace context (`traceparent`) when tracing is on: opt-in, per connector. */
+      readonly propagateTraceContext?: boolean | undefined;
     }
   | {
       readonly type: 'stdio';

@@ -36,6 +36,12 @@ export interface HttpServerDeps {
   readonly controlPlane: ControlPlaneGate;
   /** RFC 9728 protected resource metadata of the MCP endpoints. */
   readonly metadata: Pick<ResourceMetadata, 'endpointOf' | 'document'>;
+  /** `GET /metrics` (Prometheus text): `admit` throws to refuse the scraper (telemetry/metrics-endpoint.ts). */
+  readonly metrics?: {
+    readonly admit: (authorization: string | undefined, clientIp: string | null) => void;
+    readonly render: () => Promise<{ contentType: string; body: string }>;
+    readonly refused: (limit: string) => void;
+  };
   /** The dashboard: static files under /ui/ (and / sending there), each answer with its own headers (its CSP). */
   readonly handleUi?: (method: string, path: string) => Promise<StaticAnswer>;
 }
@@ -170,6 +176,19 @@ export function createHttpServer(deps: HttpServerDeps): GatewayServer {
     const described = deps.metadata.endpointOf(path);
     if (described !== undefined) return resourceMetadata(req, res, x, described.server);
     if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', 'Method not allowed');
+    if (path === '/metrics' && deps.metrics !== undefined) {
+      await deps.controlPlane.admit('api', x.clientIp, `GET ${path}`, x.correlationId);
+      try {
+        deps.metrics.admit(req.headers.authorization, x.clientIp);
+      } catch (err) {
+        if (err instanceof GatehouseError && err.code === 'unauthenticated') await deps.controlPlane.failed(x.clientIp);
+        throw err;
+      }
+      const { contentType, body } = await deps.metrics.render();
+      res.writeHead(200, { ...x.headers, 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
     if (path === '/readyz') {
       const ok = await deps.ready().catch(() => false);
       sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }, x.headers);
@@ -222,6 +241,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayServer {
     });
     route(req, res, x).catch((err: unknown) => {
       const e = toGatehouseError(err);
+      if (e.code === 'rate_limited') deps.metrics?.refused(String(e.data?.reason));
       const { logLevel } = describeError(e.code);
       if (logLevel !== 'debug') log[logLevel]({ correlationId, err: e.cause ?? e }, 'request failed');
       if (res.headersSent) {

@@ -3,6 +3,7 @@ import { noteDetail, type Call } from '../call.ts';
 import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
 import type { ConnectorGuard } from './resilience.ts';
+import { withTraceparent } from '../../telemetry/trace-context.ts';
 
 export interface ForwardStageDeps {
   /** The organisation's shared connection to a connector. */
@@ -62,11 +63,15 @@ export function createForwardStage(deps: ForwardStageDeps) {
       const limits = guard?.settings;
       const max = limits === undefined ? undefined : AbortSignal.timeout(limits.maxCallMs);
       try {
-        result = await conn.request(method, call.upstreamParams ?? {}, {
-          signal: max === undefined ? call.signal : AbortSignal.any([call.signal, max]),
-          onProgress: call.onProgress,
-          timeoutMs: limits?.timeoutMs,
-        });
+        const forwarder = conn;
+        const send = () =>
+          forwarder.request(method, call.upstreamParams ?? {}, {
+            signal: max === undefined ? call.signal : AbortSignal.any([call.signal, max]),
+            onProgress: call.onProgress,
+            timeoutMs: limits?.timeoutMs,
+          });
+        // The call's traceparent goes with the request to a connector that opted in (telemetry/trace-context.ts).
+        result = await (call.traceparent === undefined ? send() : withTraceparent(call.traceparent, send));
       } catch (err) {
         if (max?.aborted === true && !call.signal.aborted && limits !== undefined) {
           throw new GatehouseError('upstream_call_too_long', `Connector '${target.connector}' call ran past its maximum of ${String(limits.maxCallMs)} ms`, { cause: err });

@@ -6,6 +6,7 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
 import { GatehouseError } from '../../errors.ts';
 import { ReplyStreams, RESUMABLE_EVENT_ID } from './reply-streams.ts';
 import { readEventStream } from './sse-reader.ts';
+import { currentTraceparent } from '../../telemetry/trace-context.ts';
 
 const DELETE_TIMEOUT_MS = 2000;
 /** How long connecting waits for the upstream to answer the server stream's GET. */
@@ -50,6 +51,8 @@ export class HttpClientTransport implements Transport {
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
   readonly #auth: UpstreamAuth | undefined;
+  /** The connector opted in: requests carry the forwarded call's traceparent (telemetry/trace-context.ts). */
+  readonly #propagateTraceContext: boolean;
   #protocolVersion: string | undefined;
   #closed = false;
   #stream: IncomingMessage | undefined;
@@ -75,7 +78,8 @@ export class HttpClientTransport implements Transport {
   });
 
   /** `agent`: the egress agent (src/egress), which checks and pins the address of every new socket. */
-  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent, auth?: UpstreamAuth) {
+  constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent, auth?: UpstreamAuth, propagateTraceContext = false) {
+    this.#propagateTraceContext = propagateTraceContext;
     this.#url = url;
     this.#headers = headers;
     this.#auth = auth;
@@ -102,6 +106,10 @@ export class HttpClientTransport implements Transport {
     }
     if (this.sessionId !== undefined) h['mcp-session-id'] = this.sessionId;
     if (this.#protocolVersion !== undefined) h['mcp-protocol-version'] = this.#protocolVersion;
+    if (this.#propagateTraceContext) {
+      const traceparent = currentTraceparent();
+      if (traceparent !== undefined) h.traceparent = traceparent;
+    }
     return h;
   }
 

@@ -30,7 +30,7 @@ export function createUpstreamTransport(
     const url = egress.parse(t.url, options);
     const headers = { ...opened.values };
     const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, opened.oauth, egress, options);
-    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth) };
+    return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth, t.propagateTraceContext === true) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });
   const plan = planSpawn({ command: t.command, args: t.args, env: { ...opened.values }, cwd: t.cwd, network: t.network === true }, sandbox);
