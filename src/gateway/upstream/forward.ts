@@ -61,22 +61,24 @@ export function createForwardStage(deps: ForwardStageDeps) {
       if (conn.sandbox !== undefined) noteDetail(call, 'sandbox', conn.sandbox);
       // The hard maximum is the gateway's own timer: progress notifications restart the per-answer timeout only.
       const limits = guard?.settings;
-      const max = limits === undefined ? undefined : AbortSignal.timeout(limits.maxCallMs);
+      const deadline = limits === undefined ? undefined : callDeadline(call.signal, limits.maxCallMs);
       try {
         const forwarder = conn;
         const send = () =>
           forwarder.request(method, call.upstreamParams ?? {}, {
-            signal: max === undefined ? call.signal : AbortSignal.any([call.signal, max]),
+            signal: deadline?.signal ?? call.signal,
             onProgress: call.onProgress,
             timeoutMs: limits?.timeoutMs,
           });
         // The call's traceparent goes with the request to a connector that opted in (telemetry/trace-context.ts).
         result = await (call.traceparent === undefined ? send() : withTraceparent(call.traceparent, send));
       } catch (err) {
-        if (max?.aborted === true && !call.signal.aborted && limits !== undefined) {
+        if (deadline?.expired() === true && !call.signal.aborted && limits !== undefined) {
           throw new GatehouseError('upstream_call_too_long', `Connector '${target.connector}' call ran past its maximum of ${String(limits.maxCallMs)} ms`, { cause: err });
         }
         throw err;
+      } finally {
+        deadline?.clear();
       }
     } catch (err) {
       failure = toGatehouseError(err);
@@ -88,6 +90,33 @@ export function createForwardStage(deps: ForwardStageDeps) {
     }
     call.result = method === 'resources/read' && call.view !== undefined ? exposeContents(call.view, target.connector, result) : result;
     if (isToolError(call.result)) call.audit.reason = 'tool_error';
+  };
+}
+
+/**
+ * The call's signal, also aborted when the call has run `ms`. A timer of our own, cleared when the call ends:
+ * AbortSignal.timeout would keep every call's signal (and what hangs on it) alive until its timer fires, ten
+ * minutes by default - at thousands of calls a second, a heap of hundreds of megabytes.
+ */
+function callDeadline(parent: AbortSignal, ms: number): { signal: AbortSignal; expired: () => boolean; clear: () => void } {
+  const controller = new AbortController();
+  let expired = false;
+  const onAbort = (): void => {
+    controller.abort(parent.reason);
+  };
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new Error(`the call ran past its maximum of ${String(ms)} ms`));
+  }, ms);
+  return {
+    signal: controller.signal,
+    expired: () => expired,
+    clear: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
   };
 }
 
