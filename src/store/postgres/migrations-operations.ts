@@ -1,0 +1,126 @@
+/** PostgreSQL schema versions of the SIEM delivery, key policies, the vault, audit checkpoints and signing: a slice of POSTGRES_MIGRATIONS (migrations.ts), in order. Never edit a shipped entry. */
+export const POSTGRES_OPERATIONS: readonly string[] = [
+  // SIEM delivery (gateway/audit/sinks): per sink and chain, the seq of the last record the sink accepted (it only
+  // moves forward), and one deliverer's lease per sink so replicas do not each send everything.
+  `
+  CREATE TABLE siem_cursors (
+    sink TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL CHECK (seq >= 0),
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (sink, chain)
+  );
+  CREATE TABLE siem_leases (
+    sink TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until_ms BIGINT NOT NULL
+  );
+  `,
+  // Key policy per organisation: the longest a key may live and whether `*` scopes are allowed, only with an
+  // expiry, or refused; enforced when keys are created and rotated (services/key-policy.ts). No row: the default.
+  `
+  CREATE TABLE key_policies (
+    org_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    max_lifetime_days INTEGER CHECK (max_lifetime_days IS NULL OR max_lifetime_days > 0),
+    wildcard TEXT NOT NULL CHECK (wildcard IN ('allowed', 'with_expiry', 'refused')),
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  `,
+  // vault: the current key-encryption key version (one row) and each organisation's data keys, wrapped by it.
+  // One active data key per organisation; retired versions stay until nothing refers to them.
+  `
+  CREATE TABLE vault_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE vault_data_keys (
+    org_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'retired')),
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    wrapped TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, version)
+  );
+  CREATE UNIQUE INDEX vault_data_keys_active ON vault_data_keys(org_id) WHERE state = 'active';
+  `,
+  // audit (issue 11): version-2 records (per-field salted digests, seeded by salt); signed checkpoints and the signing
+  // key, append-only; audit_append(), the one way records are written: it takes the chain's lock, reads the head and
+  // computes the link itself (store/audit-link.ts is the same rule), so the caller never picks seq or prev_hash.
+  // Owned by the migrator and SECURITY DEFINER, it is how an application role with no INSERT on audit_events
+  // appends. Row-level security on every table with an org_id: rows are visible only when gatehouse.org_id, set per
+  // transaction, is their organisation or '*'. The owner (a single-role setup) is not subject to it.
+  `
+  ALTER TABLE audit_events ADD COLUMN salt TEXT;
+
+  CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+  END $$;
+
+  CREATE TABLE audit_checkpoints (
+    org_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (org_id, seq)
+  );
+  CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+  CREATE TABLE audit_signing_keys (
+    id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    sealed_private_key TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TRIGGER audit_signing_keys_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+  CREATE FUNCTION audit_append(
+    p_org_id TEXT, p_ts TIMESTAMPTZ, p_actor_key_id TEXT, p_actor_user TEXT, p_client_ip TEXT, p_action TEXT,
+    p_target_connector TEXT, p_target_name TEXT, p_decision TEXT, p_reason TEXT, p_latency_ms DOUBLE PRECISION,
+    p_correlation_id TEXT, p_args TEXT, p_detail TEXT, p_salt TEXT, p_content TEXT
+  ) RETURNS TABLE (seq BIGINT, prev_hash TEXT, hash TEXT)
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  DECLARE
+    v_seq BIGINT;
+    v_prev TEXT;
+    v_hash TEXT;
+  BEGIN
+    IF p_salt IS NULL OR p_salt !~ '^[0-9a-f]{32}$' OR p_content IS NULL OR p_content !~ '^[0-9a-f]{64}$' THEN
+      RAISE EXCEPTION 'audit_append needs a version-2 record (salt and content digest)';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('gatehouse:audit:' || p_org_id, 0));
+    SELECT e.seq, e.hash INTO v_seq, v_prev FROM audit_events e WHERE e.org_id = p_org_id ORDER BY e.seq DESC LIMIT 1;
+    v_seq := COALESCE(v_seq, 0) + 1;
+    v_prev := COALESCE(v_prev, repeat('0', 64));
+    v_hash := encode(sha256(convert_to(v_prev || E'\\n' || v_seq::text || E'\\n' || p_content, 'UTF8')), 'hex');
+    INSERT INTO audit_events (org_id, seq, ts, actor_key_id, actor_user, client_ip, action, target_connector, target_name,
+      decision, reason, latency_ms, correlation_id, args, detail, prev_hash, hash, salt)
+    VALUES (p_org_id, v_seq, p_ts, p_actor_key_id, p_actor_user, p_client_ip, p_action, p_target_connector, p_target_name,
+      p_decision, p_reason, p_latency_ms, p_correlation_id, p_args, p_detail, v_prev, v_hash, p_salt);
+    RETURN QUERY SELECT v_seq, v_prev, v_hash;
+  END $$;
+  REVOKE ALL ON FUNCTION audit_append(TEXT, TIMESTAMPTZ, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DOUBLE PRECISION, TEXT, TEXT, TEXT, TEXT, TEXT) FROM PUBLIC;
+
+  DO $$
+  DECLARE t RECORD;
+  BEGIN
+    FOR t IN SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables tb
+        ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name
+      WHERE c.table_schema = current_schema() AND c.column_name = 'org_id' AND tb.table_type = 'BASE TABLE'
+    LOOP
+      EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t.table_name);
+      EXECUTE format(
+        'CREATE POLICY tenant_wall ON %I USING (current_setting(''gatehouse.org_id'', true) IN (''*'', org_id)) '
+        || 'WITH CHECK (current_setting(''gatehouse.org_id'', true) IN (''*'', org_id))', t.table_name);
+    END LOOP;
+  END $$;
+  `,
+];
