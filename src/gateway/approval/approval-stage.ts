@@ -6,6 +6,7 @@ import { auditArgs } from '../audit/redact.ts';
 import { noteDetail, type Call } from '../call.ts';
 import { fingerprintOf } from '../traffic/idempotency-key.ts';
 import type { OrgLimits } from '../traffic/org-limits.ts';
+import { callDeadline } from '../deadline.ts';
 
 export interface ApprovalStageDeps {
   readonly orgLimits: OrgLimits;
@@ -91,8 +92,8 @@ export function createApprovalStage(deps: ApprovalStageDeps) {
     const id = `session:${randomUUID()}`;
     // The question travels on this call's own answer stream, like an upstream's messages for it.
     call.onTarget?.(connector);
-    const timeout = AbortSignal.timeout(deps.ttlMs);
-    const signal = AbortSignal.any([call.signal, timeout]);
+    const deadline = callDeadline(call.signal, deps.ttlMs);
+    const signal = deadline.signal;
     let answer: Record<string, unknown>;
     try {
       answer = await elicit(
@@ -108,13 +109,15 @@ export function createApprovalStage(deps: ApprovalStageDeps) {
         signal,
       );
     } catch (err) {
-      if (timeout.aborted) {
+      if (deadline.expired()) {
         noteDetail(call, 'approval', { id, via: 'elicitation', outcome: 'expired' });
         throw new GatehouseError('approval_expired', 'Nobody approved this call in time');
       }
       if (call.signal.aborted) throw err;
       noteDetail(call, 'approval', { id, via: 'elicitation', outcome: 'failed' });
       throw new GatehouseError('approval_denied', 'The request for approval failed; the call was not made', { cause: err });
+    } finally {
+      deadline.clear();
     }
     const content = answer.content as Record<string, unknown> | undefined;
     if (answer.action === 'accept' && content?.approve === true) {

@@ -4,6 +4,7 @@ import type { CatalogView } from '../catalog/catalog.ts';
 import type { Forwarder } from './connection.ts';
 import type { ConnectorGuard } from './resilience.ts';
 import { withTraceparent } from '../../telemetry/trace-context.ts';
+import { callDeadline } from '../deadline.ts';
 
 export interface ForwardStageDeps {
   /** The organisation's shared connection to a connector. */
@@ -90,33 +91,6 @@ export function createForwardStage(deps: ForwardStageDeps) {
     }
     call.result = method === 'resources/read' && call.view !== undefined ? exposeContents(call.view, target.connector, result) : result;
     if (isToolError(call.result)) call.audit.reason = 'tool_error';
-  };
-}
-
-/**
- * The call's signal, also aborted when the call has run `ms`. A timer of our own, cleared when the call ends:
- * AbortSignal.timeout would keep every call's signal (and what hangs on it) alive until its timer fires, ten
- * minutes by default - at thousands of calls a second, a heap of hundreds of megabytes.
- */
-function callDeadline(parent: AbortSignal, ms: number): { signal: AbortSignal; expired: () => boolean; clear: () => void } {
-  const controller = new AbortController();
-  let expired = false;
-  const onAbort = (): void => {
-    controller.abort(parent.reason);
-  };
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new Error(`the call ran past its maximum of ${String(ms)} ms`));
-  }, ms);
-  return {
-    signal: controller.signal,
-    expired: () => expired,
-    clear: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
   };
 }
 
