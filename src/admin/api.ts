@@ -30,6 +30,7 @@ import { scimSettingsRoutes } from './scim-settings.ts';
 import { selfRoutes } from './self.ts';
 import { virtualServerRoutes } from './servers.ts';
 import { toolPinRoutes } from './tool-pins.ts';
+import { vaultRoutes } from './vault.ts';
 import { signInSettingsRoutes } from './sign-in-settings.ts';
 
 export interface AdminApiDeps {
@@ -82,6 +83,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...guardrailRoutes,
     ...toolPinRoutes,
     ...policyRoutes,
+    ...vaultRoutes,
   ]);
 }
 

@@ -2,7 +2,7 @@ import { secretBinding } from '../gateway/upstream/transport.ts';
 import type { ConnectorRecord, ConnectorTransport, ConnectorValue } from '../store/types.ts';
 import { envelopeVersion } from '../vault/envelope.ts';
 import type { Progress, Vault } from '../vault/vault.ts';
-import { authorize, changeEvent, type Actor, type ServiceContext } from './context.ts';
+import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 /** What `vault status` shows: provider, KEK version, each organisation's data key versions. Never key material. */
 export interface VaultStatus {
@@ -15,6 +15,14 @@ export interface VaultStatus {
     /** Secrets still sealed by the single key of before the vault (v1), until resealed. */
     readonly legacySecrets: number;
   }[];
+}
+
+/** One organisation's part of the vault status: the provider's kind (not its settings) and its own data keys. */
+export interface OrgVaultStatus {
+  readonly provider: string;
+  readonly kekVersion: number;
+  readonly dataKeys: readonly { version: number; state: string; kekVersion: number; createdAt: string; secrets: number }[];
+  readonly legacySecrets: number;
 }
 
 type VaultContext = ServiceContext & { readonly vault: Vault };
@@ -48,6 +56,25 @@ export async function vaultStatus(ctx: VaultContext, actor: Actor): Promise<Vaul
     });
   }
   return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, organisations };
+}
+
+/**
+ * The organisation's own vault status, for its owners. The provider is named by its kind only: a PKCS#11 provider's
+ * library path and labels are the host's, not the organisation's.
+ */
+export async function orgVaultStatus(ctx: VaultContext, actor: Actor, orgId: string): Promise<OrgVaultStatus> {
+  authorize(actor, 'vault.read_org');
+  requireSameOrg(actor, orgId, 'No such organisation');
+  const kek = await ctx.vault.currentKek();
+  const versions = (await ctx.store.listConnectors(orgId)).flatMap(sealedVersions);
+  const dataKeys = (await ctx.vault.listDataKeys(orgId)).map((k) => ({
+    version: k.version,
+    state: k.state,
+    kekVersion: k.kekVersion,
+    createdAt: k.createdAt,
+    secrets: versions.filter((v) => v === k.version).length,
+  }));
+  return { provider: ctx.vault.provider.id, kekVersion: kek.kekVersion, dataKeys, legacySecrets: versions.filter((v) => v === 'legacy').length };
 }
 
 export async function rotateKek(ctx: VaultContext, actor: Actor, progress?: Progress): Promise<{ from: number; to: number; rewrapped: number; resumed: boolean }> {

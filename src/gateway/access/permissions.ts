@@ -132,6 +132,8 @@ export const PERMISSIONS = {
 
   /** The vault's keys are the platform's: their status and rotation are the operator's alone. */
   'vault.read': ['operator'],
+  /** An organisation's own view: the provider's kind, the KEK version, its own data key versions (no host details). */
+  'vault.read_org': ['owner', 'operator'],
   'vault.rotate': ['operator'],
   /**
    * Bulk export: the whole log at once, out of the gateway's hands. Owners and admins; an organisation may grant it
