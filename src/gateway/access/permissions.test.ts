@@ -63,6 +63,7 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'audit.export':           [o, o, _, _, o],
   'audit.verify':           [o, o, _, o, o],
   'vault.read':             [_, _, _, _, o],
+  'vault.read_org':         [o, _, _, _, o],
   'vault.rotate':           [_, _, _, _, o],
 };
 const COLUMNS: readonly Role[] = ['owner', 'admin', 'member', 'viewer', 'operator'];
