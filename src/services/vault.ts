@@ -1,28 +1,28 @@
 import { secretBinding } from '../gateway/upstream/transport.ts';
 import type { ConnectorRecord, ConnectorTransport, ConnectorValue } from '../store/types.ts';
+import type { DataKeyRecord } from '../store/vault-types.ts';
 import { envelopeVersion } from '../vault/envelope.ts';
 import type { Progress, Vault } from '../vault/vault.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
-/** What `vault status` shows: provider, KEK version, each organisation's data key versions. Never key material. */
+/** An organisation's data key versions and how many of its secrets each seals. Never key material. */
+export interface OrgKeyUsage {
+  readonly dataKeys: readonly { version: number; state: string; kekVersion: number; createdAt: string; secrets: number }[];
+  /** Secrets still sealed by the single key of before the vault (v1), until resealed. */
+  readonly legacySecrets: number;
+}
+
+/** What `vault status` shows: provider, KEK version, each organisation's data key versions. */
 export interface VaultStatus {
   readonly provider: string;
   readonly kekVersion: number;
-  readonly organisations: readonly {
-    readonly orgId: string;
-    readonly slug: string;
-    readonly dataKeys: readonly { version: number; state: string; kekVersion: number; createdAt: string; secrets: number }[];
-    /** Secrets still sealed by the single key of before the vault (v1), until resealed. */
-    readonly legacySecrets: number;
-  }[];
+  readonly organisations: readonly (OrgKeyUsage & { readonly orgId: string; readonly slug: string })[];
 }
 
 /** One organisation's part of the vault status: the provider's kind (not its settings) and its own data keys. */
-export interface OrgVaultStatus {
+export interface OrgVaultStatus extends OrgKeyUsage {
   readonly provider: string;
   readonly kekVersion: number;
-  readonly dataKeys: readonly { version: number; state: string; kekVersion: number; createdAt: string; secrets: number }[];
-  readonly legacySecrets: number;
 }
 
 type VaultContext = ServiceContext & { readonly vault: Vault };
@@ -30,6 +30,15 @@ type VaultContext = ServiceContext & { readonly vault: Vault };
 /** The data key version each secret of a connector is sealed under (`legacy` for a v1 ciphertext). */
 function sealedVersions(c: ConnectorRecord): (number | 'legacy')[] {
   return secretValues(c).map((v) => envelopeVersion(v.ciphertext) ?? 'legacy');
+}
+
+/** One organisation's data keys (`keys`, its own) against the versions its connectors' secrets are sealed under. */
+function keyUsage(keys: readonly DataKeyRecord[], connectors: readonly ConnectorRecord[]): OrgKeyUsage {
+  const versions = connectors.flatMap(sealedVersions);
+  return {
+    dataKeys: keys.map((k) => ({ version: k.version, state: k.state, kekVersion: k.kekVersion, createdAt: k.createdAt, secrets: versions.filter((v) => v === k.version).length })),
+    legacySecrets: versions.filter((v) => v === 'legacy').length,
+  };
 }
 
 function secretValues(c: ConnectorRecord): Extract<ConnectorValue, { secret: true }>[] {
@@ -45,14 +54,10 @@ export async function vaultStatus(ctx: VaultContext, actor: Actor): Promise<Vaul
   const orgIds = [...new Set([...keys.map((k) => k.orgId), ...connectors.filter((c) => secretValues(c).length > 0).map((c) => c.orgId)])];
   const organisations = [];
   for (const orgId of orgIds) {
-    const versions = connectors.filter((c) => c.orgId === orgId).flatMap(sealedVersions);
     organisations.push({
       orgId,
       slug: (await ctx.store.getOrganisation(orgId))?.slug ?? orgId,
-      dataKeys: keys
-        .filter((k) => k.orgId === orgId)
-        .map((k) => ({ version: k.version, state: k.state, kekVersion: k.kekVersion, createdAt: k.createdAt, secrets: versions.filter((v) => v === k.version).length })),
-      legacySecrets: versions.filter((v) => v === 'legacy').length,
+      ...keyUsage(keys.filter((k) => k.orgId === orgId), connectors.filter((c) => c.orgId === orgId)),
     });
   }
   return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, organisations };
@@ -66,15 +71,8 @@ export async function orgVaultStatus(ctx: VaultContext, actor: Actor, orgId: str
   authorize(actor, 'vault.read_org');
   requireSameOrg(actor, orgId, 'No such organisation');
   const kek = await ctx.vault.currentKek();
-  const versions = (await ctx.store.listConnectors(orgId)).flatMap(sealedVersions);
-  const dataKeys = (await ctx.vault.listDataKeys(orgId)).map((k) => ({
-    version: k.version,
-    state: k.state,
-    kekVersion: k.kekVersion,
-    createdAt: k.createdAt,
-    secrets: versions.filter((v) => v === k.version).length,
-  }));
-  return { provider: ctx.vault.provider.id, kekVersion: kek.kekVersion, dataKeys, legacySecrets: versions.filter((v) => v === 'legacy').length };
+  const usage = keyUsage(await ctx.vault.listDataKeys(orgId), await ctx.store.listConnectors(orgId));
+  return { provider: ctx.vault.provider.id, kekVersion: kek.kekVersion, ...usage };
 }
 
 export async function rotateKek(ctx: VaultContext, actor: Actor, progress?: Progress): Promise<{ from: number; to: number; rewrapped: number; resumed: boolean }> {
