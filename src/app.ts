@@ -40,6 +40,7 @@ import { Quotas } from './gateway/traffic/quotas.ts';
 import { createCredentialOpener } from './gateway/upstream/credentials.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
+import { startAuditRetention } from './services/audit-retention.ts';
 import { createSessionBridges } from './gateway/session-bridge.ts';
 import { createSessions } from './identity/browser-session.ts';
 import { createUserSessionEnder } from './identity/user-sessions.ts';
@@ -62,6 +63,8 @@ import { auditSigningKeyVault } from './vault/audit-signing-key.ts';
 export const VERSION = '0.1.0';
 /** How often a server deletes expired idempotency keys. */
 const IDEMPOTENCY_PURGE_MS = 60_000;
+/** Audit retention runs hourly: it removes whole checkpointed segments, so finer timing would gain nothing. */
+const AUDIT_RETENTION_MS = 3_600_000;
 /** The dashboard's files, served as they are in the repository (TypeScript stripped of its types when first asked). */
 const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 /** Beside Node's own compile cache (bin/compile-cache.js): what the dashboard's modules are once stripped. */
@@ -335,6 +338,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   let reaper: NodeJS.Timeout | undefined;
   let refusalFlush: NodeJS.Timeout | undefined;
   let purger: NodeJS.Timeout | undefined;
+  let stopRetention: (() => void) | undefined;
   let stopHealthSnapshots: (() => void) | undefined;
   return {
     services: served,
@@ -375,6 +379,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       refusalFlush.unref();
       purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
       purger.unref();
+      stopRetention = startAuditRetention(services, log, AUDIT_RETENTION_MS);
       siem?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -393,6 +398,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       clearInterval(reaper);
       clearInterval(refusalFlush);
       clearInterval(purger);
+      stopRetention?.();
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {

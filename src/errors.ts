@@ -70,6 +70,8 @@ export type ErrorCode =
   | 'output_too_large'
   | 'guardrail_error'
   | 'audit_unavailable'
+  // Retention refused to prune: the segment it would remove does not verify (its evidence is kept, not deleted).
+  | 'audit_chain_broken'
   | 'store_unavailable'
   | 'config_invalid'
   // A stdio connector's command or environment is refused (a shell -c, node -e, LD_PRELOAD...) unless forced.
@@ -169,6 +171,7 @@ const DESCRIPTIONS: { readonly [C in ErrorCode]: readonly [httpStatus: number, r
   output_too_large: [200, -32043, 'deny', 'debug'],
   guardrail_error: [500, -32044, 'error', 'error'],
   audit_unavailable: [503, -32013, 'error', 'error'],
+  audit_chain_broken: [409, JSONRPC_INVALID_REQUEST, 'error', 'error'],
   store_unavailable: [503, -32013, 'error', 'error'],
   config_invalid: [500, JSONRPC_INTERNAL_ERROR, 'error', 'error'],
   stdio_refused: [400, -32055, 'deny', 'debug'],

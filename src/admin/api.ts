@@ -18,6 +18,7 @@ import { approvalRoutes } from './approvals.ts';
 import { guardrailRoutes } from './guardrails.ts';
 import type { AdminIdempotency } from './idempotency.ts';
 import { auditRoutes } from './audit.ts';
+import { auditSettingsRoutes } from './audit-settings.ts';
 import { authenticateCookie, hasSessionCookie, NETWORK_REFUSED, refusalOf, sessionActor, type CookieAuthDeps } from './cookie-auth.ts';
 import { connectorRoutes } from './connectors.ts';
 import { keyRoutes } from './keys.ts';
@@ -74,6 +75,7 @@ export function adminRoutes(document: () => unknown = () => ({})): Route[] {
     ...keyRoutes,
     ...connectorRoutes,
     ...virtualServerRoutes,
+    ...auditSettingsRoutes,
     ...auditRoutes,
     ...signInSettingsRoutes,
     ...scimSettingsRoutes,

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { COMMITTED_FIELDS } from '../gateway/audit/chain.ts';
 import { PII_FIELDS } from '../gateway/audit/export.ts';
-import { auditPublicKey, exportAudit, getAuditRecord, searchAudit, verifyAudit } from '../services/audit.ts';
+import { auditPublicKey, authorizeExport, exportAudit, getAuditRecord, searchAudit, verifyAudit, verifyAuditExport } from '../services/audit.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam, isoTime, queryInt } from './schemas.ts';
 
@@ -83,13 +83,14 @@ export const auditRoutes = [
         .describe('pii (actorUser, clientIp, args), or a comma-separated list of fields: each is replaced by its digest'),
     }),
     response: { status: 200, description: 'JSON lines: records, link lines for records a filter left out, checkpoints', contentType: 'application/x-ndjson', schema: auditRecordView },
-    handle: ({ services, actor, orgId, query }) => {
+    handle: async ({ services, actor, orgId, query }) => {
       const { connector, redact, ...rest } = query;
-      return Promise.resolve({
+      await authorizeExport(services, actor, orgId);
+      return {
         status: 200,
         contentType: 'application/x-ndjson',
         stream: exportAudit(services, actor, orgId, { ...rest, targetConnector: connector }, { redact }),
-      });
+      };
     },
   }),
   defineRoute({
@@ -109,9 +110,37 @@ export const auditRoutes = [
         headHash: z.string(),
         firstBreak: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
         checkpoints: z.object({ verified: z.number().int(), latestSeq: z.number().int().nullable() }),
+        pruned: z.object({ tombstones: z.number().int(), throughSeq: z.number().int() }).nullable().describe('Retention: the chain starts after record throughSeq'),
       }),
     },
     handle: async ({ services, actor, orgId }) => json(200, await verifyAudit(services, actor, orgId)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/audit/verify',
+    action: 'audit.verify',
+    operationId: 'verifyAuditExport',
+    summary: 'Verify an uploaded export (NDJSON, as GET /audit/export gives) with a public key, as `audit verify --file` does',
+    tag: 'audit',
+    body: z.strictObject({
+      export: z.string().min(1).describe('The export file as text: JSON lines. The request body limit (GATEHOUSE_MAX_BODY_BYTES) bounds it'),
+      publicKey: z.string().min(1).max(4096).optional().describe('Ed25519 SPKI PEM; default: the deployment\'s current key'),
+    }),
+    response: {
+      status: 200,
+      description: 'The verification report: ok, or the first bad record, its line and why',
+      schema: z.object({
+        ok: z.boolean(),
+        records: z.number().int(),
+        links: z.number().int(),
+        checkpoints: z.number().int(),
+        anchored: z.number().int(),
+        unanchored: z.number().int(),
+        firstBreak: z.object({ seq: z.number().int(), line: z.number().int(), reason: z.string() }).optional(),
+        keyId: z.string().nullable().describe('The stored key used, or null for a given one'),
+      }),
+    },
+    handle: async ({ services, actor, orgId, body }) => json(200, await verifyAuditExport(services, actor, orgId, body.export, body.publicKey)),
   }),
   defineRoute({
     method: 'GET',

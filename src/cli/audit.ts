@@ -9,6 +9,8 @@ import { isCommittedField, PII_FIELDS } from '../gateway/audit/export.ts';
 import { verifyExport } from '../gateway/audit/file-verify.ts';
 import { parsePublicKey } from '../gateway/audit/signing.ts';
 import type { ChainReport } from '../gateway/audit/verify.ts';
+import { getAuditSettings, parseRetention, pruneAudit, updateAuditSettings } from '../services/audit-retention.ts';
+import type { AuditSettings } from '../store/audit-retention-types.ts';
 import { auditPublicKey, exportAudit, listAuditChains, siemPositions, verifyAudit, type AuditQuery } from '../services/audit.ts';
 import type { AuditCheckpoint, AuditDecision } from '../store/types.ts';
 import type { CliContext } from './context.ts';
@@ -19,20 +21,26 @@ gatehouse audit verify --file EXPORT.ndjson --public-key FILE   (an export, offl
 gatehouse audit export [--org SLUG | --system] [--out FILE] [--since T] [--until T] [--key KEY_ID] [--decision allow|deny|error]
                        [--connector NAME] [--action A] [--redact-pii | --redact FIELD,...]   (JSON lines; default org: default)
 gatehouse audit public-key [--out FILE]   (the Ed25519 key that verifies checkpoints, SPKI PEM)
-gatehouse audit sinks [--json]                  (each SIEM sink's cursor and lag per chain)`;
+gatehouse audit sinks [--json]                  (each SIEM sink's cursor and lag per chain)
+gatehouse audit settings [--org SLUG] [--json]   (retention and whether viewers may export)
+gatehouse audit retention DAYS|off [--org SLUG]  (e.g. 365d: older records go, whole signed segments at a time)
+gatehouse audit export-grant [--org SLUG] viewer on|off   (let viewers export in bulk; owners and admins always may)
+gatehouse audit prune [--org SLUG] [--dry-run] [--json]   (apply retention now; the gateway also does it hourly)`;
 
 const DECISIONS = new Set<string>(['allow', 'deny', 'error']);
 
 export async function auditCommand(ctx: CliContext, sub: string, rest: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
     options: {
       org: { type: 'string' }, system: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' },
       'public-key': { type: 'string' }, anchor: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
       key: { type: 'string' }, decision: { type: 'string' }, connector: { type: 'string' }, action: { type: 'string' },
-      'redact-pii': { type: 'boolean' }, redact: { type: 'string' },
+      'redact-pii': { type: 'boolean' }, redact: { type: 'string' }, 'dry-run': { type: 'boolean' },
     },
+    allowPositionals: true,
   });
+  if (positionals.length > 0 && sub !== 'retention' && sub !== 'export-grant') throw new UsageError(`audit ${sub}: unexpected ${positionals.join(' ')}\n${AUDIT_USAGE}`);
   switch (sub) {
     case 'verify': {
       const publicKey = values['public-key'] === undefined ? undefined : readPublicKey(values['public-key']);
@@ -51,7 +59,8 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
         for (const r of reports) {
           const label = r.chain === SYSTEM_CHAIN ? 'system' : (orgs.get(r.chain) ?? r.chain);
           const signed = r.checkpoints.latestSeq === null ? 'no signed checkpoint yet' : `signed through record ${r.checkpoints.latestSeq}`;
-          if (r.ok) out(`ok      ${label}: ${r.verified} records, ${signed}, head ${r.headHash.slice(0, 16)}…`);
+          const pruned = r.pruned === null ? '' : `, records 1 to ${r.pruned.throughSeq} removed by retention (${r.pruned.tombstones} signed tombstones)`;
+          if (r.ok) out(`ok      ${label}: ${r.verified} records, ${signed}${pruned}, head ${r.headHash.slice(0, 16)}…`);
           else err(`BROKEN  ${label}: ${r.firstBreak?.reason ?? ''} (first broken record: ${r.firstBreak?.seq ?? '?'})`);
         }
       }
@@ -115,9 +124,39 @@ export async function auditCommand(ctx: CliContext, sub: string, rest: string[])
       }
       return;
     }
+    case 'settings': {
+      const s = await getAuditSettings(ctx, ctx.actor, (await ctx.org(values.org)).id);
+      if (values.json === true) out(JSON.stringify(s));
+      else printSettings(s);
+      return;
+    }
+    case 'retention': {
+      const [days] = positionals;
+      if (days === undefined || positionals.length !== 1) throw new UsageError('audit retention needs DAYS (e.g. 365d) or off');
+      printSettings(await updateAuditSettings(ctx, ctx.actor, (await ctx.org(values.org)).id, { retentionDays: parseRetention(days) }));
+      return;
+    }
+    case 'export-grant': {
+      const [role, state] = positionals;
+      if (role !== 'viewer' || (state !== 'on' && state !== 'off') || positionals.length !== 2) throw new UsageError('audit export-grant takes viewer on|off');
+      printSettings(await updateAuditSettings(ctx, ctx.actor, (await ctx.org(values.org)).id, { viewerExport: state === 'on' }));
+      return;
+    }
+    case 'prune': {
+      const r = await pruneAudit(ctx, ctx.actor, (await ctx.org(values.org)).id, { dryRun: values['dry-run'] === true });
+      if (values.json === true) out(JSON.stringify(r));
+      else if (r.removed === 0) out(`Nothing to remove: ${r.note ?? 'no whole segment is older than the retention'}`);
+      else out(`${r.dryRun ? 'Would remove' : 'Removed'} records ${r.firstSeq ?? '?'} to ${r.lastSeq ?? '?'} (${r.removed}); a signed tombstone stands in their place`);
+      return;
+    }
     default:
       throw new UsageError(AUDIT_USAGE);
   }
+}
+
+function printSettings(s: AuditSettings): void {
+  out(`retention      ${s.retentionDays === null ? 'off (every record is kept)' : `${s.retentionDays} days`}`);
+  out(`viewer export  ${s.viewerExport ? 'on' : 'off'}`);
 }
 
 /** `audit verify --file`: an export checked with the public key alone; it opens no database and needs no secret. */

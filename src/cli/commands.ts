@@ -82,6 +82,10 @@ export const CLI_COMMANDS = {
   'vault rotate-kek': 'vault.rotate',
   'vault rotate-dek': 'vault.rotate',
   'audit public-key': 'audit.verify',
+  'audit settings': 'audit.settings.read',
+  'audit retention': 'audit.settings.update',
+  'audit export-grant': 'audit.settings.update',
+  'audit prune': 'audit.prune',
 } as const satisfies Record<string, Action>;
 
 export type CliCommand = keyof typeof CLI_COMMANDS;

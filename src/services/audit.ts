@@ -1,8 +1,10 @@
 import { GatehouseError } from '../errors.ts';
 import type { CommittedField } from '../gateway/audit/chain.ts';
 import { auditEvent, auditJson } from '../gateway/audit/event.ts';
-import { checkpointLine, linkLine, matchesFilter, recordLine, redactedLine } from '../gateway/audit/export.ts';
-import { loadAuditSigner } from '../gateway/audit/signing.ts';
+import { checkpointLine, linkLine, matchesFilter, recordLine, redactedLine, tombstoneLine } from '../gateway/audit/export.ts';
+import { loadAuditSigner, parsePublicKey } from '../gateway/audit/signing.ts';
+import { verifyExport, type FileReport } from '../gateway/audit/file-verify.ts';
+import type { KeyObject } from 'node:crypto';
 import { verifyChain, type ChainReport, type VerifyOptions } from '../gateway/audit/verify.ts';
 import { auditSigningKeyVault } from '../vault/audit-signing-key.ts';
 import type { AuditFilter, AuditRecord } from '../store/types.ts';
@@ -65,8 +67,8 @@ export async function* exportAudit(
   q: AuditQuery = {},
   options: ExportOptions = {},
 ): AsyncGenerator<string> {
-  authorizeExport(actor);
   requireSameOrg(actor, orgId, NO_SUCH_RECORD);
+  await authorizeExport(ctx, actor, orgId);
   const filter = normalise(q, 1);
   const { afterSeq: _a, limit: _l, ...criteria } = filter;
   const filtered = Object.values(criteria).some((v: unknown) => v !== undefined);
@@ -76,6 +78,7 @@ export async function* exportAudit(
   try {
     await ctx.audit.checkpoint(orgId);
     const first = filtered ? (await ctx.store.searchAudit(orgId, filter))[0] : undefined;
+    if (!filtered) for (const t of await ctx.store.auditRetention.listTombstones(orgId)) yield tombstoneLine(t);
     if (!filtered || first !== undefined) {
       const checkpoints = await ctx.store.auditAnchors.listCheckpoints(orgId, Math.max((first?.seq ?? 1) - 1, 0));
       let cpAt = 0;
@@ -113,9 +116,18 @@ export async function* exportAudit(
   }
 }
 
-/** Whole-chain export is a permission of its own: owners and admins by default, viewers where the organisation allows. */
-function authorizeExport(actor: Actor): void {
+/**
+ * Whole-chain export is a permission of its own: owners and admins by default, viewers only while their organisation
+ * grants it (audit settings). Decided here, so the API and the CLI refuse alike; the refusal is audited by the caller.
+ * exportAudit checks it when first read; a streaming route calls it first, before its answer's status is sent.
+ */
+export async function authorizeExport(ctx: Pick<ServiceContext, 'store'>, actor: Actor, orgId: string): Promise<void> {
   authorize(actor, 'audit.export');
+  if (actor.role !== 'viewer') return;
+  const settings = await ctx.store.auditRetention.getAuditSettings(orgId);
+  if (settings?.viewerExport !== true) {
+    throw new GatehouseError('forbidden', 'Your role (viewer) does not allow audit.export unless an owner grants it to viewers (audit export-grant)');
+  }
 }
 
 /** Verifies a chain from its first record; the operator may name any chain (the system chain too). */
@@ -123,6 +135,48 @@ export async function verifyAudit(ctx: Pick<ServiceContext, 'store'>, actor: Act
   authorize(actor, 'audit.verify');
   requireSameOrg(actor, chain, NO_SUCH_RECORD);
   return verifyChain(ctx.store, chain, options);
+}
+
+/**
+ * Verifies an uploaded export (NDJSON text) as `audit verify --file` does, with the public key given or else the
+ * deployment's current one: ok, or the first bad record, its line and why. Only the text and the key are used; the
+ * store is not read. Audited with the outcome.
+ */
+export async function verifyAuditExport(
+  ctx: Pick<ServiceContext, 'store' | 'box' | 'audit'>,
+  actor: Actor,
+  orgId: string,
+  text: string,
+  publicKeyPem?: string,
+): Promise<FileReport & { readonly keyId: string | null }> {
+  authorize(actor, 'audit.verify');
+  requireSameOrg(actor, orgId, NO_SUCH_RECORD);
+  let key: KeyObject | undefined;
+  let keyId: string | null = null;
+  if (publicKeyPem === undefined) {
+    const signer = await loadAuditSigner(ctx.store.auditAnchors, auditSigningKeyVault(ctx.box));
+    key = parsePublicKey(signer.publicKeyPem);
+    keyId = signer.keyId;
+  } else key = parsePublicKey(publicKeyPem);
+  if (key === undefined) throw new GatehouseError('bad_request', 'publicKey must be an Ed25519 public key (SPKI PEM, as GET /audit/public-key returns)');
+  const report = await verifyExport(linesOf(text), key);
+  await ctx.audit.record(
+    auditEvent({
+      orgId,
+      actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
+      clientIp: actor.clientIp,
+      action: 'audit.verify_export',
+      decision: 'allow',
+      correlationId: actor.correlationId,
+      args: auditJson({ bytes: Buffer.byteLength(text), ok: report.ok, records: report.records, firstBreak: report.firstBreak?.seq ?? null, key: keyId ?? 'given' }),
+    }),
+  );
+  return { ...report, keyId };
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- verifyExport reads an async iterable of lines
+async function* linesOf(text: string): AsyncGenerator<string> {
+  yield* text.split('\n');
 }
 
 /** The public key that verifies checkpoints (SPKI PEM), created with the signing key on first use. */

@@ -1,3 +1,4 @@
+import type { AuditRetentionStore } from './audit-retention-types.ts';
 import type { GuardrailSettingsStore } from './guardrail-types.ts';
 import type { KeyPolicyStore } from './key-policy-types.ts';
 import type { TrafficSettingsStore } from './traffic-types.ts';
@@ -354,6 +355,8 @@ export interface Store {
   readonly siem: SiemStore;
   /** Signed checkpoints of the audit chains and the key that signs them. */
   readonly auditAnchors: AuditAnchorStore;
+  /** Per-organisation audit settings (retention, viewers' export) and the signed tombstones retention leaves. */
+  readonly auditRetention: AuditRetentionStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

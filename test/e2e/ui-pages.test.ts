@@ -230,6 +230,7 @@ describe('dashboard: pages', () => {
           assert.equal(await page.getByRole('button', { name, exact: false }).count(), 0, `${link}: ${name}`);
         }
       }
+      assert.equal(await page.getByRole('link', { name: 'Export (NDJSON)' }).count(), 0, 'no bulk export for a viewer until an owner grants it');
       await page.getByRole('link', { name: 'Connectors' }).click();
       await page.getByRole('button', { name: /^(Details|Review) words\// }).first().click();
       await page.getByTestId('pin-review').waitFor();

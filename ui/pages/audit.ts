@@ -1,7 +1,7 @@
 import { api, describe } from '../lib/api.ts';
 import { auditPage, type AuditRecord } from '../lib/audit.ts';
 import { emptyState, field, fill, h, notice, table, timeZone, when } from '../lib/dom.ts';
-import { can } from '../lib/session.ts';
+import { can, session } from '../lib/session.ts';
 
 const PAGE_SIZE = 50;
 
@@ -143,13 +143,15 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
     cursors = [0];
     void load();
   });
+  // Viewers export only while an owner grants it (audit settings); the API refuses them otherwise, so no button.
+  const mayExport = can('audit.export') && (session()?.role !== 'viewer' || (await api.get<{ viewerExport: boolean }>('/audit/settings')).viewerExport);
   const reverify = h('button', { type: 'button', class: 'secondary' }, 'Verify chain');
   reverify.addEventListener('click', () => void verify());
   fill(
     main,
     h('h1', {}, 'Audit log'),
     h('p', { class: 'lead' }, 'Every decision the gateway made, in a hash chain: a changed or removed record breaks it.'),
-    h('div', { class: 'actions' }, can('audit.verify') ? reverify : null, can('audit.export') ? exportLink : null),
+    h('div', { class: 'actions' }, can('audit.verify') ? reverify : null, mayExport ? exportLink : null),
     chain,
     form,
     status,

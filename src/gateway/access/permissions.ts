@@ -136,10 +136,18 @@ export const PERMISSIONS = {
   'vault.read_org': ['owner', 'operator'],
   'vault.rotate': ['operator'],
   /**
-   * Bulk export: the whole log at once, out of the gateway's hands. Owners and admins; an organisation may grant it
-   * to its viewers (audit settings), never to members.
+   * Bulk export: the whole log at once, out of the gateway's hands. Owners and admins; viewers only where their
+   * organisation granted it (`audit export-grant viewer on`), which services/audit.ts checks for the API and the CLI
+   * alike: the table lists who may ask, the grant decides for viewers. Never members.
    */
-  'audit.export': MANAGERS,
+  'audit.export': READERS,
+  /**
+   * The organisation's audit settings: how long records are kept (retention) and whether viewers may export. Owners
+   * only: removing evidence and widening who takes it away are the owner's decisions. Pruning now is the same right.
+   */
+  'audit.settings.read': READERS,
+  'audit.settings.update': ['owner', 'operator'],
+  'audit.prune': ['owner', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -81,6 +81,14 @@ export class ChainVerifier {
   #count = 0;
   #break: ChainBreak | undefined;
 
+  /** `start`: the record a tombstone says the chain now starts after (retention removed those up to it). */
+  constructor(start?: { readonly seq: number; readonly hash: string }) {
+    if (start !== undefined) {
+      this.#expectedSeq = start.seq + 1;
+      this.#prevHash = start.hash;
+    }
+  }
+
   get broken(): boolean {
     return this.#break !== undefined;
   }
@@ -110,6 +118,11 @@ export class ChainVerifier {
     this.#prevHash = r.hash;
     this.#expectedSeq++;
     this.#count++;
+  }
+
+  /** The seq of the last record verified (the tombstone's when none followed it; 0 for an empty chain). */
+  get lastSeq(): number {
+    return this.#expectedSeq - 1;
   }
 
   result(): { ok: boolean; verified: number; headHash: string; firstBreak: ChainBreak | undefined } {

@@ -1,3 +1,4 @@
+import type { AuditTombstone } from '../../store/audit-retention-types.ts';
 import type { AuditCheckpoint, AuditFilter, AuditRecord } from '../../store/types.ts';
 import { COMMITTED_FIELDS, fieldDigest, fieldSalt, recordContent, type CommittedField } from './chain.ts';
 
@@ -47,6 +48,11 @@ export function redactedLine(r: AuditRecord, redact: ReadonlySet<CommittedField>
 /** A record a filter left out: its place in the chain and its content digest, so the links around it still verify. */
 export function linkLine(r: AuditRecord): string {
   return ndjsonLine({ type: 'link', orgId: r.orgId, seq: r.seq, prevHash: r.prevHash, hash: r.hash, content: r.salt === null ? null : recordContent(r.orgId, r.salt, r) });
+}
+
+/** A retention tombstone: an export of the whole chain opens with them, so it verifies from where the chain now starts. */
+export function tombstoneLine(t: AuditTombstone): string {
+  return ndjsonLine({ type: 'tombstone', ...t });
 }
 
 export function checkpointLine(cp: AuditCheckpoint): string {

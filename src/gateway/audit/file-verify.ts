@@ -3,6 +3,8 @@ import { linkHash } from '../../store/audit-link.ts';
 import type { AuditCheckpoint, AuditRecord } from '../../store/types.ts';
 import { COMMITTED_FIELDS, contentOf, expectedHash, fieldDigest, GENESIS_HASH, type ChainBreak } from './chain.ts';
 import { checkpointSignedBy } from './signing.ts';
+import { chainStart } from './tombstones.ts';
+import type { AuditTombstone } from '../../store/audit-retention-types.ts';
 
 export interface FileReport {
   readonly ok: boolean;
@@ -35,6 +37,7 @@ export async function verifyExport(lines: AsyncIterable<string>, publicKey: KeyO
   let lost = 0;
   let prev: { seq: number; hash: string } | undefined;
   let chain: string | undefined;
+  const tombstones: AuditTombstone[] = [];
   let n = 0;
   const report = (firstBreak?: ChainBreak): FileReport => ({
     ok: firstBreak === undefined && pending + lost === 0 && checkpoints > 0,
@@ -65,6 +68,20 @@ export async function verifyExport(lines: AsyncIterable<string>, publicKey: KeyO
       pending = 0;
       continue;
     }
+    if (o.type === 'tombstone') {
+      // Retention's tombstones come first: the chain then starts after the newest, at the hash it names.
+      const t = asTombstone(o);
+      if (t === undefined) return report({ seq: (prev?.seq ?? 0) + 1, reason: `line ${n} is not a tombstone` });
+      if (records + links > 0) return report({ seq: t.firstSeq, reason: `the tombstone on line ${n} comes after records: tombstones open an export` });
+      tombstones.push(t);
+      const { start, firstBreak } = chainStart(t.orgId, tombstones, () => publicKey);
+      if (firstBreak !== undefined || (chain !== undefined && chain !== t.orgId)) {
+        return report(firstBreak ?? { seq: t.firstSeq, reason: `line ${n} belongs to another chain (${t.orgId})` });
+      }
+      chain = t.orgId;
+      prev = start;
+      continue;
+    }
     const e = asEntry(o);
     if (e === undefined) return report({ seq: (prev?.seq ?? 0) + 1, reason: `line ${n} is not an audit record` });
     if (chain !== undefined && e.orgId !== chain) return report({ seq: e.seq, reason: `line ${n} belongs to another chain (${e.orgId})` });
@@ -90,6 +107,14 @@ export async function verifyExport(lines: AsyncIterable<string>, publicKey: KeyO
     prev = { seq: e.seq, hash: e.hash };
   }
   return report();
+}
+
+function asTombstone(o: Record<string, unknown>): AuditTombstone | undefined {
+  const { orgId, firstSeq, lastSeq, headHash, count, ts, actor, keyId, signature } = o;
+  if (typeof orgId !== 'string' || typeof firstSeq !== 'number' || typeof lastSeq !== 'number' || typeof count !== 'number') return undefined;
+  if (typeof headHash !== 'string' || !HEX64.test(headHash) || typeof ts !== 'string' || typeof actor !== 'string') return undefined;
+  if (typeof keyId !== 'string' || typeof signature !== 'string') return undefined;
+  return { orgId, firstSeq, lastSeq, headHash, count, ts, actor, keyId, signature };
 }
 
 function asCheckpoint(o: Record<string, unknown>): AuditCheckpoint | undefined {

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { GatehouseError } from '../../errors.ts';
 import { DuplicateError, type AuditAnchorStore, type AuditCheckpoint, type AuditHead, type AuditSigningKeyRecord } from '../../store/types.ts';
+import type { AuditTombstone } from '../../store/audit-retention-types.ts';
 import type { auditSigningKeyVault } from '../../vault/audit-signing-key.ts';
 
 /** The first (and so far only) signing key of a deployment: a fixed id makes two processes starting at once agree on one. */
@@ -11,11 +12,20 @@ export function checkpointPayload(cp: Pick<AuditCheckpoint, 'orgId' | 'seq' | 'h
   return Buffer.from(`gatehouse-audit-checkpoint/v1\n${cp.keyId}\n${cp.orgId}\n${String(cp.seq)}\n${cp.hash}\n${cp.ts}`, 'utf8');
 }
 
+/** What a tombstone's signature covers: the removed range, the hash the chain now starts from, when and by whom. */
+export function tombstonePayload(t: Omit<AuditTombstone, 'signature'>): Buffer {
+  return Buffer.from(
+    `gatehouse-audit-tombstone/v1\n${t.keyId}\n${t.orgId}\n${String(t.firstSeq)}\n${String(t.lastSeq)}\n${t.headHash}\n${String(t.count)}\n${t.ts}\n${t.actor}`,
+    'utf8',
+  );
+}
+
 export interface AuditSigner {
   readonly keyId: string;
   /** SPKI PEM: what `gatehouse audit public-key` prints for verifiers. */
   readonly publicKeyPem: string;
   sign(orgId: string, head: AuditHead, ts?: string): AuditCheckpoint;
+  signTombstone(t: Omit<AuditTombstone, 'keyId' | 'signature'>): AuditTombstone;
 }
 
 /**
@@ -53,6 +63,10 @@ export async function loadAuditSigner(anchors: AuditAnchorStore, vault: ReturnTy
       const unsigned = { orgId, seq: head.seq, hash: head.hash, ts, keyId: id };
       return { ...unsigned, signature: sign(null, checkpointPayload(unsigned), privateKey).toString('base64url') };
     },
+    signTombstone(t) {
+      const unsigned = { ...t, keyId: id };
+      return { ...unsigned, signature: sign(null, tombstonePayload(unsigned), privateKey).toString('base64url') };
+    },
   };
 }
 
@@ -66,6 +80,15 @@ export function parsePublicKey(text: string): KeyObject | undefined {
     return key.asymmetricKeyType === 'ed25519' ? key : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether the tombstone was signed by this key; a malformed signature is simply not valid. */
+export function tombstoneSignedBy(t: AuditTombstone, key: KeyObject): boolean {
+  try {
+    return verify(null, tombstonePayload(t), key, Buffer.from(t.signature, 'base64url'));
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint, Store } from '../../store/types.ts';
 import { ChainVerifier, type ChainBreak } from './chain.ts';
 import { checkpointSignedBy, parsePublicKey } from './signing.ts';
+import { chainStart } from './tombstones.ts';
 
 const PAGE = 1000;
 
@@ -13,6 +14,8 @@ export interface ChainReport {
   readonly firstBreak: ChainBreak | undefined;
   /** Signed checkpoints found valid and matching their record, and the last record they cover. */
   readonly checkpoints: { readonly verified: number; readonly latestSeq: number | null };
+  /** Records removed by retention, as the newest valid tombstone says: the walk started after `throughSeq`. */
+  readonly pruned: { readonly tombstones: number; readonly throughSeq: number } | null;
 }
 
 export interface VerifyOptions {
@@ -80,7 +83,7 @@ export class CheckpointCheck {
 
 /** Verifies one chain from its first record: links, hashes and signed checkpoints; stops at the first break and names it. */
 export async function verifyChain(
-  store: Pick<Store, 'listAudit' | 'auditAnchors'>,
+  store: Pick<Store, 'listAudit' | 'auditAnchors' | 'auditRetention'>,
   chain: string,
   options: VerifyOptions = {},
 ): Promise<ChainReport> {
@@ -95,9 +98,16 @@ export async function verifyChain(
   const keyFor = (id: string) => options.publicKey ?? keys.get(id);
   const checks = new CheckpointCheck([...stored, ...(options.anchors ?? []).filter((a) => a.orgId === chain)], keyFor);
   const total = (await store.auditAnchors.head(chain))?.seq ?? 0;
-  const verifier = new ChainVerifier();
-  let after = 0;
-  for (;;) {
+  const tombstones = await store.auditRetention.listTombstones(chain);
+  const { start, firstBreak } = chainStart(chain, tombstones, keyFor);
+  const verifier = new ChainVerifier(start);
+  if (firstBreak !== undefined) verifier.fail(firstBreak);
+  const atCut = start === undefined ? undefined : stored.find((cp) => cp.seq === start.seq);
+  if (start !== undefined && atCut !== undefined && atCut.hash !== start.hash) {
+    verifier.fail({ seq: start.seq, reason: `the tombstone ending at record ${start.seq} does not match the signed checkpoint of that record` });
+  }
+  let after = start?.seq ?? 0;
+  for (let more = !verifier.broken; more; ) {
     const page = await store.listAudit(chain, after, PAGE);
     for (const r of page) {
       verifier.push(r);
@@ -110,12 +120,13 @@ export async function verifyChain(
     }
     const last = page.at(-1);
     options.onProgress?.(last?.seq ?? after, total);
-    if (last === undefined || page.length < PAGE || verifier.broken) break;
-    after = last.seq;
+    more = last !== undefined && page.length === PAGE && !verifier.broken;
+    after = last?.seq ?? after;
   }
   if (!verifier.broken) {
-    const b = checks.end(verifier.result().verified);
+    const b = checks.end(verifier.lastSeq);
     if (b !== undefined) verifier.fail(b);
   }
-  return { chain, ...verifier.result(), checkpoints: checks.result() };
+  const pruned = start === undefined ? null : { tombstones: tombstones.length, throughSeq: start.seq };
+  return { chain, ...verifier.result(), checkpoints: checks.result(), pruned };
 }

@@ -123,4 +123,90 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
     END LOOP;
   END $$;
   `,
+  // audit retention and export grant (issue 11): per-organisation settings; tombstones, signed, append-only.
+  // audit_prune(), owned by the migrator and SECURITY DEFINER, is the only way records are removed: under the chain's
+  // lock it refuses unless the tombstone continues the last one, a checkpoint at its last record names its hash, a
+  // record stays after it, its range is whole and older than the organisation's retention; then it stores the
+  // tombstone and deletes that range. The append-only trigger lets a DELETE through only while it runs.
+  `
+  CREATE TABLE audit_settings (
+    org_id TEXT PRIMARY KEY,
+    retention_days INTEGER CHECK (retention_days IS NULL OR retention_days >= 1),
+    viewer_export BOOLEAN NOT NULL DEFAULT false,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+
+  CREATE TABLE audit_tombstones (
+    org_id TEXT NOT NULL,
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    head_hash TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    actor TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (org_id, last_seq)
+  );
+  CREATE TRIGGER audit_tombstones_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_tombstones
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+  ALTER TABLE audit_settings ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON audit_settings USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+  ALTER TABLE audit_tombstones ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON audit_tombstones USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+
+  CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('gatehouse.audit_prune', true) = 'on' THEN
+      RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'audit_events is append-only';
+  END $$;
+
+  CREATE FUNCTION audit_prune(
+    p_org_id TEXT, p_first_seq BIGINT, p_last_seq BIGINT, p_head_hash TEXT, p_count BIGINT, p_ts TIMESTAMPTZ,
+    p_actor TEXT, p_key_id TEXT, p_signature TEXT
+  ) RETURNS BIGINT
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  DECLARE
+    v_days INTEGER;
+    v_prev BIGINT;
+    v_removed BIGINT;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('gatehouse:audit:' || p_org_id, 0));
+    SELECT s.retention_days INTO v_days FROM audit_settings s WHERE s.org_id = p_org_id;
+    IF v_days IS NULL THEN
+      RAISE EXCEPTION 'audit_prune: the organisation has no audit retention set';
+    END IF;
+    SELECT COALESCE(MAX(t.last_seq), 0) INTO v_prev FROM audit_tombstones t WHERE t.org_id = p_org_id;
+    IF p_first_seq <> v_prev + 1 OR p_last_seq < p_first_seq OR p_count <> p_last_seq - p_first_seq + 1 THEN
+      RAISE EXCEPTION 'audit_prune: the tombstone does not continue the previous one';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.org_id = p_org_id AND c.seq = p_last_seq AND c.hash = p_head_hash)
+       OR NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = p_org_id AND e.seq = p_last_seq AND e.hash = p_head_hash) THEN
+      RAISE EXCEPTION 'audit_prune: no signed checkpoint of that record ends the segment';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = p_org_id AND e.seq > p_last_seq) THEN
+      RAISE EXCEPTION 'audit_prune: the chain head is never removed';
+    END IF;
+    IF (SELECT COUNT(*) FROM audit_events e WHERE e.org_id = p_org_id AND e.seq BETWEEN p_first_seq AND p_last_seq) <> p_count THEN
+      RAISE EXCEPTION 'audit_prune: the segment is not whole';
+    END IF;
+    IF EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = p_org_id AND e.seq BETWEEN p_first_seq AND p_last_seq
+        AND e.ts >= now() - make_interval(days => v_days)) THEN
+      RAISE EXCEPTION 'audit_prune: the segment holds records younger than the retention';
+    END IF;
+    INSERT INTO audit_tombstones (org_id, first_seq, last_seq, head_hash, count, ts, actor, key_id, signature)
+    VALUES (p_org_id, p_first_seq, p_last_seq, p_head_hash, p_count, p_ts, p_actor, p_key_id, p_signature);
+    PERFORM set_config('gatehouse.audit_prune', 'on', true);
+    DELETE FROM audit_events e WHERE e.org_id = p_org_id AND e.seq BETWEEN p_first_seq AND p_last_seq;
+    GET DIAGNOSTICS v_removed = ROW_COUNT;
+    PERFORM set_config('gatehouse.audit_prune', '', true);
+    RETURN v_removed;
+  END $$;
+  REVOKE ALL ON FUNCTION audit_prune(TEXT, BIGINT, BIGINT, TEXT, BIGINT, TIMESTAMPTZ, TEXT, TEXT, TEXT) FROM PUBLIC;
+  `,
 ];

@@ -24,6 +24,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import { PostgresAuditAnchors } from './postgres-audit-anchors.ts';
+import { PostgresAuditRetention } from './postgres-audit-retention.ts';
 import { PostgresIdempotency } from './postgres-idempotency.ts';
 import { PostgresVault } from './postgres-vault.ts';
 import { PostgresIdentity } from './postgres-identity.ts';
@@ -80,6 +81,7 @@ export class PostgresStore implements Store {
   readonly approvals = new PostgresApprovals(this.#query);
   readonly siem: PostgresSiem;
   readonly auditAnchors = new PostgresAuditAnchors(this.#query);
+  readonly auditRetention = new PostgresAuditRetention(this.#query);
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { schema, poolSize = 10, applicationRole } = options;

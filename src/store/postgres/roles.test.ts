@@ -5,6 +5,12 @@ import pg from 'pg';
 import { sealerFor } from '../../gateway/audit/chain.ts';
 import { auditEvent } from '../../gateway/audit/event.ts';
 import { verifyChain } from '../../gateway/audit/verify.ts';
+import pino from 'pino';
+import { createAuditLog } from '../../gateway/audit/audit-log.ts';
+import { createCheckpointer } from '../../gateway/audit/checkpoints.ts';
+import { loadAuditSigner } from '../../gateway/audit/signing.ts';
+import { auditSigningKeyVault } from '../../vault/audit-signing-key.ts';
+import { SecretBox } from '../../vault/secret-box.ts';
 import { PostgresStore } from './postgres-store.ts';
 import { initRolesSql } from './roles.ts';
 
@@ -88,6 +94,12 @@ void describe('PostgreSQL with a migrator and an application role', () => {
     'CREATE OR REPLACE FUNCTION audit_append() RETURNS INT LANGUAGE sql AS $$ SELECT 1 $$',
     'ALTER FUNCTION audit_append(TEXT, TIMESTAMPTZ, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DOUBLE PRECISION, TEXT, TEXT, TEXT, TEXT, TEXT) SECURITY INVOKER',
     'DROP POLICY tenant_wall ON connectors',
+    // Retention removes records only through audit_prune(); the setting that lets its DELETE past the trigger gives
+    // the application role no DELETE of its own, and the tombstones are the function's to write.
+    "BEGIN; SELECT set_config('gatehouse.audit_prune', 'on', true); DELETE FROM audit_events WHERE org_id = 'org_a'; COMMIT",
+    `INSERT INTO audit_tombstones (org_id, first_seq, last_seq, head_hash, count, ts, actor, key_id, signature) VALUES ('org_a', 1, 1, 'x', 1, now(), 'x', 'x', 'x')`,
+    'DELETE FROM audit_tombstones',
+    'CREATE OR REPLACE FUNCTION audit_prune() RETURNS INT LANGUAGE sql AS $$ SELECT 1 $$',
   ];
   for (const sql of refused) {
     void it(`refuses the application role: ${sql.slice(0, 70)}`, async () => {
@@ -141,4 +153,26 @@ void describe('PostgreSQL with a migrator and an application role', () => {
     assert.ok(a.every((r) => r.orgId === 'org_a'));
     assert.equal(await appStore.getAuditByHash('org_a', (await appStore.listAudit('org_b', 0, 1))[0]?.hash ?? ''), undefined);
   });
+  void it('lets the application role prune an old checkpointed segment through audit_prune(), and refuses any other cut', async () => {
+    const box = new SecretBox(randomBytes(32));
+    const log = pino({ level: 'silent' });
+    const signer = () => loadAuditSigner(appStore.auditAnchors, auditSigningKeyVault(box));
+    const audit = createAuditLog({ store: appStore, log, checkpoints: createCheckpointer({ anchors: appStore.auditAnchors, signer, settings: { every: 5, intervalMs: 60_000 }, log }) });
+    await appStore.createOrganisation({ id: 'org_old', slug: 'org-old', name: 'old', createdAt: '2026-01-01T00:00:00.000Z', deletedAt: null });
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    for (let i = 0; i < 5; i++) await audit.record({ ...auditEvent({ orgId: 'org_old', action: 'connector.create', decision: 'allow', target: `n${i}` }), ts: old });
+    await audit.record(auditEvent({ orgId: 'org_old', action: 'connector.create', decision: 'allow', target: 'young' }));
+    await audit.close();
+    const head = (await appStore.auditAnchors.listCheckpoints('org_old')).find((c) => c.seq === 5);
+    assert.ok(head !== undefined);
+    const tomb = (await signer()).signTombstone({ orgId: 'org_old', firstSeq: 1, lastSeq: 5, headHash: head.hash, count: 5, ts: new Date().toISOString(), actor: 'test' });
+    await assert.rejects(appStore.auditRetention.prune(tomb), /no audit retention/, 'an organisation without retention keeps everything');
+    await appStore.auditRetention.setAuditSettings({ orgId: 'org_old', retentionDays: 30, viewerExport: false, updatedAt: new Date().toISOString() });
+    await assert.rejects(appStore.auditRetention.prune({ ...tomb, lastSeq: 6, count: 6 }), /checkpoint|younger|head/);
+    assert.equal(await appStore.auditRetention.prune(tomb), 5);
+    const report = await verifyChain(appStore, 'org_old');
+    assert.equal(report.ok, true, report.firstBreak?.reason);
+    assert.deepEqual(report.pruned, { tombstones: 1, throughSeq: 5 });
+  });
+
 });

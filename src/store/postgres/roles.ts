@@ -5,8 +5,11 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Tables the application role reads and may only append to (append-only triggers refuse the rest even to their owner). */
 const APPEND_ONLY = ['audit_checkpoints', 'audit_signing_keys'] as const;
-/** Tables the application role may only read: audit records are written by audit_append(), the schema by the migrator. */
-const READ_ONLY = ['audit_events', 'schema_migrations'] as const;
+/**
+ * Tables the application role may only read: audit records are written by audit_append() and removed by audit_prune()
+ * (which also writes the tombstones), the schema by the migrator.
+ */
+const READ_ONLY = ['audit_events', 'audit_tombstones', 'schema_migrations'] as const;
 
 export function checkRoleName(name: string, what: string): string {
   if (!ROLE_NAME.test(name)) throw new GatehouseError('config_invalid', `the ${what} role name must match [a-z_][a-z0-9_]{0,62}`);
@@ -51,6 +54,7 @@ export async function grantApplicationRole(c: Queryable, schema: string, app: st
   await query(c, `GRANT INSERT ON ${APPEND_ONLY.map((t) => `${s}.${t}`).join(', ')} TO ${role}`);
   await query(c, `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
   await query(c, `GRANT EXECUTE ON FUNCTION ${s}.audit_append(TEXT, TIMESTAMPTZ, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DOUBLE PRECISION, TEXT, TEXT, TEXT, TEXT, TEXT) TO ${role}`);
+  await query(c, `GRANT EXECUTE ON FUNCTION ${s}.audit_prune(TEXT, BIGINT, BIGINT, TEXT, BIGINT, TIMESTAMPTZ, TEXT, TEXT, TEXT) TO ${role}`);
 }
 
 /** The user name of a postgres:// URL: the application role the migrator grants to. */

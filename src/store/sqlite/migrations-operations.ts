@@ -77,4 +77,50 @@ export const SQLITE_OPERATIONS: readonly string[] = [
   CREATE TRIGGER audit_signing_keys_no_delete BEFORE DELETE ON audit_signing_keys
   BEGIN SELECT RAISE(ABORT, 'audit_signing_keys is append-only'); END;
   `,
+  // audit retention and export grant (issue 11): per-organisation settings; tombstones, signed, append-only, each
+  // continuing the last. A record may be deleted only once a tombstone covers it, and a tombstone is accepted only at
+  // a checkpointed record matching its hash, with a record after it, every record of its range present and older
+  // than the organisation's retention: the database refuses any other cut, whoever asks.
+  `
+  CREATE TABLE audit_settings (
+    org_id TEXT PRIMARY KEY,
+    retention_days INTEGER CHECK (retention_days IS NULL OR retention_days >= 1),
+    viewer_export INTEGER NOT NULL DEFAULT 0 CHECK (viewer_export IN (0, 1)),
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE audit_tombstones (
+    org_id TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (org_id, last_seq)
+  ) STRICT;
+  CREATE TRIGGER audit_tombstones_no_update BEFORE UPDATE ON audit_tombstones
+  BEGIN SELECT RAISE(ABORT, 'audit_tombstones is append-only'); END;
+  CREATE TRIGGER audit_tombstones_no_delete BEFORE DELETE ON audit_tombstones
+  BEGIN SELECT RAISE(ABORT, 'audit_tombstones is append-only'); END;
+  CREATE TRIGGER audit_tombstones_check BEFORE INSERT ON audit_tombstones
+  WHEN NEW.first_seq <> COALESCE((SELECT MAX(last_seq) FROM audit_tombstones WHERE org_id = NEW.org_id), 0) + 1
+    OR NEW.last_seq < NEW.first_seq
+    OR NEW.count <> NEW.last_seq - NEW.first_seq + 1
+    OR NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.org_id = NEW.org_id AND c.seq = NEW.last_seq AND c.hash = NEW.head_hash)
+    OR NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = NEW.org_id AND e.seq = NEW.last_seq AND e.hash = NEW.head_hash)
+    OR NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = NEW.org_id AND e.seq > NEW.last_seq)
+    OR (SELECT COUNT(*) FROM audit_events e WHERE e.org_id = NEW.org_id AND e.seq BETWEEN NEW.first_seq AND NEW.last_seq) <> NEW.count
+    OR (SELECT retention_days FROM audit_settings s WHERE s.org_id = NEW.org_id) IS NULL
+    OR EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = NEW.org_id AND e.seq BETWEEN NEW.first_seq AND NEW.last_seq
+      AND e.ts >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (SELECT retention_days FROM audit_settings s WHERE s.org_id = NEW.org_id) || ' days'))
+  BEGIN SELECT RAISE(ABORT, 'audit tombstone refused: not a whole checkpointed segment older than the retention'); END;
+
+  DROP TRIGGER audit_events_no_delete;
+  CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+  WHEN OLD.seq > COALESCE((SELECT MAX(last_seq) FROM audit_tombstones t WHERE t.org_id = OLD.org_id), 0)
+  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  `,
 ];

@@ -23,6 +23,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SqlitePinning } from './sqlite-pinning.ts';
 import { SqliteAuditWriter } from './sqlite-audit.ts';
 import { SqliteAuditAnchors } from './sqlite-audit-anchors.ts';
+import { SqliteAuditRetention } from './sqlite-audit-retention.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteVault } from './sqlite-vault.ts';
 import { SqliteIdentity, type SqliteRunner } from './sqlite-identity.ts';
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
   readonly vault: SqliteVault;
   readonly approvals: SqliteApprovals;
   readonly siem: SqliteSiem;
+  readonly auditRetention: SqliteAuditRetention;
   readonly #access: SqliteAccess = { stmt: (sql) => this.#stmt(sql), write: (fn) => this.#write(fn) };
   readonly oauthIssuers = new SqliteOAuthIssuers(this.#access);
   readonly networkAllowlists = new SqliteNetworkAllowlists(this.#access);
@@ -86,6 +88,7 @@ export class SqliteStore implements Store {
     this.vault = new SqliteVault(runner, (fn) => this.#run(fn));
     this.approvals = new SqliteApprovals(runner, (fn) => this.#run(fn));
     this.siem = new SqliteSiem(runner, (fn) => this.#run(fn));
+    this.auditRetention = new SqliteAuditRetention(runner);
     this.#audit = new SqliteAuditWriter(this.#db, (sql) => this.#stmt(sql));
   }
 
