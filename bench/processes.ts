@@ -106,7 +106,10 @@ export async function startByteProxy(upstreamUrl: string): Promise<HttpFixture> 
 
 /** bench/audit-append.ts as its own process, so the driver's heap and history do not weigh on it. */
 export async function runAuditAppend(opts: AuditAppendOptions): Promise<AuditAppendResult> {
-  const args = [AUDIT_APPEND, '--json', '--records', String(opts.records), '--in-flight', String(opts.inFlight), '--orgs', String(opts.orgs)];
+  const args = [
+    AUDIT_APPEND, '--json', '--records', String(opts.records), '--in-flight', String(opts.inFlight), '--orgs', String(opts.orgs),
+    '--store', opts.store ?? 'sqlite', '--checkpoint-every', String(opts.checkpointEvery ?? 0),
+  ];
   const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
   const lines = createInterface({ input: child.stdout! });
   const m = await firstLine(child, lines, /^(\{"records".*\})$/, 'the audit append run');

@@ -18,7 +18,7 @@
  *          --no-info (skip the extra run at log level info), --no-protections (skip the gateway with the traffic protections on),
  *          --profile (gateway under --cpu-prof, in .bench/profiles),
  *          --upstreams http,stdio and --concurrency 1,16,64 (a subset, e.g. for profiling one path),
- *          --audit-records N (20000; 0 skips the audit append part),
+ *          --audit-records N (20000; 0 skips the audit append part), --no-audit-postgres (audit append on SQLite only),
  *          --gateway-node-args=... (Node flags for the gateway processes; default as npm start: --max-semi-space-size=8 --import ./bin/compile-cache.js)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ import { Agent } from 'node:http';
 import { openHttpSession, openStdioTarget } from './load.ts';
 import { httpSubject, measureRounds, type Leg, type PhaseOptions, type Subject } from './phases.ts';
 import { auditAppendLine, type AuditAppendResult } from './audit-append.ts';
+import { DEFAULT_AUDIT_CHECKPOINT_EVERY as AUDIT_CHECKPOINT_EVERY } from '../src/config/schema.ts';
 import { FIXTURE, ROOT, runAuditAppend, startByteProxy, startGateway, startHttpFixture, stdioUpstreamPid, stopAll, type GatewayProcess } from './processes.ts';
 import {
   evaluateTargets,
@@ -54,6 +55,7 @@ const { values: opts } = parseArgs({
     sessions: { type: 'string', default: '500' },
     'no-info': { type: 'boolean', default: false },
     'no-protections': { type: 'boolean', default: false },
+    'no-audit-postgres': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     upstreams: { type: 'string', default: 'http,stdio' },
     concurrency: { type: 'string', default: '1,16,64' },
@@ -234,11 +236,19 @@ async function main(): Promise<void> {
   await fixture.close();
 
   // Last, with the other processes gone: its own process, on the real store in a temporary data directory.
-  let audit: AuditAppendResult | undefined;
+  // Each store with checkpoints off and at the gateway's default (a signed head every 100 records), one after the
+  // other: the difference is what checkpointing costs per record.
+  const audits: AuditAppendResult[] = [];
   if (AUDIT_RECORDS > 0) {
-    audit = await runAuditAppend({ records: AUDIT_RECORDS, inFlight: 64, orgs: 3 });
-    problems.push(...audit.problems);
+    for (const store of opts['no-audit-postgres'] ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const)) {
+      for (const checkpointEvery of [0, AUDIT_CHECKPOINT_EVERY]) {
+        const r = await runAuditAppend({ records: AUDIT_RECORDS, inFlight: 64, orgs: 3, store, checkpointEvery });
+        problems.push(...r.problems.map((p) => `${store}, checkpoints every ${checkpointEvery}: ${p}`));
+        audits.push(r);
+      }
+    }
   }
+  const audit = audits.find((r) => r.store === 'sqlite' && r.checkpointEvery === 0);
 
   const targets = evaluateTargets(rows, { readyPeakRssMb: startStats.peakRss / 1024, auditRecordsPerSecond: audit?.recordsPerSecond ?? null, protections: protectionRows });
   const results = {
@@ -251,6 +261,7 @@ async function main(): Promise<void> {
     protectionRows,
     idle,
     audit,
+    audits,
     targets,
     problems,
   };
@@ -275,7 +286,19 @@ async function main(): Promise<void> {
   console.log(
     `Idle sessions: ${idle.sessions} opened (initialize only): ${idle.rssKbPerSession.toFixed(2)} KB RSS, ${idle.heapKbPerSession.toFixed(2)} KB heap per session (both after GC; RSS moves in pages and reuses freed heap, heap is the finer measure)`,
   );
-  if (audit !== undefined) console.log(`\nSQLite audit append (openStore + createAuditLog().record, chains verified after): ${auditAppendLine(audit)}`);
+  if (audits.length > 0) {
+    console.log(`\nAudit append (the store + createAuditLog().record, ${AUDIT_RECORDS} records, 64 in flight over 3 organisations, chains verified after)`);
+    for (const r of audits) console.log(`  ${auditAppendLine(r)}`);
+    for (const store of ['sqlite', 'postgres'] as const) {
+      const off = audits.find((r) => r.store === store && r.checkpointEvery === 0);
+      const on = audits.find((r) => r.store === store && r.checkpointEvery !== 0);
+      if (off === undefined || on === undefined) continue;
+      console.log(
+        `  ${store}: checkpointing every ${on.checkpointEvery ?? 0} records costs ${(on.cpuUsPerRecord - off.cpuUsPerRecord).toFixed(1)} µs CPU and ` +
+          `${(on.usPerRecord - off.usPerRecord).toFixed(1)} µs wall per record (${((on.recordsPerSecond / off.recordsPerSecond) * 100).toFixed(1)}% of the throughput without)`,
+      );
+    }
+  }
   const phases: [string, Measured][] = [
     ...rows.flatMap((r) => (['direct', 'proxy', 'gateway'] as const).flatMap((leg) => (r[leg] === null ? [] : [[`${r.upstream} c${r.concurrency} ${leg}`, r[leg]] as [string, Measured]]))),
     ...infoRows.map((r) => [`info c${r.concurrency}`, r.gateway] as [string, Measured]),

@@ -3,6 +3,9 @@ import { normalizeCidr } from '../cidr.ts';
 import { parseLimit } from '../limit-spec.ts';
 import { Secret } from './secret.ts';
 
+/** How many records between signed checkpoints unless configured (the bench's checkpointed audit append uses it too). */
+export const DEFAULT_AUDIT_CHECKPOINT_EVERY = 100;
+
 const limitSetting = z.string().refine((v) => v === 'off' || parseLimit(v) !== undefined, 'must be off or <n>/<s|m|h>[,burst=<n>]');
 
 /**
@@ -168,7 +171,7 @@ export const configSchema = z.strictObject({
   /** The oldest TLS version accepted: 1.3 unless the operator chooses 1.2 for older clients. */
   tlsMinVersion: z.enum(['TLSv1.3', 'TLSv1.2']).default('TLSv1.3'),
   /** Sign each audit chain's head every this many records (0: no checkpoints) ... */
-  auditCheckpointEvery: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  auditCheckpointEvery: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_AUDIT_CHECKPOINT_EVERY),
   /** ... or at most this long after a record, whichever comes first. */
   auditCheckpointSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(10),
   /** Each checkpoint is also appended to this file (JSON lines): the anchor outside the database. */
