@@ -4,7 +4,7 @@
  * hash-chained audit record on every call), over a Streamable HTTP upstream and a stdio upstream, at concurrency 1,
  * 16 and 64, each phase measured in several interleaved rounds. Reports the medians (and the spread of req/s) of
  * throughput and latency, the gateway/proxy and gateway/direct ratios, the gateway's CPU per call and peak RSS, memory
- * per idle session, and SQLite audit append throughput; writes .bench/results.json. Exits non-zero only when a run is
+ * per idle session, and audit append throughput (SQLite and PostgreSQL, checkpoints off and on); writes .bench/results.json. Exits non-zero only when a run is
  * invalid (any failed call or process, a chain that does not verify), never for a missed target.
  *
  * What each leg is:
