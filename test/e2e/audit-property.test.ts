@@ -10,6 +10,7 @@ import { SYSTEM_CHAIN } from '../../src/gateway/audit/audit-log.ts';
 import { createKey } from '../../src/services/keys.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import type { AuditRecord } from '../../src/store/types.ts';
+import { initRolesSql } from '../../src/store/postgres/roles.ts';
 import { addAndConnect, rawPost, runCli, startGateway, stdioFixture, type Gateway } from './harness.ts';
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -133,15 +134,24 @@ async function allRecords(gw: Gateway): Promise<AuditRecord[]> {
   return [...(await store.listAudit(gw.org.id, 0, 100_000)), ...(await store.listAudit(SYSTEM_CHAIN, 0, 100_000))];
 }
 
-function propertySuite(name: string, env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>) {
+interface SuiteEnv {
+  readonly env: Record<string, string>;
+  readonly cleanup: () => Promise<void>;
+  /** Checked after the run: e.g. that the gateway really is connected as the role it was given. */
+  readonly check?: () => Promise<void>;
+}
+
+function propertySuite(name: string, env: () => Promise<SuiteEnv>) {
   describe(`audit: one record per request (${name})`, () => {
     let gw: Gateway;
     let scopedKey: string;
     let cleanup: () => Promise<void> = () => Promise.resolve();
+    let check: (() => Promise<void>) | undefined;
 
     before(async () => {
       const e = await env();
       cleanup = e.cleanup;
+      check = e.check;
       gw = await startGateway(e.env);
       await addAndConnect(gw, stdioFixture('fx'));
       scopedKey = (await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'scoped', scopes: ['fx/echo'] })).key;
@@ -168,6 +178,7 @@ function propertySuite(name: string, env: () => Promise<{ env: Record<string, st
       const verified = await runCli(gw, ['audit', 'verify']);
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
       assert.doesNotMatch(verified.stdout, /FAIL|broken|changed/i);
+      await check?.();
     });
 
     test('a tool name carrying a lone UTF-16 surrogate is recorded as U+FFFD, and its record still verifies', async () => {
@@ -194,6 +205,42 @@ propertySuite('PostgreSQL', async () => {
     env: { GATEHOUSE_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}` },
     cleanup: async () => {
       await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+});
+
+// The production layout (README "PostgreSQL roles"): the gateway migrates as the migrator, then serves as the
+// application role, which appends audit records only through audit_append() and can change none of them.
+propertySuite('PostgreSQL, migrator and application roles', async () => {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `gh_split_${suffix}`;
+  const [migrator, app, schema] = [`gh_mig_${suffix}`, `gh_app_${suffix}`, 'gatehouse'];
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const inDb = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${database}` });
+  await inDb.connect();
+  for (const sql of initRolesSql({ migrator, app, schema, database })) await inDb.query(sql);
+  await inDb.end();
+  const url = (role: string) => `postgres://${role}@127.0.0.1:5432/${database}`;
+  return {
+    env: { GATEHOUSE_DATABASE_MIGRATOR_URL: url(migrator), GATEHOUSE_DATABASE_URL: url(app) },
+    check: async () => {
+      const { rows } = await admin.query<{ usename: string }>('SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1', [database]);
+      assert.deepEqual(rows.map((r) => r.usename), [app], 'the serving gateway holds connections as the application role only');
+      const asApp = new pg.Client({ connectionString: url(app) });
+      await asApp.connect();
+      try {
+        await assert.rejects(asApp.query('DELETE FROM audit_events'), (e: Error & { code?: string }) => e.code === '42501');
+        await assert.rejects(asApp.query("UPDATE audit_events SET reason = 'edited'"), (e: Error & { code?: string }) => e.code === '42501');
+      } finally {
+        await asApp.end();
+      }
+    },
+    cleanup: async () => {
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      for (const role of [app, migrator]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
       await admin.end();
     },
   };
