@@ -10,7 +10,7 @@ import type { ApiRequest, ApiResponse, AuthRequest, AuthResponse } from './contr
 import { builtOnFirstUse } from './first-use.ts';
 import { createAuditLog, type AuditLog } from './gateway/audit/audit-log.ts';
 import type { SiemDelivery } from './gateway/audit/sinks/delivery.ts';
-import { createSiemDelivery } from './gateway/audit/sinks/siem.ts';
+import { configuredSinks, createSiemDelivery } from './gateway/audit/sinks/siem.ts';
 import { createCheckpointer } from './gateway/audit/checkpoints.ts';
 import { loadAuditSigner } from './gateway/audit/signing.ts';
 import { pepperKey } from './gateway/authn/api-key-format.ts';
@@ -109,6 +109,7 @@ export async function openServices(
     vault,
     egress: createEgress({ allowPlainHttp: config.allowPlainHttpUpstreams, allowCidrs: config.egressAllowCidrs }, resolver),
     production: config.env === 'production',
+    siemSinks: configuredSinks(config),
     csrfKey: createSecretKey(master.derive('csrf-token/v1')),
     close: async () => {
       // The checkpoints still due are written while the store is open.

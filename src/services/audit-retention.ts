@@ -104,7 +104,7 @@ export interface PruneResult {
  * Audited when it removes something or a person asked.
  */
 export async function pruneAudit(
-  ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>,
+  ctx: Pick<ServiceContext, 'store' | 'audit' | 'box' | 'siemSinks'>,
   actor: Actor,
   orgId: string,
   options: { readonly dryRun?: boolean; readonly now?: number } = {},
@@ -130,7 +130,7 @@ export async function pruneAudit(
   return result;
 }
 
-async function planAndPrune(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>, actor: Actor, orgId: string, dryRun: boolean, now: number): Promise<PruneResult> {
+async function planAndPrune(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box' | 'siemSinks'>, actor: Actor, orgId: string, dryRun: boolean, now: number): Promise<PruneResult> {
   const nothing = (note: string): PruneResult => ({ orgId, dryRun, removed: 0, firstSeq: null, lastSeq: null, note });
   const { store } = ctx;
   const settings = await store.auditRetention.getAuditSettings(orgId);
@@ -147,8 +147,13 @@ async function planAndPrune(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>
   if (firstBreak !== undefined) throw new GatehouseError('audit_chain_broken', `Not pruning: ${firstBreak.reason}`);
   const from = start?.seq ?? 0;
   const young = (await store.auditRetention.firstSeqSince(orgId, cutoff)) ?? head.seq + 1;
-  // The head stays (the next record links to it); nothing young, nothing not covered by a checkpoint goes.
-  const limit = Math.min(young - 1, head.seq - 1);
+  // The head stays (the next record links to it); nothing young, nothing not covered by a checkpoint goes, and
+  // nothing a configured SIEM sink has not delivered yet (a sink that is down catches up on what is still here).
+  const sinks = new Set(ctx.siemSinks ?? []);
+  const delivered = (await store.siem.listSiemCursors()).filter((c) => sinks.has(c.sink) && c.chain === orgId);
+  const undelivered = [...sinks].some((s) => !delivered.some((c) => c.sink === s));
+  const sinkLimit = undelivered ? 0 : Math.min(...delivered.map((c) => c.seq));
+  const limit = Math.min(young - 1, head.seq - 1, sinkLimit);
   const cut = (await store.auditAnchors.listCheckpoints(orgId, from))
     .filter((cp) => cp.seq <= limit)
     .reverse()
@@ -156,7 +161,9 @@ async function planAndPrune(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>
       const key = keys.get(cp.keyId);
       return key !== undefined && checkpointSignedBy(cp, key);
     });
-  if (cut === undefined) return nothing('no signed checkpoint closes a segment older than the retention');
+  if (cut === undefined) {
+    return nothing(sinkLimit < young - 1 ? 'a SIEM sink has not delivered the old records yet' : 'no signed checkpoint closes a segment older than the retention');
+  }
   const verifier = new ChainVerifier(start);
   for (let after = from; after < cut.seq && !verifier.broken; ) {
     const page = await store.listAudit(orgId, after, Math.min(PAGE, cut.seq - after));
@@ -179,7 +186,7 @@ async function planAndPrune(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>
 }
 
 /** What the periodic job does: prune every organisation with a retention limit, as `system:retention`. */
-export async function pruneAllAudit(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>, actor: Actor, now = Date.now()): Promise<PruneResult[]> {
+export async function pruneAllAudit(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box' | 'siemSinks'>, actor: Actor, now = Date.now()): Promise<PruneResult[]> {
   authorize(actor, 'audit.prune');
   const results: PruneResult[] = [];
   for (const s of await ctx.store.auditRetention.listRetentionSettings()) {
@@ -194,7 +201,7 @@ export async function pruneAllAudit(ctx: Pick<ServiceContext, 'store' | 'audit' 
  * The periodic retention job: every `everyMs` (and once soon after start), prunes as `system:retention`. A failure
  * is logged and tried again next time; nothing is removed that the checks above refuse. Returns its stop function.
  */
-export function startAuditRetention(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box'>, log: Logger, everyMs: number): () => void {
+export function startAuditRetention(ctx: Pick<ServiceContext, 'store' | 'audit' | 'box' | 'siemSinks'>, log: Logger, everyMs: number): () => void {
   const actor = operatorActor('system:retention');
   let running = false;
   const run = async () => {

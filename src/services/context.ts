@@ -24,6 +24,8 @@ export interface ServiceContext {
   readonly connectorHealth?: ((connectorId: string) => ConnectorHealthView | undefined) | undefined;
   /** GATEHOUSE_ENV=production: stricter defaults where a service has one (the key policy). Absent: development. */
   readonly production?: boolean;
+  /** The SIEM sinks configured (syslog, webhook, otlp): retention keeps every record one of them has not delivered. */
+  readonly siemSinks?: readonly string[];
 }
 
 /**

@@ -116,6 +116,25 @@ forEachDialect('audit retention', (db) => {
     assert.equal(again.removed, 0, 'nothing old is left');
   });
 
+  void it('keeps what a configured SIEM sink has not delivered yet, and prunes up to what it has', async () => {
+    await writeChain(db, 'org_r_siem', 25, 5);
+    const audit = openLog(db, 10);
+    const sinkCtx = { ...ctx(audit), siemSinks: ['webhook'] };
+    await updateAuditSettings(sinkCtx, operator, 'org_r_siem', { retentionDays: 30 });
+    const none = await pruneAudit(sinkCtx, operator, 'org_r_siem');
+    assert.deepEqual([none.removed, none.note], [0, 'a SIEM sink has not delivered the old records yet']);
+    await db.store.siem.advanceSiemCursor('webhook', 'org_r_siem', 12, Date.now());
+    const some = await pruneAudit(sinkCtx, operator, 'org_r_siem');
+    assert.deepEqual([some.removed, some.firstSeq, some.lastSeq], [10, 1, 10], 'up to the last checkpoint the sink has passed');
+    await db.store.siem.advanceSiemCursor('webhook', 'org_r_siem', 40, Date.now());
+    const rest = await pruneAudit(sinkCtx, operator, 'org_r_siem');
+    await audit.close();
+    assert.deepEqual([rest.firstSeq, rest.lastSeq], [11, 25]);
+    const report = await verifyChain(db.store, 'org_r_siem');
+    assert.equal(report.ok, true, report.firstBreak?.reason);
+    assert.deepEqual(report.pruned, { tombstones: 2, throughSeq: 25 });
+  });
+
   void it('keeps the chain head and anything no checkpoint closes, even when every record is old', async () => {
     await writeChain(db, 'org_r_all', 25, 0);
     const audit = openLog(db, 10);
