@@ -171,6 +171,12 @@ describe('guardrails', () => {
   test('a deny rule refuses matching arguments, through invisible characters; another organisation is not affected', async () => {
     const bad = await api(gw, org.ownerKey, 'PUT', '/guardrails/deny-rules/bad', { rule: { tool: `${C}/*`, pattern: '(unclosed' } });
     assert.equal(bad.status, 400);
+    // A pattern that can backtrack exponentially would let one argument stall the gateway for everyone: refused.
+    for (const pattern of ['(a+)+$', '^(\\w+\\s?)*$', '(?:x*)*y', '(a)\\1']) {
+      const slow = await api(gw, org.ownerKey, 'PUT', '/guardrails/deny-rules/slow', { rule: { tool: `${C}/*`, pattern } });
+      assert.equal(slow.status, 400, pattern);
+      assert.match(slow.text, /exponential time/, pattern);
+    }
     await put('/guardrails/deny-rules/no-drop', { rule: { tool: `${C}/query`, path: '$.sql', pattern: 'drop\\s+table', ignoreCase: true } });
     const before = await runs('query');
     const e = await rejection(call('query', { sql: 'DROP  TABLE users' }));

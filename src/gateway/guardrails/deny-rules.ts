@@ -1,3 +1,4 @@
+import safeRegex from 'safe-regex2';
 import { globMatcher, type DenyRule } from './policy.ts';
 import { stripInvisible } from './text-scan.ts';
 
@@ -80,6 +81,12 @@ export function compileDenyRule(rule: DenyRule): CompiledDenyRule {
   const steps = parsePath(rule.path);
   if (steps === undefined) throw new Error(`deny rule ${rule.id}: the path is not a supported JSON path`);
   const re = new RegExp(rule.pattern, rule.ignoreCase ? 'iu' : 'u');
+  // The pattern runs on agents' arguments in the gateway's one thread: a pattern that can backtrack exponentially
+  // would let one crafted argument stall every organisation's traffic. Repetition of a repeated part (star height
+  // above 1, safe-regex2) and backreferences are refused; the rest of JavaScript's syntax is allowed.
+  if (!safeRegex(re) || /\\(?:[1-9]|k<)/.test(rule.pattern)) {
+    throw new Error(`deny rule ${rule.id}: the pattern could take exponential time on some inputs (a repeated group that itself repeats, or a backreference): write it without one`);
+  }
   return {
     id: rule.id,
     applies: globMatcher(rule.tool),

@@ -120,6 +120,12 @@ test('deny rules: JSON paths, globs, invisible characters and URL-encoding', () 
   const any = compileDenyRule({ id: 'w', tool: '*', path: '$.list[*]', pattern: '^rm ', ignoreCase: false });
   assert.deepEqual(any.match({ list: ['ls', 'rm -rf /'] }), ['arguments.list[1]']);
   assert.throws(() => compileDenyRule({ id: 'bad', tool: '*', path: '$', pattern: '(', ignoreCase: false }));
+  for (const slow of ['(a+)+$', '(.*a){12}', '(?:a*)*b', '(x)\\1', '(?<w>x)\\k<w>']) {
+    assert.throws(() => compileDenyRule({ id: 'slow', tool: '*', path: '$', pattern: slow, ignoreCase: false }), /exponential time/, slow);
+  }
+  for (const fine of ['drop\\s+table', '^rm -rf', '\\p{L}+@\\p{L}+', '(foo|bar)+baz', '[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}']) {
+    assert.doesNotThrow(() => compileDenyRule({ id: 'ok', tool: '*', path: '$', pattern: fine, ignoreCase: false }), fine);
+  }
 });
 
 test('the output cap cuts a result to fit and says so, without half characters', () => {
