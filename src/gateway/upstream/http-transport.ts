@@ -1,4 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -46,7 +47,8 @@ export class HttpClientTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   sessionId?: string;
 
-  readonly #url: URL;
+  /** The URL as request options, computed once: node:http would convert the URL object again on every request. */
+  readonly #target: RequestOptions;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
@@ -63,7 +65,7 @@ export class HttpClientTransport implements Transport {
   #retryMs: number | undefined;
   readonly #replies = new ReplyStreams({
     session: () => this.sessionId,
-    openGet: (headers) => this.#request(this.#url, { method: 'GET', agent: this.#agent, headers: { ...this.#requestHeaders('text/event-stream'), ...headers } }),
+    openGet: (headers) => this.#request({ ...this.#target,  method: 'GET', agent: this.#agent, headers: { ...this.#requestHeaders('text/event-stream'), ...headers } }),
     retryDelay: (failures) => this.#retryDelay(failures),
     noteRetry: (ms) => {
       this.#retryMs = ms;
@@ -80,7 +82,7 @@ export class HttpClientTransport implements Transport {
   /** `agent`: the egress agent (src/egress), which checks and pins the address of every new socket. */
   constructor(url: URL, headers: Record<string, string>, agent?: HttpAgent, auth?: UpstreamAuth, propagateTraceContext = false) {
     this.#propagateTraceContext = propagateTraceContext;
-    this.#url = url;
+    this.#target = urlToHttpOptions(url);
     this.#headers = headers;
     this.#auth = auth;
     const https = url.protocol === 'https:';
@@ -136,7 +138,7 @@ export class HttpClientTransport implements Transport {
     const requestId = 'method' in message && 'id' in message ? message.id : undefined;
     return new Promise((resolve, reject) => {
       const post = (retry: boolean, challenges = 0): void => {
-      const req = this.#request(this.#url, {
+      const req = this.#request({ ...this.#target, 
         method: 'POST',
         agent: this.#agent,
         headers: this.#requestHeaders('application/json, text/event-stream', body),
@@ -254,7 +256,7 @@ export class HttpClientTransport implements Transport {
     const resumeAt = this.#streamEventId;
     const headers = this.#requestHeaders('text/event-stream');
     if (resumeAt !== undefined) headers['last-event-id'] = resumeAt;
-    const req = this.#request(this.#url, { method: 'GET', agent: this.#agent, headers });
+    const req = this.#request({ ...this.#target,  method: 'GET', agent: this.#agent, headers });
     req.on('error', () => {
       answered();
       this.#retryStream(true);
@@ -328,7 +330,7 @@ export class HttpClientTransport implements Transport {
     this.#replies.cancelAll();
     if (this.sessionId !== undefined) {
       // Best effort: tell the upstream the session is over, then let the pool go.
-      const req = this.#request(this.#url, { method: 'DELETE', agent: this.#agent, headers: this.#requestHeaders('application/json'), timeout: DELETE_TIMEOUT_MS });
+      const req = this.#request({ ...this.#target,  method: 'DELETE', agent: this.#agent, headers: this.#requestHeaders('application/json'), timeout: DELETE_TIMEOUT_MS });
       const done = () => {
         this.#agent.destroy();
       };
