@@ -1,4 +1,4 @@
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomFillSync } from 'node:crypto';
 import { GENESIS_HASH, linkHash } from '../../store/audit-link.ts';
 import type { AuditEvent, AuditRecord, AuditSealer } from '../../store/types.ts';
 
@@ -56,9 +56,24 @@ export function expectedHash(r: AuditRecord): string {
   return r.salt === null ? hashRecord(r.prevHash, r.seq, r) : linkHash(r.prevHash, r.seq, recordContent(r.orgId, r.salt, r));
 }
 
+/** Record seeds come from one pooled buffer of CSPRNG bytes, refilled every 256 records: one system call, not one each. */
+const SEED_BYTES = 16;
+const seedPool = Buffer.alloc(SEED_BYTES * 256);
+let seedAt = seedPool.length;
+
+function nextSeed(): string {
+  if (seedAt === seedPool.length) {
+    randomFillSync(seedPool);
+    seedAt = 0;
+  }
+  const seed = seedPool.toString('hex', seedAt, seedAt + SEED_BYTES);
+  seedAt += SEED_BYTES;
+  return seed;
+}
+
 /** Seals new records as version 2. The content is computed once, before the record has a place in the chain. */
 export function sealerFor(event: AuditEvent): AuditSealer {
-  const salt = randomBytes(16).toString('hex');
+  const salt = nextSeed();
   const content = recordContent(event.orgId, salt, event);
   const draft = { ...event, salt };
   const seal = (head: { seq: number; hash: string } | undefined): AuditRecord => {
