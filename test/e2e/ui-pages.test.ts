@@ -33,7 +33,7 @@ describe('dashboard: pages', () => {
     gw = await startGateway();
     base = gw.url.replace(/\/mcp$/, '');
     acme = await makeOrg(gw, 'acme');
-    for (const role of ['admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
+    for (const role of ['owner', 'admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
     // Every first sync waits for review in this organisation, so the upstream's tools arrive quarantined.
     await gw.app.services.store.pinning.putPinSettings({ orgId: acme.id, connectorId: '*', readOnly: false, autoApproveFirstSync: false, updatedAt: new Date().toISOString() });
     upstream = await startUiUpstream();
@@ -231,6 +231,7 @@ describe('dashboard: pages', () => {
         }
       }
       assert.equal(await page.getByRole('link', { name: 'Export (NDJSON)' }).count(), 0, 'no bulk export for a viewer until an owner grants it');
+      assert.equal(await page.getByRole('button', { name: 'Save retention and export' }).count(), 0, 'retention is shown, not changeable');
       await page.getByRole('link', { name: 'Connectors' }).click();
       await page.getByRole('button', { name: /^(Details|Review) words\// }).first().click();
       await page.getByTestId('pin-review').waitFor();
@@ -272,5 +273,35 @@ describe('dashboard: pages', () => {
     // The session itself is untouched: back on the dashboard it still works.
     await admin.page.goto(`${base}/ui/#/keys`);
     await admin.page.getByRole('cell', { name: 'ci-agent', exact: true }).waitFor();
+  });
+  test('audit retention and the viewers’ export grant: an owner sets them in the browser, and a viewer then may export', async () => {
+    const owner = await openPage(browser, `${base}/ui/`);
+    const viewer = await openPage(browser, `${base}/ui/`);
+    try {
+      await signIn(owner.page, 'acme', acme.people.owner.email, PASSWORD);
+      await owner.page.getByRole('link', { name: 'Audit log' }).click();
+      const card = owner.page.getByRole('form', { name: 'Retention and export' });
+      await card.getByLabel('Keep records for (days)').fill('0');
+      await card.getByRole('button', { name: 'Save retention and export' }).click();
+      // The browser's own constraint check stops it (min 1): the field says why, and nothing is sent.
+      assert.equal(await card.getByLabel('Keep records for (days)').evaluate((el) => (el as unknown as { validity: { rangeUnderflow: boolean } }).validity.rangeUnderflow), true);
+      assert.equal(((await api(gw, acme.ownerKey, 'GET', '/audit/settings')).body as { retentionDays: number | null }).retentionDays, null, 'bad input changes nothing');
+      await card.getByLabel('Keep records for (days)').fill('400');
+      await card.getByLabel(/Viewers may export/).check();
+      await card.getByRole('button', { name: 'Save retention and export' }).click();
+      await card.getByText(/older than 400 days/).waitFor();
+      await checkPage(owner, 'audit-settings');
+      const saved = (await api(gw, acme.ownerKey, 'GET', '/audit/settings')).body as { retentionDays: number | null; viewerExport: boolean };
+      assert.deepEqual([saved.retentionDays, saved.viewerExport], [400, true]);
+
+      await signIn(viewer.page, 'acme', acme.people.viewer.email, PASSWORD);
+      await viewer.page.getByRole('link', { name: 'Audit log' }).click();
+      await viewer.page.getByRole('link', { name: 'Export (NDJSON)' }).waitFor();
+      assert.deepEqual([...owner.violations, ...viewer.violations], []);
+    } finally {
+      await api(gw, acme.ownerKey, 'PATCH', '/audit/settings', { retentionDays: null, viewerExport: false });
+      await owner.context.close();
+      await viewer.context.close();
+    }
   });
 });

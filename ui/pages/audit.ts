@@ -1,9 +1,48 @@
 import { api, describe } from '../lib/api.ts';
 import { auditPage, type AuditRecord } from '../lib/audit.ts';
-import { emptyState, field, fill, h, notice, table, timeZone, when } from '../lib/dom.ts';
+import { emptyState, field, fill, h, notice, table, timeZone, uid, when } from '../lib/dom.ts';
 import { can, session } from '../lib/session.ts';
 
 const PAGE_SIZE = 50;
+
+interface AuditSettings {
+  readonly retentionDays: number | null;
+  readonly viewerExport: boolean;
+}
+
+/** Retention and the viewers' export grant: shown to every reader, changeable by owners (the API decides again). */
+function settingsCard(s: AuditSettings): HTMLElement {
+  const disabled = !can('audit.settings.update');
+  const keep = h('input', { type: 'number', name: 'retentionDays', min: 1, max: 3650, value: s.retentionDays ?? '', disabled, placeholder: 'every record is kept' });
+  const viewers = h('input', { type: 'checkbox', name: 'viewerExport', checked: s.viewerExport, disabled });
+  const status = h('div', { class: 'status' });
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'audit-settings' },
+    h('h2', { id: 'audit-settings' }, 'Retention and export'),
+    field('Keep records for (days)', keep, 'Empty: kept for ever. Older records go hourly, whole signed segments at a time, leaving a signed tombstone'),
+    h('div', { class: 'check' }, viewers, h('label', { for: (viewers.id = uid('viewer-export')) }, 'Viewers may export the whole log (owners and admins always may)')),
+    status,
+    disabled ? null : h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save retention and export')),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const days = keep.value.trim() === '' ? null : Number(keep.value);
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650)) {
+      fill(status, notice('error', 'Keep records for a whole number of days from 1 to 3650, or leave it empty to keep every record.'));
+      return;
+    }
+    api
+      .patch<AuditSettings>('/audit/settings', { retentionDays: days, viewerExport: viewers.checked })
+      .then((saved) => {
+        fill(status, notice('ok', saved.retentionDays === null ? 'Saved: every record is kept.' : `Saved: records older than ${String(saved.retentionDays)} days go at the next hourly run.`));
+      })
+      .catch((err: unknown) => {
+        fill(status, notice('error', describe(err)));
+      });
+  });
+  return form;
+}
 
 interface Verify {
   readonly ok: boolean;
@@ -144,7 +183,8 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
     void load();
   });
   // Viewers export only while an owner grants it (audit settings); the API refuses them otherwise, so no button.
-  const mayExport = can('audit.export') && (session()?.role !== 'viewer' || (await api.get<{ viewerExport: boolean }>('/audit/settings')).viewerExport);
+  const settings = can('audit.settings.read') ? await api.get<AuditSettings>('/audit/settings') : undefined;
+  const mayExport = can('audit.export') && (session()?.role !== 'viewer' || settings?.viewerExport === true);
   const reverify = h('button', { type: 'button', class: 'secondary' }, 'Verify chain');
   reverify.addEventListener('click', () => void verify());
   fill(
@@ -158,6 +198,7 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
     results,
     pager,
     slot,
+    settings === undefined ? null : settingsCard(settings),
   );
   await Promise.all([load(), verify()]);
 }
