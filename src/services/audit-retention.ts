@@ -2,12 +2,11 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatehouseError } from '../errors.ts';
 import { ChainVerifier } from '../gateway/audit/chain.ts';
-import { auditEvent, auditJson } from '../gateway/audit/event.ts';
 import { checkpointSignedBy, loadAuditSigner, parsePublicKey } from '../gateway/audit/signing.ts';
 import { chainStart } from '../gateway/audit/tombstones.ts';
 import type { AuditSettings } from '../store/audit-retention-types.ts';
 import { auditSigningKeyVault } from '../vault/audit-signing-key.ts';
-import { authorize, operatorActor, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
+import { authorize, changeEvent, operatorActor, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 const NOT_FOUND = 'No such organisation';
 const DAY_MS = 86_400_000;
@@ -69,18 +68,7 @@ export async function updateAuditSettings(
   const changes: Record<string, unknown> = {};
   if (after.retentionDays !== before.retentionDays) changes.retentionDays = { from: before.retentionDays, to: after.retentionDays };
   if (after.viewerExport !== before.viewerExport) changes.viewerExport = { from: before.viewerExport, to: after.viewerExport };
-  await ctx.audit.record(
-    auditEvent({
-      orgId,
-      actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
-      clientIp: actor.clientIp,
-      action: 'audit.settings.update',
-      target: orgId,
-      decision: 'allow',
-      correlationId: actor.correlationId,
-      args: auditJson(changes),
-    }),
-  );
+  await ctx.audit.record(changeEvent(orgId, actor, 'audit.settings.update', { name: orgId }, changes));
   return after;
 }
 
@@ -115,16 +103,7 @@ export async function pruneAudit(
   const result = await planAndPrune(ctx, actor, orgId, dryRun, options.now ?? Date.now());
   if (result.removed > 0 || actor.via !== 'operator' || !actor.name.startsWith('system:')) {
     await ctx.audit.record(
-      auditEvent({
-        orgId,
-        actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
-        clientIp: actor.clientIp,
-        action: 'audit.prune',
-        target: orgId,
-        decision: 'allow',
-        correlationId: actor.correlationId,
-        args: auditJson({ dryRun, removed: result.removed, firstSeq: result.firstSeq, lastSeq: result.lastSeq }),
-      }),
+      changeEvent(orgId, actor, 'audit.prune', { name: orgId }, { dryRun, removed: result.removed, firstSeq: result.firstSeq, lastSeq: result.lastSeq }),
     );
   }
   return result;

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { verifyChain, type ChainReport, type VerifyOptions } from '../gateway/audit/verify.ts';
 import { auditSigningKeyVault } from '../vault/audit-signing-key.ts';
 import type { AuditFilter, AuditRecord } from '../store/types.ts';
-import { authorize, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
+import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
 
 const NO_SUCH_RECORD = 'No such audit record';
 const EXPORT_PAGE = 1000;
@@ -161,14 +161,8 @@ export async function verifyAuditExport(
   if (key === undefined) throw new GatehouseError('bad_request', 'publicKey must be an Ed25519 public key (SPKI PEM, as GET /audit/public-key returns)');
   const report = await verifyExport(linesOf(text), key);
   await ctx.audit.record(
-    auditEvent({
-      orgId,
-      actor: { keyId: actor.keyId, user: actor.userId ?? (actor.via === 'operator' ? actor.name : null) },
-      clientIp: actor.clientIp,
-      action: 'audit.verify_export',
-      decision: 'allow',
-      correlationId: actor.correlationId,
-      args: auditJson({ bytes: Buffer.byteLength(text), ok: report.ok, records: report.records, firstBreak: report.firstBreak?.seq ?? null, key: keyId ?? 'given' }),
+    changeEvent(orgId, actor, 'audit.verify_export', {}, {
+      bytes: Buffer.byteLength(text), ok: report.ok, records: report.records, firstBreak: report.firstBreak?.seq ?? null, key: keyId ?? 'given',
     }),
   );
   return { ...report, keyId };

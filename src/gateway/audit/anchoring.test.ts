@@ -1,16 +1,15 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import pino from 'pino';
+import { checkpointedLog } from '../../../test/support/checkpointed-log.ts';
 import { forEachDialect, type Stores } from '../../../test/support/store-contract.ts';
 import { operatorActor, type Actor, type ServiceContext } from '../../services/context.ts';
 import { exportAudit } from '../../services/audit.ts';
 import type { AuditEvent } from '../../store/types.ts';
 import { auditSigningKeyVault } from '../../vault/audit-signing-key.ts';
 import { SecretBox } from '../../vault/secret-box.ts';
-import { createAuditLog, type AuditLog } from './audit-log.ts';
+import type { AuditLog } from './audit-log.ts';
 import { sealerFor } from './chain.ts';
-import { createCheckpointer } from './checkpoints.ts';
 import { auditEvent } from './event.ts';
 import { verifyExport } from './file-verify.ts';
 import { loadAuditSigner, parsePublicKey } from './signing.ts';
@@ -19,18 +18,10 @@ import { verifyChain } from './verify.ts';
 /** What no exported line may hold raw: CR, LF, ESC, DEL, a C1 control (NEL), a Unicode line separator. */
 // eslint-disable-next-line no-control-regex -- the control characters are what this test looks for
 const RAW_CONTROL = /[\r\n\u001b\u007f\u0085\u2028]/;
-const log = pino({ level: 'silent' });
 const box = new SecretBox(randomBytes(32));
 
 function openLog(db: Stores, every: number): AuditLog {
-  const { store } = db;
-  const checkpoints = createCheckpointer({
-    anchors: store.auditAnchors,
-    signer: () => loadAuditSigner(store.auditAnchors, auditSigningKeyVault(box)),
-    settings: { every, intervalMs: 60_000 },
-    log,
-  });
-  return createAuditLog({ store, log, checkpoints });
+  return checkpointedLog(db.store, box, every);
 }
 
 function event(orgId: string, i: number, extra: Partial<Parameters<typeof auditEvent>[0]> = {}): AuditEvent {

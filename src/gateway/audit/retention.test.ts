@@ -1,7 +1,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import { checkpointedLog } from '../../../test/support/checkpointed-log.ts';
 import { forEachDialect, type Stores } from '../../../test/support/store-contract.ts';
 import type { GatehouseError } from '../../errors.ts';
 import { exportAudit } from '../../services/audit.ts';
@@ -9,27 +9,18 @@ import { parseRetention, pruneAudit, updateAuditSettings } from '../../services/
 import { operatorActor, type ServiceContext } from '../../services/context.ts';
 import { auditSigningKeyVault } from '../../vault/audit-signing-key.ts';
 import { SecretBox } from '../../vault/secret-box.ts';
-import { createAuditLog, type AuditLog } from './audit-log.ts';
-import { createCheckpointer } from './checkpoints.ts';
+import type { AuditLog } from './audit-log.ts';
 import { auditEvent } from './event.ts';
 import { verifyExport } from './file-verify.ts';
 import { loadAuditSigner, parsePublicKey } from './signing.ts';
 import { verifyChain } from './verify.ts';
 
-const log = pino({ level: 'silent' });
 const box = new SecretBox(randomBytes(32));
 const operator = operatorActor('cli:test');
 const DAY = 86_400_000;
 
 function openLog(db: Stores, every: number): AuditLog {
-  const { store } = db;
-  const checkpoints = createCheckpointer({
-    anchors: store.auditAnchors,
-    signer: () => loadAuditSigner(store.auditAnchors, auditSigningKeyVault(box)),
-    settings: { every, intervalMs: 60_000 },
-    log,
-  });
-  return createAuditLog({ store, log, checkpoints });
+  return checkpointedLog(db.store, box, every);
 }
 
 /**
