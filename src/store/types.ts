@@ -400,18 +400,21 @@ export interface Store {
   /** Sets revoked_at once; returns false when no such unrevoked key exists in the organisation. */
   revokeApiKey(orgId: string, id: string, at: string): Promise<boolean>;
   renameApiKey(orgId: string, id: string, name: string): Promise<boolean>;
-  /** Revokes `oldId` and inserts `replacement` in one transaction; false (and nothing written) when `oldId` is not live. */
+  /** Revokes `oldId` and inserts `replacement` in one transaction; false (and nothing written) when `oldId` is revoked or retiring. */
   rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean>;
   /**
    * Like rotateApiKey, but the old key is not revoked: it works until `retiresAt`. False (nothing written) when
    * `oldId` is revoked or already retiring.
    */
   rotateApiKeyWithOverlap(orgId: string, oldId: string, replacement: ApiKeyRecord, retiresAt: string): Promise<boolean>;
-  /** Sets or clears the rotation schedule of a live key; false when no such key (or it is revoked). */
+  /** Sets or clears the rotation schedule of a live key; false when no such key, or it is revoked or retiring. */
   setApiKeyRotation(orgId: string, id: string, days: RotationDays | null): Promise<boolean>;
   /** Every organisation's live keys (not revoked, not retiring) that have a rotation schedule: the due-rotation sweep. */
   listScheduledApiKeys(): Promise<ApiKeyRecord[]>;
-  /** Records that the key's rotation due at `dueAt` was reported; false when it already was (by any process). */
+  /**
+   * Records that the key's rotation due at `dueAt` was reported; false when that date (or a later one) already was, by
+   * any process sharing the database: of any number of claims of one due date exactly one is true.
+   */
   claimRotationDueReport(orgId: string, id: string, dueAt: string): Promise<boolean>;
 
   insertConnector(connector: ConnectorRecord): Promise<void>;
