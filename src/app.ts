@@ -56,6 +56,7 @@ import { createGatewayMetrics } from './telemetry/metrics.ts';
 import { createMetricsAccess } from './telemetry/metrics-endpoint.ts';
 import { SecretBox } from './vault/secret-box.ts';
 import { createVault } from './vault/open-vault.ts';
+import { sweepDueRotations } from './services/keys.ts';
 import { resealLegacySecrets } from './services/vault.ts';
 import { auditSigningKeyVault } from './vault/audit-signing-key.ts';
 
@@ -335,6 +336,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   let reaper: NodeJS.Timeout | undefined;
   let refusalFlush: NodeJS.Timeout | undefined;
   let purger: NodeJS.Timeout | undefined;
+  let rotationSweeper: NodeJS.Timeout | undefined;
+  let rotationSweep: Promise<void> | undefined;
   let stopHealthSnapshots: (() => void) | undefined;
   return {
     services: served,
@@ -365,7 +368,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.
         if (keyId.startsWith('oauth:')) return (await store.oauthIssuers.listOAuthIssuers(orgId)).some((i) => keyId.startsWith(`oauth:${i.id}:`));
         const key = await store.getApiKey(orgId, keyId);
-        return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
+        const at = Date.now();
+        return (
+          key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > at) && (key.retiresAt === null || Date.parse(key.retiresAt) > at)
+        );
       };
       sessions.startReaper(config.sessionIdleSeconds * 1000, 5000, isKeyActive);
       listeners.startReaper(5000, isKeyActive);
@@ -375,6 +381,23 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       refusalFlush.unref();
       purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
       purger.unref();
+      // Keys due for rotation are audited once per due period, whichever replica (or listing) finds them first.
+      const rotationCheck = () => {
+        if (rotationSweep !== undefined) return;
+        rotationSweep = sweepDueRotations(services, now())
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot check API keys for due rotations');
+            },
+          )
+          .finally(() => {
+            rotationSweep = undefined;
+          });
+      };
+      rotationCheck();
+      rotationSweeper = setInterval(rotationCheck, config.keyRotationCheckSeconds * 1000);
+      rotationSweeper.unref();
       siem?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -393,6 +416,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       clearInterval(reaper);
       clearInterval(refusalFlush);
       clearInterval(purger);
+      clearInterval(rotationSweeper);
+      await rotationSweep;
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {

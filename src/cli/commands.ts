@@ -18,6 +18,7 @@ export const CLI_COMMANDS = {
   'orgs sign-in': 'sign_in.update',
   'keys create': 'key.create',
   'keys list': 'key.read',
+  'keys schedule': 'key.update',
   'keys revoke': 'key.revoke',
   'keys rotate': 'key.rotate',
   'keys policy': 'key.read',
