@@ -82,6 +82,7 @@ export const CLI_COMMANDS = {
   'vault status': 'vault.read',
   'vault rotate-kek': 'vault.rotate',
   'vault rotate-dek': 'vault.rotate',
+  'vault destroy-kek': 'vault.destroy_kek',
   'audit public-key': 'audit.verify',
 } as const satisfies Record<string, Action>;
 

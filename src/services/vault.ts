@@ -85,6 +85,18 @@ export async function rotateKek(ctx: VaultContext, actor: Actor, progress?: Prog
 }
 
 /**
+ * Destroys a KEK version nothing is wrapped under any more (see Vault.destroyKek). Each organisation whose data keys
+ * the vault holds gets the record in its chain, as for rotate-kek: it was their keys' wrapping.
+ */
+export async function destroyKek(ctx: VaultContext, actor: Actor, version: number): Promise<{ version: number; already: boolean }> {
+  authorize(actor, 'vault.destroy_kek');
+  const result = await ctx.vault.destroyKek(version);
+  const orgs = new Set((await ctx.vault.listDataKeys()).map((k) => k.orgId));
+  for (const orgId of orgs) await ctx.audit.record(changeEvent(orgId, actor, 'vault.destroy_kek', { name: `kek/v${version}` }, { provider: ctx.vault.provider.id, ...result }));
+  return result;
+}
+
+/**
  * Re-seals one organisation's secrets under a new data key version. Resumable: when secrets are still sealed under
  * an older version (a run that stopped, or v1 ciphertexts from before the vault), those are resealed under the
  * active version and no new one is made. Each connector is rewritten only if it did not change meanwhile (else it
