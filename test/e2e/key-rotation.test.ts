@@ -14,6 +14,8 @@ import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { rawPost, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
 
 const DAY = 86_400_000;
+/** The overlap of the rotation tested in real time: long enough for the checks made during it, short to wait out. */
+const OVERLAP_S = 5;
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'rotation-e2e', version: '1' } } };
 const messageOf = (body: unknown) => (body as { error?: { message?: string } }).error?.message ?? '';
 
@@ -154,16 +156,16 @@ describe('API-key rotation', () => {
     assert.equal((await view(record.id)).status, 'active', 'a refused rotation changes nothing');
 
     const before = Date.now();
-    const rotated = await api(gw, org.ownerKey, 'POST', `/keys/${record.id}/rotate`, { overlapSeconds: 3 });
+    const rotated = await api(gw, org.ownerKey, 'POST', `/keys/${record.id}/rotate`, { overlapSeconds: OVERLAP_S });
     assert.equal(rotated.status, 201, rotated.text);
     const { key: newSecret, retiresAt } = rotated.body as { key: string; retiresAt: string };
     const next = keyView.strict().parse((rotated.body as { record: unknown }).record);
-    assert.ok(Date.parse(retiresAt) >= before + 3000 && Date.parse(retiresAt) <= Date.now() + 3000, retiresAt);
+    assert.ok(Date.parse(retiresAt) >= before + OVERLAP_S * 1000 && Date.parse(retiresAt) <= Date.now() + OVERLAP_S * 1000, retiresAt);
     assert.deepEqual([next.rotationDays, next.retiresAt, next.status], [60, null, 'active'], 'the replacement inherits the schedule');
     const old = await view(record.id);
     assert.deepEqual([old.status, old.retiresAt, old.revokedAt, old.rotationStatus], ['retiring', retiresAt, null, 'none']);
 
-    // Both work during the overlap, on the admin API and on /mcp.
+    // Both work during the overlap, on the admin API and on /mcp (the overlap leaves a slow machine time for this).
     assert.equal((await api(gw, oldSecret, 'GET', '/me')).status, 200);
     assert.equal(await mcpStatus(oldSecret), 200);
     assert.equal(await mcpStatus(newSecret), 200);
@@ -192,7 +194,7 @@ describe('API-key rotation', () => {
     assert.equal((await api(gw, org.ownerKey, 'POST', `/keys/${record.id}/rotate`, {})).status, 409, 'a retired key cannot be rotated');
     const audit = (await audited('key.rotate', record.id)).filter((r) => r.decision === 'allow');
     assert.equal(audit.length, 1, 'one rotation (the refused ones are audited as refusals)');
-    assert.deepEqual(JSON.parse(audit[0]?.args ?? '{}'), { replacement: next.id, overlapSeconds: 3, retiresAt });
+    assert.deepEqual(JSON.parse(audit[0]?.args ?? '{}'), { replacement: next.id, overlapSeconds: OVERLAP_S, retiresAt });
   });
 
   test('the CLI: create with a schedule, schedule and unschedule, rotate with an overlap; bad values are usage errors', async () => {
