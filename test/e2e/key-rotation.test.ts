@@ -11,7 +11,7 @@ import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import type { ApiKeyRecord, RotationDays } from '../../src/store/types.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
-import { rawPost, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
+import { connect, rawPost, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
 
 const DAY = 86_400_000;
 /** The overlap of the rotation tested in real time: long enough for the checks made during it, short to wait out. */
@@ -169,6 +169,8 @@ describe('API-key rotation', () => {
     assert.equal((await api(gw, oldSecret, 'GET', '/me')).status, 200);
     assert.equal(await mcpStatus(oldSecret), 200);
     assert.equal(await mcpStatus(newSecret), 200);
+    const session = await connect(gw.url, oldSecret, 'retiring-client');
+    await session.listTools();
     // A retiring key can rotate no more, and what it creates cannot outlive it.
     const again = await api(gw, org.ownerKey, 'POST', `/keys/${record.id}/rotate`, { overlapSeconds: 60 });
     assert.equal(again.status, 409, again.text);
@@ -187,6 +189,8 @@ describe('API-key rotation', () => {
     await waitFor(() => Date.now() > Date.parse(retiresAt) + 50, 10_000, 'the end of the overlap');
     assert.equal((await api(gw, oldSecret, 'GET', '/me')).status, 401);
     assert.equal(await mcpStatus(oldSecret), 401);
+    await assert.rejects(session.listTools(), /Authentication required/, 'a session opened during the overlap is refused on its next request');
+    await session.close().catch(() => undefined);
     assert.equal(await gw.app.services.store.accessRevision(), revision, 'refused without any write to the keys');
     assert.equal(await mcpStatus(newSecret), 200);
     assert.equal((await api(gw, newSecret, 'GET', '/me')).status, 200);
