@@ -38,6 +38,7 @@ export async function vaultCommand(ctx: CliContext, sub: string, rest: string[])
       }
       out(`provider     ${status.provider}`);
       out(`KEK version  ${status.kekVersion}`);
+      if (status.destroyedKeks.length > 0) out(`destroyed    ${status.destroyedKeks.map((v) => `v${v}`).join(' ')}`);
       const rows = status.organisations.flatMap((o) => [
         ...o.dataKeys.map((k) => ({ org: o.slug, 'data key': `v${k.version}`, state: k.state, kek: `v${k.kekVersion}`, secrets: String(k.secrets), created: k.createdAt })),
         ...(o.legacySecrets > 0 ? [{ org: o.slug, 'data key': 'legacy (v1)', state: 'to reseal', kek: '-', secrets: String(o.legacySecrets), created: '-' }] : []),

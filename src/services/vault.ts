@@ -16,6 +16,8 @@ export interface OrgKeyUsage {
 export interface VaultStatus {
   readonly provider: string;
   readonly kekVersion: number;
+  /** KEK versions `vault destroy-kek` destroyed: never used again. */
+  readonly destroyedKeks: readonly number[];
   readonly organisations: readonly (OrgKeyUsage & { readonly orgId: string; readonly slug: string })[];
 }
 
@@ -60,7 +62,7 @@ export async function vaultStatus(ctx: VaultContext, actor: Actor): Promise<Vaul
       ...keyUsage(keys.filter((k) => k.orgId === orgId), connectors.filter((c) => c.orgId === orgId)),
     });
   }
-  return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, organisations };
+  return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, destroyedKeks: await ctx.vault.destroyedKeks(), organisations };
 }
 
 /**

@@ -183,6 +183,8 @@ describe('vault with a PKCS#11 token (SoftHSM2)', () => {
     assert.deepEqual([tokenHolds('v1'), tokenHolds('v2')], [false, true], 'the token object of v1 is gone, v2 stays');
     const again = await runCli(gw, ['vault', 'destroy-kek', '--version', '1', '--json']);
     assert.deepEqual(JSON.parse(again.stdout), { version: 1, already: true });
+    assert.match((await runCli(gw, ['vault', 'status'])).stdout, /^destroyed\s+v1$/m);
+    assert.deepEqual((JSON.parse((await runCli(gw, ['vault', 'status', '--json'])).stdout) as { destroyedKeks: number[] }).destroyedKeks, [1]);
     await new Promise((r) => setTimeout(r, 1500)); // the data key cache ages out: the token (KEK v2) is asked again
     assert.equal(await tokenDigest(client), sha256(secret));
     const records = await gw.app.services.store.listAudit(gw.org.id, 0, 10_000);
