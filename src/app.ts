@@ -57,6 +57,7 @@ import { createGatewayMetrics } from './telemetry/metrics.ts';
 import { createMetricsAccess } from './telemetry/metrics-endpoint.ts';
 import { SecretBox } from './vault/secret-box.ts';
 import { createVault } from './vault/open-vault.ts';
+import { sweepDueRotations } from './services/keys.ts';
 import { resealLegacySecrets } from './services/vault.ts';
 import { auditSigningKeyVault } from './vault/audit-signing-key.ts';
 
@@ -340,6 +341,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   let refusalFlush: NodeJS.Timeout | undefined;
   let purger: NodeJS.Timeout | undefined;
   let stopRetention: (() => void) | undefined;
+  let rotationSweeper: NodeJS.Timeout | undefined;
+  let rotationSweep: Promise<void> | undefined;
   let stopHealthSnapshots: (() => void) | undefined;
   return {
     services: served,
@@ -370,7 +373,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
         // A token's sessions live while its issuer stays configured; each request re-verifies the token itself.
         if (keyId.startsWith('oauth:')) return (await store.oauthIssuers.listOAuthIssuers(orgId)).some((i) => keyId.startsWith(`oauth:${i.id}:`));
         const key = await store.getApiKey(orgId, keyId);
-        return key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now());
+        const at = Date.now();
+        return (
+          key !== undefined && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > at) && (key.retiresAt === null || Date.parse(key.retiresAt) > at)
+        );
       };
       sessions.startReaper(config.sessionIdleSeconds * 1000, 5000, isKeyActive);
       listeners.startReaper(5000, isKeyActive);
@@ -381,6 +387,23 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       purger = setInterval(() => void purgeIdempotencyKeys(store.idempotency, now(), log), IDEMPOTENCY_PURGE_MS);
       purger.unref();
       stopRetention = startAuditRetention(services, log, AUDIT_RETENTION_MS);
+      // Keys due for rotation are audited once per due period, whichever replica (or listing) finds them first.
+      const rotationCheck = () => {
+        if (rotationSweep !== undefined) return;
+        rotationSweep = sweepDueRotations(services, now())
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot check API keys for due rotations');
+            },
+          )
+          .finally(() => {
+            rotationSweep = undefined;
+          });
+      };
+      rotationCheck();
+      rotationSweeper = setInterval(rotationCheck, config.keyRotationCheckSeconds * 1000);
+      rotationSweeper.unref();
       siem?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -400,6 +423,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       clearInterval(refusalFlush);
       clearInterval(purger);
       stopRetention?.();
+      clearInterval(rotationSweeper);
+      await rotationSweep;
       sessions.closeAll();
       listeners.closeAll();
       await new Promise<void>((resolve) => {

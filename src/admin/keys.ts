@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { getKeyPolicy, setKeyPolicy } from '../services/key-policy.ts';
-import { createKey, getKey, listKeys, renameKey, revokeKey, rotateKey } from '../services/keys.ts';
+import { GatehouseError } from '../errors.ts';
+import { createKey, getKey, listKeys, MAX_OVERLAP_SECONDS, renameKey, revokeKey, rotateKey, scheduleKeyRotation } from '../services/keys.ts';
+import { ROTATION_DAYS } from '../store/types.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam, isoTime, roleSchema } from './schemas.ts';
 
@@ -18,11 +20,28 @@ export const keyView = z.object({
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
-  status: z.enum(['active', 'revoked', 'expired']),
+  status: z
+    .enum(['active', 'retiring', 'revoked', 'expired'])
+    .describe('retiring: rotated with an overlap, it works until retiresAt; revoked: revoked, or its overlap has ended'),
+  rotationDays: z.number().int().nullable().describe('Days between rotations (30, 60, 90 or 180); null: no schedule'),
+  rotationDueAt: z.string().nullable().describe('When the key is due for rotation: its creation plus its schedule'),
+  rotationStatus: z
+    .enum(['none', 'scheduled', 'due', 'overdue'])
+    .describe('scheduled: not due yet; due: past its due date; overdue: a whole further period past it; none: no schedule, or the key no longer works or is being replaced'),
+  retiresAt: z.string().nullable().describe('Set on a key rotated with an overlap: it works until then, never after'),
+  policyExempt: z.boolean().describe("The first owner key (and its replacements): '*' without an expiry whatever the key policy"),
 });
+
+const rotationDays = z
+  .union(ROTATION_DAYS.map((d) => z.literal(d)))
+  .describe('Rotate every 30, 60, 90 or 180 days: the key is reported due (API, CLI, audit) from its creation plus that');
 
 /** The one answer that carries a key: at creation and at rotation, never again. */
 const createdKey = z.object({ key: z.string().describe('The API key, shown this once'), record: keyView });
+
+const rotatedKey = createdKey.extend({
+  retiresAt: z.string().nullable().describe('When the old key stops working (the end of the overlap); null: it already has'),
+});
 
 const keyPolicyView = z.object({
   orgId: z.string(),
@@ -96,6 +115,7 @@ export const keyRoutes = [
         .max(256)
         .optional()
         .describe('Restricts the key to clients from these networks (IPv4 or IPv6 CIDRs), within your own key’s; default: as your own key is restricted'),
+      rotationDays: rotationDays.optional().describe('Default: no rotation schedule'),
     }),
     response: { status: 201, description: 'The key, shown once, and its record', schema: createdKey },
     handle: async ({ services, actor, orgId, body }) => json(201, await createKey(services, actor, { ...body, orgId })),
@@ -116,12 +136,20 @@ export const keyRoutes = [
     path: '/keys/{id}',
     action: 'key.update',
     operationId: 'updateKey',
-    summary: 'Rename a key',
+    summary: 'Rename a key, or set or clear its rotation schedule',
     tag: 'keys',
     params: keyId,
-    body: z.strictObject({ name: keyName }),
+    body: z.strictObject({
+      name: keyName.optional(),
+      rotationDays: rotationDays.nullable().optional().describe('null: no schedule; absent: unchanged'),
+    }),
     response: { status: 200, description: 'The key', schema: keyView },
-    handle: async ({ services, actor, orgId, params, body }) => json(200, await renameKey(services, actor, orgId, params.id, body.name)),
+    handle: async ({ services, actor, orgId, params, body }) => {
+      if (body.name === undefined && body.rotationDays === undefined) throw new GatehouseError('bad_request', 'Give a name or a rotationDays (null clears the schedule)');
+      let view = body.name === undefined ? undefined : await renameKey(services, actor, orgId, params.id, body.name);
+      if (body.rotationDays !== undefined) view = await scheduleKeyRotation(services, actor, orgId, params.id, body.rotationDays);
+      return json(200, view);
+    },
   }),
   defineRoute({
     method: 'POST',
@@ -141,11 +169,19 @@ export const keyRoutes = [
     action: 'key.rotate',
     operationId: 'rotateKey',
     shownOnce: 'key',
-    summary: 'Replace a key with a new one of the same rights; the old one stops working at once',
+    summary: 'Replace a key with a new one of the same rights and schedule; the old one stops working at once, or after the overlap',
     tag: 'keys',
     params: keyId,
-    body: z.strictObject({}),
-    response: { status: 201, description: 'The new key, shown once, and its record', schema: createdKey },
-    handle: async ({ services, actor, orgId, params }) => json(201, await rotateKey(services, actor, orgId, params.id)),
+    body: z.strictObject({
+      overlapSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_OVERLAP_SECONDS)
+        .optional()
+        .describe('How long the old key keeps working beside the new one, at most 30 days (2592000); default 0: it stops at once'),
+    }),
+    response: { status: 201, description: 'The new key, shown once, its record, and when the old one stops working', schema: rotatedKey },
+    handle: async ({ services, actor, orgId, params, body }) => json(201, await rotateKey(services, actor, orgId, params.id, { overlapSeconds: body.overlapSeconds })),
   }),
 ];

@@ -36,6 +36,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_MAX_PROCESSES_PER_KEY: 'maxProcessesPerKey',
   GATEHOUSE_MAX_PROCESSES_PER_ORG: 'maxProcessesPerOrg',
   GATEHOUSE_IDEMPOTENCY_RETENTION_SECONDS: 'idempotencyRetentionSeconds',
+  GATEHOUSE_KEY_ROTATION_CHECK_SECONDS: 'keyRotationCheckSeconds',
   GATEHOUSE_SESSION_UPSTREAM_IDLE_SECONDS: 'sessionUpstreamIdleSeconds',
   GATEHOUSE_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
   GATEHOUSE_UPSTREAM_MAX_CALL_MS: 'upstreamMaxCallMs',

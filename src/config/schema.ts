@@ -98,6 +98,8 @@ export const configSchema = z.strictObject({
   approvalTtlSeconds: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   /** How long the answer to a request with an idempotency key is kept for its retries (default 24 h). */
   idempotencyRetentionSeconds: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+  /** How often a running server looks for API keys that have fallen due for rotation (and audits each once). */
+  keyRotationCheckSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(3600),
   /** How often a running server looks for connector changes made by the CLI or another replica. */
   connectorPollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
   /**

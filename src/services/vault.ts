@@ -16,6 +16,8 @@ export interface OrgKeyUsage {
 export interface VaultStatus {
   readonly provider: string;
   readonly kekVersion: number;
+  /** KEK versions `vault destroy-kek` destroyed: never used again. */
+  readonly destroyedKeks: readonly number[];
   readonly organisations: readonly (OrgKeyUsage & { readonly orgId: string; readonly slug: string })[];
 }
 
@@ -60,7 +62,7 @@ export async function vaultStatus(ctx: VaultContext, actor: Actor): Promise<Vaul
       ...keyUsage(keys.filter((k) => k.orgId === orgId), connectors.filter((c) => c.orgId === orgId)),
     });
   }
-  return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, organisations };
+  return { provider: ctx.vault.provider.describe(), kekVersion: kek.kekVersion, destroyedKeks: await ctx.vault.destroyedKeks(), organisations };
 }
 
 /**
@@ -81,6 +83,18 @@ export async function rotateKek(ctx: VaultContext, actor: Actor, progress?: Prog
   const orgs = new Set((await ctx.vault.listDataKeys()).map((k) => k.orgId));
   // Each organisation's chain records that its data keys were re-wrapped (they are its keys); the operator acted.
   for (const orgId of orgs) await ctx.audit.record(changeEvent(orgId, actor, 'vault.rotate_kek', { name: `kek/v${result.to}` }, result));
+  return result;
+}
+
+/**
+ * Destroys a KEK version nothing is wrapped under any more (see Vault.destroyKek). Each organisation whose data keys
+ * the vault holds gets the record in its chain, as for rotate-kek: it was their keys' wrapping.
+ */
+export async function destroyKek(ctx: VaultContext, actor: Actor, version: number): Promise<{ version: number; already: boolean }> {
+  authorize(actor, 'vault.destroy_kek');
+  const result = await ctx.vault.destroyKek(version);
+  const orgs = new Set((await ctx.vault.listDataKeys()).map((k) => k.orgId));
+  for (const orgId of orgs) await ctx.audit.record(changeEvent(orgId, actor, 'vault.destroy_kek', { name: `kek/v${version}` }, { provider: ctx.vault.provider.id, ...result }));
   return result;
 }
 

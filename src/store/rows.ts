@@ -1,6 +1,6 @@
 import type {
   ApiKeyRecord, AuditCheckpoint, AuditFilter, AuditRecord, AuditSigningKeyRecord, ConnectorRecord, ConnectorTransport, KeyRole, MemberRecord, NetworkAllowlist, NetworkPlane,
-  OAuthIssuerRecord, Organisation, UserRecord, VirtualServerRecord,
+  OAuthIssuerRecord, Organisation, RotationDays, UserRecord, VirtualServerRecord,
 } from './types.ts';
 
 /** Row <-> record mapping shared by both dialects; column names are the same in SQLite and PostgreSQL. */
@@ -55,6 +55,10 @@ export function toApiKey(r: Row): ApiKeyRecord {
     createdAt: time(r.created_at),
     expiresAt: timeOrNull(r.expires_at),
     revokedAt: timeOrNull(r.revoked_at),
+    rotationDays: r.rotation_days === null || r.rotation_days === undefined ? null : (Number(r.rotation_days) as RotationDays),
+    rotationDueReported: timeOrNull(r.rotation_due_reported),
+    retiresAt: timeOrNull(r.retires_at),
+    policyExempt: bool(r.policy_exempt),
   };
 }
 

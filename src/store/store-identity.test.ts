@@ -210,6 +210,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
           assert.deepEqual(await upgraded.getApiKey(orgA.id, 'key_old'), {
             id: 'key_old', orgId: orgA.id, userId: null, name: 'old', keyHash: 'a'.repeat(64), displayPrefix: 'gth_old', role: 'viewer',
             scopes: ['*'], servers: ['docs'], cidrs: null, createdBy: 'alice', createdAt: T1, expiresAt: null, revokedAt: null,
+            rotationDays: null, rotationDueReported: null, retiresAt: null, policyExempt: false,
           });
           assert.deepEqual(await upgraded.getVirtualServer(orgA.id, 'docs'), virtualServer('vs_old', orgA.id, 'docs', {
             description: 'Docs', tools: ['*'], prompts: [], resources: [],

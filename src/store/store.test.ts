@@ -245,6 +245,7 @@ for (const [name, makeFixture] of [['SqliteStore', sqliteFixture], ['PostgresSto
           assert.deepEqual(await upgraded.getApiKey(orgA.id, 'key_old'), {
             id: 'key_old', orgId: orgA.id, userId: null, name: 'old', keyHash: 'a'.repeat(64), displayPrefix: 'gth_old', role: 'admin', scopes: ['*'],
             servers: null, cidrs: null, createdBy: 'alice', createdAt: T1, expiresAt: null, revokedAt: null,
+            rotationDays: null, rotationDueReported: null, retiresAt: null, policyExempt: false,
           });
           assert.deepEqual(await upgraded.listAllVirtualServers(), []);
           assert.equal(await upgraded.virtualServersRevision(), 0);

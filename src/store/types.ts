@@ -88,7 +88,18 @@ export interface ApiKeyRecord {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** Days between rotations (30, 60, 90 or 180); null: no schedule. Due at createdAt + that (a rotation makes a new key). */
+  readonly rotationDays: RotationDays | null;
+  /** The due date last written to the audit log as `key.rotation_due`: each due period is reported once. */
+  readonly rotationDueReported: string | null;
+  /** Set when the key was rotated with an overlap: it still works until then, and never after. */
+  readonly retiresAt: string | null;
+  /** The first owner key (and its replacements): '*' without an expiry even where the default policy wants one. */
+  readonly policyExempt: boolean;
 }
+
+export const ROTATION_DAYS = [30, 60, 90, 180] as const;
+export type RotationDays = (typeof ROTATION_DAYS)[number];
 
 /** A header or environment value of a connector. Secret values are stored only as ciphertext. */
 export type ConnectorValue =
@@ -392,8 +403,22 @@ export interface Store {
   /** Sets revoked_at once; returns false when no such unrevoked key exists in the organisation. */
   revokeApiKey(orgId: string, id: string, at: string): Promise<boolean>;
   renameApiKey(orgId: string, id: string, name: string): Promise<boolean>;
-  /** Revokes `oldId` and inserts `replacement` in one transaction; false (and nothing written) when `oldId` is not live. */
+  /** Revokes `oldId` and inserts `replacement` in one transaction; false (and nothing written) when `oldId` is revoked or retiring. */
   rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean>;
+  /**
+   * Like rotateApiKey, but the old key is not revoked: it works until `retiresAt`. False (nothing written) when
+   * `oldId` is revoked or already retiring.
+   */
+  rotateApiKeyWithOverlap(orgId: string, oldId: string, replacement: ApiKeyRecord, retiresAt: string): Promise<boolean>;
+  /** Sets or clears the rotation schedule of a live key; false when no such key, or it is revoked or retiring. */
+  setApiKeyRotation(orgId: string, id: string, days: RotationDays | null): Promise<boolean>;
+  /** Every organisation's live keys (not revoked, not retiring) that have a rotation schedule: the due-rotation sweep. */
+  listScheduledApiKeys(): Promise<ApiKeyRecord[]>;
+  /**
+   * Records that the key's rotation due at `dueAt` was reported; false when that date (or a later one) already was, by
+   * any process sharing the database: of any number of claims of one due date exactly one is true.
+   */
+  claimRotationDueReport(orgId: string, id: string, dueAt: string): Promise<boolean>;
 
   insertConnector(connector: ConnectorRecord): Promise<void>;
   getConnector(orgId: string, id: string): Promise<ConnectorRecord | undefined>;

@@ -36,6 +36,13 @@ export interface VaultStore {
   rewrapDataKey(orgId: string, version: number, expectedKekVersion: number, provider: string, kekVersion: number, wrapped: string): Promise<boolean>;
   /** Deletes a retired version (an active one is never deleted). */
   deleteRetiredDataKey(orgId: string, version: number): Promise<boolean>;
+  /** The KEK versions of `provider` that `vault destroy-kek` destroyed: the vault never uses them again. */
+  listDestroyedKeks(provider: string): Promise<number[]>;
+  /**
+   * Records KEK `version` of `provider` as destroyed, unless it is the current version or a data key is still
+   * wrapped under it (checked in the same step as the write); false then, or when it already was recorded.
+   */
+  recordDestroyedKek(provider: string, version: number, at: string): Promise<boolean>;
   /**
    * Writes a connector's transport resealed, keeping its updated_at (a reseal changes no setting), if its transport
    * is still `expected` (JSON): false when it changed meanwhile and must be read again.

@@ -13,6 +13,11 @@ export interface KeyProvider {
   describe(): string;
   /** Makes KEK `version` exist (the token generates it; the local provider derives it): rotate-kek's first step. */
   createKek(version: number): Promise<void>;
+  /**
+   * Destroys KEK `version` where the provider holds it (the token deletes the object); nothing to do when it is gone
+   * already, or for a provider that derives its KEKs (the vault's record of destroyed versions keeps those unused).
+   */
+  destroyKek(version: number): Promise<void>;
   wrap(dataKey: Buffer, kekVersion: number, aad: string): Promise<Buffer>;
   unwrap(wrapped: Buffer, kekVersion: number, aad: string): Promise<Buffer>;
   close(): Promise<void>;

@@ -27,6 +27,11 @@ export class LocalKeyProvider implements KeyProvider {
     return Promise.resolve();
   }
 
+  /** A derived KEK cannot be deleted: it is never derived again once the vault records it destroyed. */
+  destroyKek(): Promise<void> {
+    return Promise.resolve();
+  }
+
   wrap(dataKey: Buffer, kekVersion: number, aad: string): Promise<Buffer> {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#kek(kekVersion), iv);

@@ -72,6 +72,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
     });
   }
 
+  destroyKek(version: number): Promise<void> {
+    return this.#withSession('destroy a key-encryption key', (p, session, m) => {
+      // Every object of that label and version: a token may hold a duplicate (two replicas creating it at once).
+      for (let key = this.#findKek(p, session, m, version); key !== undefined; key = this.#findKek(p, session, m, version)) p.C_DestroyObject(session, key);
+    });
+  }
+
   wrap(dataKey: Buffer, kekVersion: number, aad: string): Promise<Buffer> {
     return this.#withSession('wrap a data key', (p, session, m) => {
       const key = this.#requireKek(p, session, m, kekVersion);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { GatehouseError } from '../errors.ts';
 import { secretBinding } from '../gateway/upstream/credentials.ts';
-import { rotateDek, resealOrganisation } from '../services/vault.ts';
+import { destroyKek, rotateDek, resealOrganisation } from '../services/vault.ts';
 import { operatorActor, type ServiceContext } from '../services/context.ts';
 import { createAuditLog } from '../gateway/audit/audit-log.ts';
 import type { ConnectorRecord } from '../store/types.ts';
@@ -22,6 +22,7 @@ function counting(inner: KeyProvider): KeyProvider & { unwraps: number } {
     unwraps: 0,
     describe: () => inner.describe(),
     createKek: (v: number) => inner.createKek(v),
+    destroyKek: (v: number) => inner.destroyKek(v),
     wrap: (k: Buffer, v: number, aad: string) => inner.wrap(k, v, aad),
     unwrap: (w: Buffer, v: number, aad: string) => {
       p.unwraps++;
@@ -186,5 +187,49 @@ forEachVault('contract', (w) => {
     const audit = await w.store.listAudit(orgB.id, 0, 1000);
     assert.equal(audit.filter((e) => e.action === 'vault.rotate_dek').length, 2);
     assert.ok(!audit.some((e) => /tok-dek/.test(JSON.stringify(e))));
+  });
+
+  void it('destroy-kek: refused for the current version, one never made, or one a data key is still under; then never used again', async () => {
+    const vault = w.vault();
+    const ctx = { store: w.store, vault, audit: createAuditLog({ store: w.store, log: pino({ level: 'silent' }) }) } as unknown as ServiceContext & { vault: typeof vault };
+    const sealed = await vault.seal(orgA.id, 'tok-destroy', 'f');
+    const { kekVersion: current } = await vault.currentKek();
+    const code = (c: string, message: RegExp) => (e: unknown) => e instanceof GatehouseError && e.code === c && message.test(e.message);
+    await assert.rejects(destroyKek(ctx, operatorActor('test'), current), code('conflict', /is the current version/));
+    await assert.rejects(destroyKek(ctx, operatorActor('test'), current + 1), code('not_found', /no key-encryption key version/));
+    await assert.rejects(destroyKek(ctx, operatorActor('test'), 0), code('not_found', /no key-encryption key version/));
+    await assert.rejects(destroyKek(ctx, { ...operatorActor('test'), role: 'owner', orgId: orgA.id }, 1), code('forbidden', /vault\.destroy_kek/), 'the operator only');
+
+    // A rotate-kek that stopped after moving the version: the data keys are still under the old one, which stays.
+    const next = current + 1;
+    await w.fixture.provider().createKek(next);
+    assert.equal(await w.store.vault.setKekState({ provider: w.fixture.name, kekVersion: next }, current), true);
+    const before = (await vault.listDataKeys()).filter((k) => k.kekVersion === current);
+    assert.ok(before.length >= 2);
+    await assert.rejects(destroyKek(ctx, operatorActor('test'), current), code('conflict', new RegExp(`${before.length} data keys are still wrapped under KEK version ${current}`)));
+    assert.equal(await w.store.vault.recordDestroyedKek(w.fixture.name, current, T1), false, 'the store refuses it too, in the same step as its write');
+    assert.equal(await w.store.vault.recordDestroyedKek(w.fixture.name, next, T1), false, 'and the current version');
+    assert.deepEqual(await vault.destroyedKeks(), []);
+
+    await vault.rotateKek();
+    assert.deepEqual(await destroyKek(ctx, operatorActor('test'), current), { version: current, already: false });
+    assert.deepEqual(await w.vault({ store: w.other }).destroyedKeks(), [current], 'every replica sees it');
+    assert.deepEqual(await destroyKek(ctx, operatorActor('test'), current), { version: current, already: true }, 'again: the same outcome');
+    assert.equal(await w.vault({ store: w.other }).open(orgA.id, sealed, 'f'), 'tok-destroy', 'what was re-wrapped opens on a cold replica');
+    const audit = await w.store.listAudit(orgA.id, 0, 1000);
+    assert.equal(audit.filter((e) => e.action === 'vault.destroy_kek' && e.targetName === `kek/v${current}`).length, 2);
+
+    // A data key wrapped under the destroyed version (a restored backup) is refused by the vault with a clear cause.
+    const old = before.find((k) => k.orgId === orgA.id);
+    assert.ok(old !== undefined);
+    assert.equal(await w.store.vault.rewrapDataKey(old.orgId, old.version, next, old.provider, current, old.wrapped), true);
+    const refused = await w.vault({ store: w.other }).open(orgA.id, sealed, 'f').then(() => undefined, (e: unknown) => e);
+    assert.ok(unavailable(refused), String(refused));
+    assert.match(String((refused as Error).cause), /version \d+, which was destroyed \(vault destroy-kek\)/);
+    await assert.rejects(w.vault().rotateKek(), /which was destroyed/, 'rotate-kek cannot re-wrap it either');
+    if (w.fixture.name === 'pkcs11') {
+      // The token no longer holds it: even a provider asked directly cannot unwrap under it.
+      await assert.rejects(w.fixture.provider().unwrap(Buffer.from(old.wrapped, 'base64'), current, `gatehouse/data-key\n${old.orgId}\n${old.version}`), /holds no key-encryption key/);
+    }
   });
 });

@@ -145,6 +145,7 @@ export class Vault {
       const todo = (await this.#deps.store.listDataKeys()).filter((k) => k.kekVersion < target);
       if (todo.length === 0) break;
       for (const [i, k] of todo.entries()) {
+        await this.#refuseDestroyed(k.kekVersion);
         const key = await this.provider.unwrap(Buffer.from(k.wrapped, 'base64'), k.kekVersion, wrapAad(k.orgId, k.version));
         const wrapped = await this.provider.wrap(key, target, wrapAad(k.orgId, k.version));
         key.fill(0);
@@ -153,6 +154,45 @@ export class Vault {
       }
     }
     return { from: resumed ? Math.min(...behind.map((k) => k.kekVersion)) : state.kekVersion, to: target, rewrapped, resumed };
+  }
+
+  /**
+   * Destroys KEK `version` for good: refused while it is the current version, while any data key is still wrapped
+   * under it (finish `vault rotate-kek` first), or when it never existed. The store records it first (in the same
+   * step as those checks), so from then on no replica unwraps under it; then the provider destroys it where it holds
+   * it. Running it again for a recorded version retries the provider's part.
+   */
+  async destroyKek(version: number): Promise<{ version: number; already: boolean }> {
+    const state = await this.currentKek();
+    if (!Number.isInteger(version) || version < 1 || version > state.kekVersion) {
+      throw new GatehouseError('not_found', `There is no key-encryption key version ${version} (the current version is ${state.kekVersion})`);
+    }
+    if (version === state.kekVersion) throw new GatehouseError('conflict', `KEK version ${version} is the current version: rotate it first (vault rotate-kek)`);
+    let already = (await this.#deps.store.listDestroyedKeks(this.provider.id)).includes(version);
+    if (!already) {
+      const wrapped = (await this.#deps.store.listDataKeys()).filter((k) => k.provider === this.provider.id && k.kekVersion === version).length;
+      if (wrapped > 0) {
+        throw new GatehouseError('conflict', `${wrapped} data key${wrapped === 1 ? ' is' : 's are'} still wrapped under KEK version ${version}: finish re-wrapping them first (vault rotate-kek)`);
+      }
+      if (!(await this.#deps.store.recordDestroyedKek(this.provider.id, version, new Date().toISOString()))) {
+        // Another run recorded it first: the same outcome. Otherwise a data key was wrapped under it meanwhile.
+        already = (await this.#deps.store.listDestroyedKeks(this.provider.id)).includes(version);
+        if (!already) throw new GatehouseError('conflict', `KEK version ${version} came into use meanwhile (a data key was wrapped under it); run vault rotate-kek, then again`);
+      }
+    }
+    await this.provider.destroyKek(version);
+    return { version, already };
+  }
+
+  /** The KEK versions of this provider that were destroyed. */
+  destroyedKeks(): Promise<number[]> {
+    return this.#deps.store.listDestroyedKeks(this.provider.id);
+  }
+
+  async #refuseDestroyed(kekVersion: number): Promise<void> {
+    if ((await this.#deps.store.listDestroyedKeks(this.provider.id)).includes(kekVersion)) {
+      throw new GatehouseError('key_provider_unavailable', `The data key is wrapped under key-encryption key version ${kekVersion}, which was destroyed (vault destroy-kek)`);
+    }
   }
 
   /** Deletes a retired data key version (the caller checked that nothing refers to it). */
@@ -186,6 +226,7 @@ export class Vault {
     if (record.provider !== this.provider.id) {
       throw new GatehouseError('credential_unavailable', `The data key is wrapped by the '${record.provider}' provider, not the configured '${this.provider.id}'`);
     }
+    await this.#refuseDestroyed(record.kekVersion);
     const key = await this.provider.unwrap(Buffer.from(record.wrapped, 'base64'), record.kekVersion, wrapAad(record.orgId, record.version));
     if (key.length !== DATA_KEY_BYTES) throw new GatehouseError('credential_unavailable', 'A data key unwrapped to the wrong length');
     this.#cache.set(cacheId(record.orgId, record.version), key);

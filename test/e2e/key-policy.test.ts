@@ -112,4 +112,40 @@ describe('key policy in production', () => {
     const org = await runCli(gw, ['orgs', 'create', 'initech', '--name', 'Initech']);
     assert.equal(org.code, 0, org.stderr);
   });
+
+  test('the first owner key can be rotated, and its replacement keeps the exemption; no key it makes gets it', async () => {
+    const first = (await api(gw, gw.ownerKey, 'GET', '/me')).body as { keyId: string };
+    const shown = (await api(gw, gw.ownerKey, 'GET', `/keys/${first.keyId}`)).body as { policyExempt: boolean; scopes: string[]; expiresAt: string | null };
+    assert.deepEqual([shown.policyExempt, shown.scopes, shown.expiresAt], [true, ['*'], null]);
+
+    const rotated = await api(gw, gw.ownerKey, 'POST', `/keys/${first.keyId}/rotate`, {});
+    assert.equal(rotated.status, 201, rotated.text);
+    const { key: ownerKey, record } = rotated.body as { key: string; record: { id: string; role: string; scopes: string[]; expiresAt: string | null; policyExempt: boolean } };
+    assert.deepEqual([record.role, record.scopes, record.expiresAt, record.policyExempt], ['owner', ['*'], null, true]);
+    assert.equal((await api(gw, gw.ownerKey, 'GET', '/me')).status, 401, 'the old first owner key stops');
+    assert.equal((await api(gw, ownerKey, 'GET', '/me')).status, 200);
+
+    // The exemption is the key's, not its holder's: a second wildcard key without an expiry is still refused.
+    const second = await api(gw, ownerKey, 'POST', '/keys', { name: 'second-owner', role: 'owner', scopes: ['*'] });
+    assert.equal(second.status, 400, second.text);
+    assert.match(messageOf(second.body), /only on a key that expires/);
+    const expiring = await api(gw, ownerKey, 'POST', '/keys', { name: 'second-owner', role: 'owner', scopes: ['*'], expiresAt: inDays(10) });
+    assert.equal(expiring.status, 201, expiring.text);
+    assert.equal((expiring.body as { record: { policyExempt: boolean } }).record.policyExempt, false);
+
+    // Under a stricter stored policy too (the first owner key is exempt from the key policy, as at bootstrap), and
+    // with an overlap; a key without the exemption is still held to it.
+    assert.equal((await api(gw, ownerKey, 'PUT', '/key-policy', { maxLifetimeDays: 30, wildcard: 'refused' })).status, 200);
+    const expiringId = (expiring.body as { record: { id: string } }).record.id;
+    const held = await api(gw, ownerKey, 'POST', `/keys/${expiringId}/rotate`, {});
+    assert.equal(held.status, 400, held.text);
+    assert.match(messageOf(held.body), /refuses the wildcard scope/);
+    const again = await api(gw, ownerKey, 'POST', `/keys/${record.id}/rotate`, { overlapSeconds: 60 });
+    assert.equal(again.status, 201, again.text);
+    const { key: third, record: thirdRecord } = again.body as { key: string; record: { policyExempt: boolean } };
+    assert.equal(thirdRecord.policyExempt, true);
+    assert.equal((await api(gw, third, 'GET', '/me')).status, 200);
+    assert.equal((await api(gw, ownerKey, 'GET', '/me')).status, 200, 'the replaced key works during its overlap');
+    assert.equal((await api(gw, third, 'PUT', '/key-policy', { maxLifetimeDays: null, wildcard: 'with_expiry' })).status, 200);
+  });
 });

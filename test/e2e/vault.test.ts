@@ -40,6 +40,31 @@ async function tokenDigest(client: Client): Promise<string | undefined> {
   return (JSON.parse(first.text) as Record<string, { sha256?: string }>).header_x_fixture_token?.sha256;
 }
 
+/** Whether the token holds a secret key with CKA_ID `id` (a KEK version: `v1`, `v2`), looked at from this process. */
+function tokenHolds(id: string): boolean {
+  const m = createRequire(import.meta.url)('pkcs11js') as typeof Pkcs11Module;
+  const p = new m.PKCS11();
+  p.load(hsm.library);
+  try {
+    p.C_Initialize();
+  } catch (err) {
+    if (!(err instanceof m.Pkcs11Error && err.code === m.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw err;
+  }
+  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === hsm.tokenLabel);
+  assert.ok(slot !== undefined);
+  const session = p.C_OpenSession(slot, m.CKF_SERIAL_SESSION);
+  try {
+    p.C_Login(session, m.CKU_USER, hsm.pin);
+    p.C_FindObjectsInit(session, [{ type: m.CKA_CLASS, value: m.CKO_SECRET_KEY }, { type: m.CKA_ID, value: Buffer.from(id) }]);
+    const found = p.C_FindObjects(session) ?? undefined;
+    p.C_FindObjectsFinal(session);
+    p.C_Logout(session);
+    return found !== undefined;
+  } finally {
+    p.C_CloseSession(session);
+  }
+}
+
 /** Changes the token's user PIN from this process (the gateway runs in it too, on the same library instance). */
 function changePin(oldPin: string, newPin: string): void {
   const m = createRequire(import.meta.url)('pkcs11js') as typeof Pkcs11Module;
@@ -139,6 +164,33 @@ describe('vault with a PKCS#11 token (SoftHSM2)', () => {
     assert.ok(records.some((r) => r.action === 'vault.rotate_kek'));
     assert.ok(records.some((r) => r.action === 'vault.rotate_dek'));
     assert.ok(records.filter((r) => r.action === 'vault.credential_open' && r.decision === 'allow').some((r) => /"dataKey":2/.test(r.detail ?? '')));
+  });
+
+  test('destroy-kek removes the old KEK from the token once nothing is wrapped under it; calls keep their credential', async () => {
+    assert.deepEqual([tokenHolds('v1'), tokenHolds('v2')], [true, true]);
+    const usage = await runCli(gw, ['vault', 'destroy-kek']);
+    assert.equal(usage.code, 2, usage.stderr);
+    assert.equal((await runCli(gw, ['vault', 'destroy-kek', '--version', 'one'])).code, 2);
+    const current = await runCli(gw, ['vault', 'destroy-kek', '--version', '2']);
+    assert.equal(current.code, 1);
+    assert.match(current.stderr, /KEK version 2 is the current version/);
+    const missing = await runCli(gw, ['vault', 'destroy-kek', '--version', '3']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no key-encryption key version 3/);
+    const destroyed = await runCli(gw, ['vault', 'destroy-kek', '--version', '1']);
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    assert.match(destroyed.stdout, /KEK v1 destroyed: the vault never uses it again/);
+    assert.deepEqual([tokenHolds('v1'), tokenHolds('v2')], [false, true], 'the token object of v1 is gone, v2 stays');
+    const again = await runCli(gw, ['vault', 'destroy-kek', '--version', '1', '--json']);
+    assert.deepEqual(JSON.parse(again.stdout), { version: 1, already: true });
+    assert.match((await runCli(gw, ['vault', 'status'])).stdout, /^destroyed\s+v1$/m);
+    assert.deepEqual((JSON.parse((await runCli(gw, ['vault', 'status', '--json'])).stdout) as { destroyedKeks: number[] }).destroyedKeks, [1]);
+    await new Promise((r) => setTimeout(r, 1500)); // the data key cache ages out: the token (KEK v2) is asked again
+    assert.equal(await tokenDigest(client), sha256(secret));
+    const records = await gw.app.services.store.listAudit(gw.org.id, 0, 10_000);
+    const audited = records.filter((r) => r.action === 'vault.destroy_kek' && r.decision === 'allow');
+    assert.equal(audited.length, 2);
+    assert.equal(audited[0]?.targetName, 'kek/v1');
   });
 
   test('a token that no longer answers (PIN changed) fails the call with credential_unavailable; nothing is sent', async () => {

@@ -110,7 +110,7 @@ export function apiKey(id: string, orgId: string, createdAt: string, overrides: 
   return {
     id, orgId, userId: null, name: `key ${id}`, keyHash: createHash('sha256').update(id).digest('hex'), displayPrefix: `gh_${id.slice(0, 4)}`,
     role: 'member', scopes: ['github:*', 'files:read'], servers: null, cidrs: null, createdBy: 'alice@example.com', createdAt, expiresAt: null,
-    revokedAt: null, ...overrides,
+    revokedAt: null, rotationDays: null, rotationDueReported: null, retiresAt: null, policyExempt: false, ...overrides,
   };
 }
 

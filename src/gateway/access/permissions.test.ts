@@ -68,6 +68,7 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'vault.read':             [_, _, _, _, o],
   'vault.read_org':         [o, _, _, _, o],
   'vault.rotate':           [_, _, _, _, o],
+  'vault.destroy_kek':      [_, _, _, _, o],
 };
 const COLUMNS: readonly Role[] = ['owner', 'admin', 'member', 'viewer', 'operator'];
 

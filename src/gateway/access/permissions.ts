@@ -135,6 +135,8 @@ export const PERMISSIONS = {
   /** An organisation's own view: the provider's kind, the KEK version, its own data key versions (no host details). */
   'vault.read_org': ['owner', 'operator'],
   'vault.rotate': ['operator'],
+  /** Destroying a retired key-encryption key version for good (nothing wrapped under it may remain). */
+  'vault.destroy_kek': ['operator'],
   /**
    * Bulk export: the whole log at once, out of the gateway's hands. Owners and admins; viewers only where their
    * organisation granted it (`audit export-grant viewer on`), which services/audit.ts checks for the API and the CLI

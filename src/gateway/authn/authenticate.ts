@@ -24,7 +24,8 @@ const MAX_KNOWN_KEYS = 10_000;
  * found by its keyed hash. What a key resolves to (its record, its user's membership, its compiled scopes and CIDRs)
  * is kept in memory for as long as the store's access revision stays where it was; every request reads that one
  * counter, which moves with any change to keys or memberships by any process or replica, so a revocation or a
- * demotion applies to the very next request of any open session. Expiry is checked on every request. Anything shaped
+ * demotion applies to the very next request of any open session. Expiry, and the end of a rotated key's overlap
+ * (retiresAt), are checked on every request. Anything shaped
  * like a JWT is an OAuth access token from an organisation's IdP, verified in full on every request. Every failure
  * looks the same to the client; the reason is for the audit record.
  */
@@ -54,7 +55,8 @@ export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash
         scopes: compileScopes(key.scopes),
         scopeList: key.scopes,
         servers: key.servers,
-        expiresAt: key.expiresAt,
+        // A key being replaced is worth no more than its remaining overlap: what it creates cannot outlive it.
+        expiresAt: earliest(key.expiresAt, key.retiresAt),
         cidrs: key.cidrs,
         network: key.cidrs === null ? null : compileAllowlist(key.cidrs),
         actor: { keyId: key.id, user: key.userId },
@@ -86,9 +88,17 @@ export function createAuthenticator(deps: { store: Pick<Store, 'findApiKeyByHash
     }
     const { key, principal } = entry;
     if ('refused' in principal) return { ok: false, reason: principal.refused, orgId: key.orgId, keyId: key.id };
+    // A key rotated with an overlap stops at retiresAt exactly as a revoked key does, however long it has been cached.
+    if (key.retiresAt !== null && Date.parse(key.retiresAt) <= now) return { ok: false, reason: 'revoked', orgId: key.orgId, keyId: key.id };
     if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return { ok: false, reason: 'expired', orgId: key.orgId, keyId: key.id };
     return { ok: true, principal, revision: current };
   };
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>;
+
+function earliest(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
+}

@@ -209,4 +209,25 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
   END $$;
   REVOKE ALL ON FUNCTION audit_prune(TEXT, BIGINT, BIGINT, TEXT, BIGINT, TIMESTAMPTZ, TEXT, TEXT, TEXT) FROM PUBLIC;
   `,
+  // keys (issue 13): as SQLite's migration of the same name: rotation schedule, reported due date, overlap end, and
+  // the first owner key's exemption (backfilled on the earliest key of each organisation when it is that key).
+  `
+  ALTER TABLE api_keys ADD COLUMN rotation_days INTEGER CHECK (rotation_days IN (30, 60, 90, 180));
+  ALTER TABLE api_keys ADD COLUMN rotation_due_reported TIMESTAMPTZ;
+  ALTER TABLE api_keys ADD COLUMN retires_at TIMESTAMPTZ;
+  ALTER TABLE api_keys ADD COLUMN policy_exempt BOOLEAN NOT NULL DEFAULT false;
+  UPDATE api_keys SET policy_exempt = true WHERE id IN (
+    SELECT k.id FROM api_keys k
+    WHERE k.role = 'owner' AND k.scopes = '["*"]'::jsonb AND k.expires_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM api_keys e WHERE e.org_id = k.org_id AND (e.created_at < k.created_at OR (e.created_at = k.created_at AND e.id < k.id))));
+  `,
+  // vault (issue 13): KEK versions destroyed by `vault destroy-kek`; the vault never uses them again.
+  `
+  CREATE TABLE vault_destroyed_keks (
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    destroyed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (provider, kek_version)
+  );
+  `,
 ];

@@ -11,6 +11,7 @@ import type {
   MemberRecord,
   MembershipRecord,
   Organisation,
+  RotationDays,
   Store,
   UserRecord,
   VirtualServerPatch,
@@ -239,6 +240,22 @@ export class PostgresStore implements Store {
 
   rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
     return this.#keys.rotate(orgId, oldId, replacement, at);
+  }
+
+  rotateApiKeyWithOverlap(orgId: string, oldId: string, replacement: ApiKeyRecord, retiresAt: string): Promise<boolean> {
+    return this.#keys.rotateWithOverlap(orgId, oldId, replacement, retiresAt);
+  }
+
+  setApiKeyRotation(orgId: string, id: string, days: RotationDays | null): Promise<boolean> {
+    return this.#keys.setRotation(orgId, id, days);
+  }
+
+  listScheduledApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#keys.listScheduled();
+  }
+
+  claimRotationDueReport(orgId: string, id: string, dueAt: string): Promise<boolean> {
+    return this.#keys.claimDueReport(orgId, id, dueAt);
   }
 
   async insertConnector(c: ConnectorRecord): Promise<void> {

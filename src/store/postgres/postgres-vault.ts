@@ -80,6 +80,27 @@ export class PostgresVault implements VaultStore {
     return r.rowCount === 1;
   }
 
+  async listDestroyedKeks(provider: string): Promise<number[]> {
+    const { rows } = await this.#query('SELECT kek_version FROM vault_destroyed_keks WHERE provider = $1 ORDER BY kek_version', [provider]);
+    return rows.map((r) => Number(r.kek_version));
+  }
+
+  /**
+   * One statement: the version is recorded only if it is not current and no data key is wrapped under it. A data key
+   * re-wrapped or created meanwhile is under the current version, never under an older one.
+   */
+  async recordDestroyedKek(provider: string, version: number, at: string): Promise<boolean> {
+    const r = await this.#query(
+      `INSERT INTO vault_destroyed_keks (provider, kek_version, destroyed_at)
+       SELECT $1::text, $2::integer, $3::timestamptz
+       WHERE NOT EXISTS (SELECT 1 FROM vault_state WHERE id = 1 AND provider = $1 AND kek_version = $2)
+         AND NOT EXISTS (SELECT 1 FROM vault_data_keys WHERE provider = $1 AND kek_version = $2)
+       ON CONFLICT DO NOTHING`,
+      [provider, version, at],
+    );
+    return r.rowCount === 1;
+  }
+
   async resealConnector(orgId: string, id: string, expected: string, transport: string): Promise<boolean> {
     const r = await this.#query('UPDATE connectors SET transport = $1::jsonb WHERE org_id = $2 AND id = $3 AND transport = $4::jsonb', [transport, orgId, id, expected]);
     return r.rowCount === 1;

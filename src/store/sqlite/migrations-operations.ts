@@ -123,4 +123,27 @@ export const SQLITE_OPERATIONS: readonly string[] = [
   WHEN OLD.seq > COALESCE((SELECT MAX(last_seq) FROM audit_tombstones t WHERE t.org_id = OLD.org_id), 0)
   BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
   `,
+  // keys (issue 13): a rotation schedule (30, 60, 90 or 180 days) and the due date last reported to the audit log,
+  // so each due period is recorded once; the time until which a rotated key still works (rotation with overlap); and
+  // the first owner key's exemption from the wildcard-needs-expiry rule, which its replacements inherit. The earliest
+  // key of each organisation, when it is an owner key for '*' that never expires, is the first owner key bootstrap made.
+  `
+  ALTER TABLE api_keys ADD COLUMN rotation_days INTEGER CHECK (rotation_days IN (30, 60, 90, 180));
+  ALTER TABLE api_keys ADD COLUMN rotation_due_reported TEXT;
+  ALTER TABLE api_keys ADD COLUMN retires_at TEXT;
+  ALTER TABLE api_keys ADD COLUMN policy_exempt INTEGER NOT NULL DEFAULT 0 CHECK (policy_exempt IN (0, 1));
+  UPDATE api_keys SET policy_exempt = 1 WHERE id IN (
+    SELECT k.id FROM api_keys k
+    WHERE k.role = 'owner' AND k.scopes = '["*"]' AND k.expires_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM api_keys e WHERE e.org_id = k.org_id AND (e.created_at < k.created_at OR (e.created_at = k.created_at AND e.id < k.id))));
+  `,
+  // vault (issue 13): KEK versions destroyed by `vault destroy-kek`; the vault never uses them again.
+  `
+  CREATE TABLE vault_destroyed_keks (
+    provider TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    destroyed_at TEXT NOT NULL,
+    PRIMARY KEY (provider, kek_version)
+  ) STRICT;
+  `,
 ];

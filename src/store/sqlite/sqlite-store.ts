@@ -13,6 +13,7 @@ import {
   type MemberRecord,
   type MembershipRecord,
   type Organisation,
+  type RotationDays,
   type Store,
   type UserRecord,
   type VirtualServerPatch,
@@ -229,6 +230,22 @@ export class SqliteStore implements Store {
 
   rotateApiKey(orgId: string, oldId: string, replacement: ApiKeyRecord, at: string): Promise<boolean> {
     return this.#run(() => this.#keys.rotate(orgId, oldId, replacement, at));
+  }
+
+  rotateApiKeyWithOverlap(orgId: string, oldId: string, replacement: ApiKeyRecord, retiresAt: string): Promise<boolean> {
+    return this.#run(() => this.#keys.rotateWithOverlap(orgId, oldId, replacement, retiresAt));
+  }
+
+  setApiKeyRotation(orgId: string, id: string, days: RotationDays | null): Promise<boolean> {
+    return this.#run(() => this.#keys.setRotation(orgId, id, days));
+  }
+
+  listScheduledApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#run(() => this.#keys.listScheduled());
+  }
+
+  claimRotationDueReport(orgId: string, id: string, dueAt: string): Promise<boolean> {
+    return this.#run(() => this.#keys.claimDueReport(orgId, id, dueAt));
   }
 
   insertConnector(c: ConnectorRecord): Promise<void> {

@@ -88,6 +88,24 @@ export class SqliteVault implements VaultStore {
     return this.#run(() => Number(this.#db.stmt("DELETE FROM vault_data_keys WHERE org_id = ? AND version = ? AND state = 'retired'").run(orgId, version).changes) === 1);
   }
 
+  listDestroyedKeks(provider: string): Promise<number[]> {
+    return this.#run(() =>
+      (this.#db.stmt('SELECT kek_version FROM vault_destroyed_keks WHERE provider = ? ORDER BY kek_version').all(provider) as Row[]).map((r) => Number(r.kek_version)),
+    );
+  }
+
+  recordDestroyedKek(provider: string, version: number, at: string): Promise<boolean> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const current = this.#db.stmt('SELECT 1 FROM vault_state WHERE id = 1 AND provider = ? AND kek_version = ?').get(provider, version);
+        const used = this.#db.stmt('SELECT 1 FROM vault_data_keys WHERE provider = ? AND kek_version = ? LIMIT 1').get(provider, version);
+        if (current !== undefined || used !== undefined) return false;
+        const r = this.#db.stmt('INSERT INTO vault_destroyed_keks (provider, kek_version, destroyed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(provider, version, at);
+        return Number(r.changes) === 1;
+      }),
+    );
+  }
+
   resealConnector(orgId: string, id: string, expected: string, transport: string): Promise<boolean> {
     return this.#run(() => Number(this.#db.stmt('UPDATE connectors SET transport = ? WHERE org_id = ? AND id = ? AND transport = ?').run(transport, orgId, id, expected).changes) === 1);
   }
