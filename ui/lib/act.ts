@@ -1,0 +1,40 @@
+import { describe } from './api.ts';
+import { fill, h, notice } from './dom.ts';
+
+/**
+ * Runs one change and says how it went in `status`: `ok` when the gateway took it, the gateway's own message when it
+ * refused. `then` runs after a success (a reload). Resolves to whether the change was taken.
+ */
+export async function act(status: HTMLElement, change: () => Promise<unknown>, ok: string, then?: () => Promise<void>): Promise<boolean> {
+  try {
+    await change();
+  } catch (err) {
+    fill(status, notice('error', describe(err)));
+    return false;
+  }
+  fill(status, notice('ok', ok));
+  if (then !== undefined) await then();
+  return true;
+}
+
+/** A button that copies `text()` to the clipboard and says whether it could. */
+export function copyButton(label: string, text: () => string): HTMLElement {
+  const said = h('span', { role: 'status', class: 'hint' });
+  const button = h('button', { type: 'button', class: 'secondary' }, label);
+  button.addEventListener('click', () => {
+    navigator.clipboard.writeText(text()).then(
+      () => (said.textContent = 'Copied.'),
+      () => (said.textContent = 'Copying failed: select the text and copy it by hand.'),
+    );
+  });
+  return h('span', { class: 'copy' }, button, said);
+}
+
+/** The lines of a textarea, trimmed, without the empty ones. */
+export function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+export function statusSlot(): HTMLElement {
+  return h('div', { class: 'status' });
+}
