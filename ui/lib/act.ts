@@ -3,7 +3,8 @@ import { fill, h, notice } from './dom.ts';
 
 /**
  * Runs one change and says how it went in `status`: `ok` when the gateway took it, the gateway's own message when it
- * refused. `then` runs after a success (a reload). Resolves to whether the change was taken.
+ * refused. `then` runs after a success (a reload); if it fails, the change still stands and the status says both.
+ * Never rejects, so a click handler can `void` it. Resolves to whether the change was taken.
  */
 export async function act(status: HTMLElement, change: () => Promise<unknown>, ok: string, then?: () => Promise<void>): Promise<boolean> {
   try {
@@ -13,7 +14,13 @@ export async function act(status: HTMLElement, change: () => Promise<unknown>, o
     return false;
   }
   fill(status, notice('ok', ok));
-  if (then !== undefined) await then();
+  if (then !== undefined) {
+    try {
+      await then();
+    } catch (err) {
+      fill(status, notice('error', `${ok} Showing the result failed: ${describe(err)}`));
+    }
+  }
   return true;
 }
 
@@ -35,6 +42,7 @@ export function lines(text: string): string[] {
   return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
 
+/** Where a page or form says how its last change went (the notices in it are announced). */
 export function statusSlot(): HTMLElement {
   return h('div', { class: 'status' });
 }
