@@ -12,14 +12,13 @@ import type { Browser } from 'playwright-core';
 import { operatorActor } from '../../src/services/context.ts';
 import { addConnector } from '../../src/services/connectors.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
-import { addAndConnect, connect, startGateway, stdioFixture, type Gateway } from './harness.ts';
+import { addAndConnect, connect, startGateway, stdioFixture, waitFor, type Gateway } from './harness.ts';
 import { checkPage, launchChromium, openSignedIn, setPasswords, type UiPage } from './ui-browser.ts';
 
 const PASSWORD = 'harbour lantern quartz 73';
 const MARKUP = '<img src=x onerror=window.__xss=1>';
 const VAULTED = 'fx-token-9c41d7e2b8a6';
 const APPROVAL_REQUIRED = -32034;
-const APPROVAL_DENIED = -32035;
 const DENY_RULE = -32041;
 
 async function refusal(p: Promise<unknown>): Promise<McpError> {
@@ -52,7 +51,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     await setPasswords(gw, acme, ['owner', 'admin', 'viewer'], PASSWORD);
     // A stdio connector (the operator's) with a sealed secret, so the vault has a data key with a secret under it.
     await addAndConnect(gw, stdioFixture('fx', [{ name: 'FX_TOKEN', value: VAULTED, secret: true }]), acme.id);
-    for (const pattern of ['fx/add', 'fx/count_of']) {
+    for (const pattern of ['fx/add', 'fx/add_tool']) {
       const set = await api(gw, acme.ownerKey, 'PUT', '/traffic/approvals', { pattern, required: true });
       assert.equal(set.status, 200, set.text);
     }
@@ -86,10 +85,13 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     assert.match((await page.locator('caption').textContent()) ?? '', /Pacific\/Auckland/);
     await checkPage(admin, 'servers');
 
-    // A second one with the same name is refused, with the gateway's own words.
+    // One that selects nothing, and a second one with the same name, are refused with the gateway's own words.
     await page.getByRole('button', { name: 'Create virtual server' }).click();
     const again = page.getByRole('form', { name: 'Create a virtual server' });
     await again.getByLabel('Name', { exact: true }).fill('reports');
+    await again.getByRole('button', { name: 'Create server' }).click();
+    await again.getByRole('alert').getByText('A virtual server must select something').waitFor();
+    await again.getByLabel('fx/add', { exact: true }).check();
     await again.getByRole('button', { name: 'Create server' }).click();
     await again.getByRole('alert').getByText("A virtual server named 'reports' already exists").waitFor();
     await again.getByRole('button', { name: 'Cancel' }).click();
@@ -99,16 +101,17 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     assert.equal(await edit.getByLabel('Name', { exact: true }).isDisabled(), true, 'the name cannot change');
     await edit.getByLabel('fx/echo', { exact: true }).uncheck();
     await edit.getByLabel('fx/add', { exact: true }).check();
-    await edit.getByLabel('Other tool patterns (one a line)').fill('fx/count_*');
+    await edit.getByLabel('Other tool patterns (one a line)').fill('fx/add_*');
     await edit.getByRole('button', { name: 'Save changes' }).click();
     await page.getByText('Virtual server “reports” saved.').waitFor();
     const stored = (await api(gw, acme.ownerKey, 'GET', '/servers/reports')).body as { tools: string[]; description: string };
-    assert.deepEqual([...stored.tools].sort(), ['fx/add', 'fx/count_*']);
+    assert.deepEqual([...stored.tools].sort(), ['fx/add', 'fx/add_*']);
     assert.equal(stored.description, MARKUP);
 
+    await gw.app.federation.sync(); // the replica follows virtual servers by revision; this skips the wait for its poll
     const scoped = await connect(`${base}/servers/reports/mcp`, acme.people.member.key, 'ui-virtual');
     clients.push(scoped);
-    assert.deepEqual((await scoped.listTools()).tools.map((t) => t.name).sort(), ['fx__add', 'fx__count_of']);
+    assert.deepEqual((await scoped.listTools()).tools.map((t) => t.name).sort(), ['fx__add', 'fx__add_tool']);
 
     await page.getByRole('button', { name: 'Create virtual server' }).click();
     const other = page.getByRole('form', { name: 'Create a virtual server' });
@@ -128,7 +131,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     const held = await refusal(agent.callTool({ name: 'fx__add', arguments: { a: 2, b: 3 } }));
     assert.equal(held.code, APPROVAL_REQUIRED);
     const id = (held.data as { approvalId: string }).approvalId;
-    const hostile = await refusal(agent.callTool({ name: 'fx__count_of', arguments: { tag: MARKUP } }));
+    const hostile = await refusal(agent.callTool({ name: 'fx__add_tool', arguments: { name: MARKUP } }));
     const hostileId = (hostile.data as { approvalId: string }).approvalId;
     const listed = (await api(gw, acme.ownerKey, 'GET', '/approvals')).body as { approvals: { id: string; digest: string; requestedAt: string }[] };
     const first = listed.approvals.find((a) => a.id === id);
@@ -136,12 +139,12 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
 
     await page.getByRole('link', { name: 'Approvals' }).click();
     await page.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
-    await page.getByTestId('approval-tool').getByText('fx/add').waitFor();
+    await page.getByTestId('approval-tool').getByText('fx/add', { exact: true }).waitFor();
     const digests = await page.getByTestId('approval-digest').allTextContents();
     assert.ok(digests.map((d) => d.replaceAll(' ', '')).includes(first.digest), 'the digest of the exact call is shown');
     const args = await page.getByTestId('approval-arguments').allTextContents();
     assert.ok(args.includes('{"a":2,"b":3}'), JSON.stringify(args));
-    assert.ok(args.includes(JSON.stringify({ tag: MARKUP })), 'the hostile argument is there as text');
+    assert.ok(args.includes(JSON.stringify({ name: MARKUP })), `the hostile argument is there as text: ${JSON.stringify(args)}`);
     assert.equal(await page.locator('main img').count(), 0);
     assert.equal(await page.evaluate('window.__xss'), undefined);
     const auckland = new Date(first.requestedAt).toLocaleString('en-GB', { timeZone: 'Pacific/Auckland', dateStyle: 'medium', timeStyle: 'medium' });
@@ -153,13 +156,17 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     assert.equal(firstText(await agent.callTool({ name: 'fx__add', arguments: { a: 2, b: 3 } })), '5');
     assert.equal((await refusal(agent.callTool({ name: 'fx__add', arguments: { a: 2, b: 3 } }))).code, APPROVAL_REQUIRED, 'once');
 
-    await page.getByRole('button', { name: `Deny the call of fx/count_of (${hostileId})` }).click();
-    await page.getByText('Denied: retries of fx/count_of are refused.').waitFor();
-    assert.equal((await refusal(agent.callTool({ name: 'fx__count_of', arguments: { tag: MARKUP } }))).code, APPROVAL_DENIED);
-    // Left pending: the retry of fx/add above asked again; the viewer's test looks at it.
+    await page.getByRole('button', { name: `Deny the call of fx/add_tool (${hostileId})` }).click();
+    await page.getByText('Denied: the call of fx/add_tool does not run; a retry asks afresh.').waitFor();
+    const retried = await refusal(agent.callTool({ name: 'fx__add_tool', arguments: { name: MARKUP } }));
+    assert.equal(retried.code, APPROVAL_REQUIRED, 'the denied call did not run');
+    assert.notEqual((retried.data as { approvalId: string }).approvalId, hostileId, 'a new request, for someone to decide afresh');
+    assert.equal(((await api(gw, acme.ownerKey, 'GET', `/approvals/${hostileId}`)).body as { state: string }).state, 'denied');
+    // Left pending: the retries above asked again; the viewer's test looks at them.
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByText('Up to date.').waitFor();
-    assert.equal(await page.getByRole('button', { name: /^Approve the call of fx\/add/ }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: /^Approve the call of fx\/add \(/ }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: /^Approve the call of fx\/add_tool \(/ }).count(), 1);
   });
 
   test('guardrails: the organisation policy saved, overrides and a deny rule added and enforced, then removed', async () => {
@@ -228,13 +235,14 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     await gw.app.federation.settled();
     const { page } = admin;
     await page.getByRole('link', { name: 'Connectors' }).click();
-    const fx = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'fx', exact: true }) });
+    const connectors = page.getByRole('region', { name: /^Connectors/ });
+    const fx = connectors.getByRole('row').filter({ has: page.getByRole('cell', { name: 'fx', exact: true }) });
     await fx.getByText('a command on the gateway host, managed with the CLI').waitFor();
     assert.equal(await fx.getByRole('button', { name: 'Edit fx' }).count(), 0, 'a stdio connector is not edited here');
     assert.match((await fx.getByTestId('connector-health').textContent()) ?? '', /ready circuit closed/);
     assert.match((await fx.textContent()) ?? '', /FX_TOKEN: secret set/);
     assert.ok(!(await page.content()).includes(VAULTED));
-    const dead = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'dead', exact: true }) });
+    const dead = connectors.getByRole('row').filter({ has: page.getByRole('cell', { name: 'dead', exact: true }) });
     assert.doesNotMatch((await dead.getByTestId('connector-health').textContent()) ?? '', /^ready/);
     await checkPage(admin, 'connectors-health');
   });
@@ -323,6 +331,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     await page.getByRole('link', { name: 'Approvals' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
-    assert.equal(await page.evaluate('document.activeElement.id'), 'main', 'focus moves to the page');
+    // Focus moves to the page once it is drawn (polled from here: the CSP rightly refuses Playwright's in-page eval).
+    await waitFor(async () => (await page.evaluate('document.activeElement?.id')) === 'main', 5_000, 'focus on the page');
   });
 });

@@ -36,7 +36,7 @@ export async function renderApprovals(main: HTMLElement): Promise<void> {
           const button = h('button', { type: 'button', class: kind, 'aria-label': `${label} the call of ${call} (${a.id})` }, label);
           button.addEventListener('click', () => {
             for (const b of actions.querySelectorAll('button')) b.disabled = true;
-            const done = verb === 'approve' ? `Approved: the next identical retry of ${call} runs, once.` : `Denied: retries of ${call} are refused.`;
+            const done = verb === 'approve' ? `Approved: the next identical retry of ${call} runs, once.` : `Denied: the call of ${call} does not run; a retry asks afresh.`;
             void act(status, () => api.post(`/approvals/${encodeURIComponent(a.id)}/${verb}`, {}), done, reload).then((taken) => {
               if (!taken) for (const b of actions.querySelectorAll('button')) b.disabled = false;
             });
