@@ -5,9 +5,11 @@ import { renderApprovals } from './pages/approvals.ts';
 import { renderAudit } from './pages/audit.ts';
 import { renderConnectors } from './pages/connectors.ts';
 import { renderGuardrails } from './pages/guardrails.ts';
+import { renderIssuers } from './pages/issuers.ts';
 import { renderKeys } from './pages/keys.ts';
 import { renderMembers } from './pages/members.ts';
 import { renderPolicies } from './pages/policies.ts';
+import { renderScim } from './pages/scim.ts';
 import { renderServers } from './pages/servers.ts';
 import { renderSettings } from './pages/settings.ts';
 import { renderOverview } from './pages/overview.ts';
@@ -32,6 +34,8 @@ const PAGES: readonly Page[] = [
   { id: 'audit', title: 'Audit log', action: 'audit.read', render: renderAudit },
   { id: 'members', title: 'Members', action: 'member.read', render: renderMembers },
   { id: 'settings', title: 'Security', action: 'sign_in.read', render: renderSettings },
+  { id: 'scim', title: 'SCIM', action: 'scim.read', render: renderScim },
+  { id: 'issuers', title: 'OAuth issuers', action: 'oauth_issuer.read', render: renderIssuers },
   { id: 'policies', title: 'Policies', action: 'policy.read', render: renderPolicies },
   { id: 'vault', title: 'Vault', action: 'vault.read_org', render: renderVault },
 ];
