@@ -1,9 +1,10 @@
 // The dashboard's operations pages in real Chromium against a real gateway with a real stdio upstream: virtual servers
 // (created from the live catalog, their members edited, removed, and an agent on the endpoint seeing only those tools),
-// approvals (a held call shown with its digest, approved and its retry run; one denied and its retry refused),
+// approvals (a held call shown with its digest, approved and its retry run; one denied, and its retry asks afresh),
 // guardrails (the organisation's policy, connector and tool overrides, deny rules: added, enforced and removed), the
-// vault's status for owners only, connector health with stdio connectors shown as the operator's. And the refusals: a
-// viewer gets no button that would change anything (the API still refuses), markup from users and agents stays text.
+// vault's status for owners only, connector health with stdio connectors shown as the operator's, SCIM (the token shown
+// once) and OAuth issuers. And the refusals: a viewer gets no button that would change anything (the API still
+// refuses), and markup from users and agents stays text.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -35,7 +36,7 @@ function firstText(r: unknown): string {
   return c?.text ?? '';
 }
 
-describe('dashboard: virtual servers, approvals, guardrails, vault, connector health', () => {
+describe('dashboard: virtual servers, approvals, guardrails, vault, connector health, SCIM, OAuth issuers', () => {
   let gw: Gateway;
   let base: string;
   let acme: TestOrg;
@@ -121,7 +122,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     await page.getByText('Virtual server “scratch” saved.').waitFor();
     await page.getByRole('button', { name: 'Delete scratch' }).click();
     await page.getByText('Virtual server “scratch” deleted.').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Delete scratch' }).count(), 0);
+    await page.getByRole('button', { name: 'Delete scratch' }).waitFor({ state: 'detached' });
     assert.equal((await api(gw, acme.ownerKey, 'GET', '/servers/scratch')).status, 404);
     assert.deepEqual(admin.violations, []);
   });
@@ -267,12 +268,92 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     }
   });
 
-  test('a viewer reads servers, approvals and guardrails with nothing to press or edit, and the API still refuses', async () => {
+  test('SCIM: the token is issued and shown once, works, is rotated and revoked; group mappings added and removed, markup as text', async () => {
+    const { page } = admin;
+    const scimUsers = (token: string) => fetch(`${base}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    await page.getByRole('link', { name: 'SCIM' }).click();
+    await page.getByText('No SCIM token: provisioning is off.').waitFor();
+    assert.equal(await page.getByTestId('scim-endpoint').textContent(), `${base}/scim/v2`);
+    await page.getByRole('button', { name: 'Issue SCIM token' }).click();
+    const token = (await page.getByTestId('scim-token').textContent()) ?? '';
+    assert.match(token, /^gths_/);
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await page.getByText('Copied.').waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), token);
+    assert.equal(await scimUsers(token), 200, 'the token shown is the one that works');
+    await checkPage(admin, 'scim-token-once');
+    await page.getByRole('button', { name: /^Done/ }).click();
+    assert.ok(!(await page.content()).includes(token), 'closed, it is gone from the page');
+    await page.reload();
+    await page.getByTestId('scim-token-record').waitFor();
+    assert.ok(!(await page.content()).includes(token), 'and the gateway never shows it again');
+    assert.ok(!(await api(gw, acme.ownerKey, 'GET', '/scim')).text.includes(token));
+
+    await page.getByRole('button', { name: 'Rotate SCIM token' }).click();
+    const rotated = (await page.getByTestId('scim-token').textContent()) ?? '';
+    assert.notEqual(rotated, token);
+    assert.equal(await scimUsers(token), 401, 'the old token stops at once');
+    assert.equal(await scimUsers(rotated), 200);
+    await page.getByRole('button', { name: /^Done/ }).click();
+
+    const mapping = page.getByRole('form', { name: 'Map a group to a role' });
+    await mapping.getByLabel('IdP group (displayName or externalId, exact)').fill(MARKUP);
+    await mapping.getByLabel('Role').selectOption('viewer');
+    await mapping.getByRole('button', { name: 'Add mapping' }).click();
+    await page.getByText(`“${MARKUP}” now gives the role viewer.`).waitFor();
+    assert.equal(await page.getByTestId('scim-group').textContent(), MARKUP);
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+    assert.deepEqual(((await api(gw, acme.ownerKey, 'GET', '/scim')).body as { roleMappings: unknown[] }).roleMappings, [{ idpGroup: MARKUP, role: 'viewer' }]);
+    await checkPage(admin, 'scim');
+    await page.getByRole('button', { name: `Remove the mapping of ${MARKUP}` }).click();
+    await page.getByText('No group is mapped to a role yet.').waitFor();
+    assert.deepEqual(((await api(gw, acme.ownerKey, 'GET', '/scim')).body as { roleMappings: unknown[] }).roleMappings, []);
+
+    await page.getByRole('button', { name: 'Revoke SCIM token' }).click();
+    await page.getByText('No SCIM token: provisioning is off.').waitFor();
+    assert.equal(await scimUsers(rotated), 401);
+  });
+
+  test('OAuth issuers: a malformed scope map is pointed out before anything is sent; an issuer trusted and removed', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'OAuth issuers' }).click();
+    await page.getByText('No OAuth issuers: agents sign in with API keys only.').waitFor();
+    const form = page.getByRole('form', { name: 'Trust an OAuth issuer' });
+    assert.equal(await form.getByLabel('Audience').inputValue(), `${base}/mcp`);
+    await form.getByLabel('Issuer').fill('http://127.0.0.1:9/realms/agents');
+    await form.getByLabel('JWKS URI (optional)').fill('http://127.0.0.1:9/realms/agents/jwks');
+    await form.getByLabel('Scope map (token scope = Gatehouse scopes, one a line)').fill('mcp = *\njust words');
+    let sent = 0;
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/oauth/issuers') && r.method() === 'POST') sent++;
+    });
+    await form.getByRole('button', { name: 'Trust issuer' }).click();
+    await form.getByRole('alert').getByText('Not in the form “scope = grants”: just words').waitFor();
+    assert.equal(sent, 0);
+    await form.getByLabel('Scope map (token scope = Gatehouse scopes, one a line)').fill('mcp = *\ntickets.read = fx/echo, fx/add');
+    await form.getByLabel('Required token scopes (space-separated, optional)').fill('mcp');
+    await form.getByRole('button', { name: 'Trust issuer' }).click();
+    await page.getByText('http://127.0.0.1:9/realms/agents is trusted.').waitFor();
+    assert.equal(await page.getByTestId('issuer').textContent(), 'http://127.0.0.1:9/realms/agents');
+    const listed = ((await api(gw, acme.ownerKey, 'GET', '/oauth/issuers')).body as { issuers: { id: string; scopeMap: unknown; requiredScopes: string[] }[] }).issuers;
+    assert.deepEqual([listed[0]?.scopeMap, listed[0]?.requiredScopes], [{ mcp: ['*'], 'tickets.read': ['fx/echo', 'fx/add'] }, ['mcp']]);
+    await checkPage(admin, 'issuers');
+    await page.getByRole('button', { name: 'Remove the issuer http://127.0.0.1:9/realms/agents' }).click();
+    await page.getByText('No OAuth issuers: agents sign in with API keys only.').waitFor();
+    assert.deepEqual(((await api(gw, acme.ownerKey, 'GET', '/oauth/issuers')).body as { issuers: unknown[] }).issuers, []);
+    // Left for the viewer's test to look at.
+    assert.equal((await api(gw, acme.ownerKey, 'POST', '/oauth/issuers', { issuer: 'http://127.0.0.1:9/realms/left', audience: `${base}/mcp`, jwksUri: 'http://127.0.0.1:9/realms/left/jwks', scopeMap: { mcp: ['*'] } })).status, 201);
+  });
+
+  test('a viewer reads servers, approvals, guardrails and OAuth issuers with nothing to press or edit, and the API still refuses', async () => {
     const viewer = await openSignedIn(browser, base, acme, 'viewer', PASSWORD);
     try {
       const { page } = viewer;
       assert.equal(await page.getByRole('link', { name: 'Vault' }).count(), 0);
+      assert.equal(await page.getByRole('link', { name: 'SCIM' }).count(), 0, 'SCIM settings are the managers’');
       for (const [link, shot, shown] of [
+        ['OAuth issuers', 'viewer-issuers', 'http://127.0.0.1:9/realms/left'],
         ['Virtual servers', 'viewer-servers', 'reports'],
         ['Approvals', 'viewer-approvals', 'fx/add'],
         ['Guardrails', 'viewer-guardrails', 'fx'],
@@ -300,12 +381,14 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
           ['POST', `/api/v1/approvals/${approvalId}/approve`, {}],
           ['PUT', '/api/v1/guardrails/deny-rules/evil', { rule: null }],
           ['GET', '/api/v1/vault', undefined],
+          ['POST', '/api/v1/scim/token', {}],
+          ['POST', '/api/v1/oauth/issuers', { issuer: 'http://127.0.0.1:9/evil', audience: 'x', scopeMap: { mcp: ['*'] } }],
         ] as const) {
           statuses.push((await fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })).status);
         }
         return statuses;
       }, pending.id);
-      assert.deepEqual(refused, [403, 403, 403, 403, 403]);
+      assert.deepEqual(refused, [403, 403, 403, 403, 403, 403, 403]);
       assert.equal((await api(gw, acme.ownerKey, 'GET', '/servers/reports')).status, 200, 'still there');
       assert.deepEqual(viewer.violations, []);
     } finally {
@@ -317,7 +400,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     const { page } = admin;
     await page.setViewportSize({ width: 640, height: 900 });
     try {
-      for (const hash of ['#/servers', '#/approvals', '#/guardrails', '#/connectors']) {
+      for (const hash of ['#/servers', '#/approvals', '#/guardrails', '#/connectors', '#/scim', '#/issuers']) {
         await page.goto(`${base}/ui/${hash}`);
         await page.locator('main h1').waitFor();
         await page.locator('main .loading').waitFor({ state: 'detached' });

@@ -97,7 +97,7 @@ export async function renderIssuers(main: HTMLElement): Promise<void> {
         when(i.createdAt),
       ];
       if (!removable) return cells;
-      const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Stop trusting ${i.issuer}` }, 'Remove');
+      const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove the issuer ${i.issuer}` }, 'Remove');
       remove.addEventListener('click', () => {
         if (!confirm(`Stop trusting ${i.issuer}? Its tokens are refused from the next request.`)) return;
         void act(status, () => api.del(`/oauth/issuers/${encodeURIComponent(i.id)}`), `${i.issuer} is no longer trusted.`, reload);
