@@ -9,12 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { operatorActor } from '../../src/services/context.ts';
-import { setUserPassword } from '../../src/services/sign-in.ts';
 import { getToolPin, listToolPins } from '../../src/services/tool-pins.ts';
 import { startUiUpstream, MARKUP_DESCRIPTION, MARKUP_TOOL, type UiUpstream } from '../fixtures/ui-upstream.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { connect, startGateway, waitFor, type Gateway } from './harness.ts';
-import { checkPage, launchChromium, openPage, signIn, type UiPage } from './ui-browser.ts';
+import { checkPage, launchChromium, openSignedIn, setPasswords, type UiPage } from './ui-browser.ts';
 
 const PASSWORD = 'copper meadow signal 58';
 const UPSTREAM_SECRET = 'Bearer upstream-secret-7f3a9c1e5b';
@@ -33,13 +32,12 @@ describe('dashboard: pages', () => {
     gw = await startGateway();
     base = gw.url.replace(/\/mcp$/, '');
     acme = await makeOrg(gw, 'acme');
-    for (const role of ['admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
+    await setPasswords(gw, acme, ['admin', 'viewer'], PASSWORD);
     // Every first sync waits for review in this organisation, so the upstream's tools arrive quarantined.
     await gw.app.services.store.pinning.putPinSettings({ orgId: acme.id, connectorId: '*', readOnly: false, autoApproveFirstSync: false, updatedAt: new Date().toISOString() });
     upstream = await startUiUpstream();
     browser = await launchChromium();
-    admin = await openPage(browser, `${base}/ui/`);
-    await signIn(admin.page, 'acme', acme.people.admin.email, PASSWORD);
+    admin = await openSignedIn(browser, base, acme, 'admin', PASSWORD);
   });
   after(async () => {
     await browser.close();
@@ -217,10 +215,9 @@ describe('dashboard: pages', () => {
   });
 
   test('a viewer sees every page but no button that would change anything, and the API still refuses the change', async () => {
-    const viewer = await openPage(browser, `${base}/ui/`);
+    const viewer = await openSignedIn(browser, base, acme, 'viewer', PASSWORD);
     try {
       const { page } = viewer;
-      await signIn(page, 'acme', acme.people.viewer.email, PASSWORD);
       for (const [link, shot] of [['API keys', 'viewer-keys'], ['Connectors', 'viewer-connectors'], ['Audit log', 'viewer-audit']] as const) {
         await page.getByRole('link', { name: link }).click();
         await page.getByRole('heading', { level: 1, name: link }).waitFor();
