@@ -127,8 +127,10 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     assert.deepEqual(admin.violations, []);
   });
 
-  test('approvals: a held call is shown with its digest and approved, its retry runs once; markup in arguments stays text and a denied call stays refused', async () => {
+  test('approvals: a held call is shown with its digest and approved, its retry runs once; markup in arguments stays text and a denied call does not run', async () => {
     const { page } = admin;
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByText('No calls are waiting for approval.').waitFor();
     const held = await refusal(agent.callTool({ name: 'fx__add', arguments: { a: 2, b: 3 } }));
     assert.equal(held.code, APPROVAL_REQUIRED);
     const id = (held.data as { approvalId: string }).approvalId;
@@ -138,8 +140,7 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     const first = listed.approvals.find((a) => a.id === id);
     assert.ok(first !== undefined);
 
-    await page.getByRole('link', { name: 'Approvals' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
+    await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByTestId('approval-tool').getByText('fx/add', { exact: true }).waitFor();
     const digests = await page.getByTestId('approval-digest').allTextContents();
     assert.ok(digests.map((d) => d.replaceAll(' ', '')).includes(first.digest), 'the digest of the exact call is shown');
