@@ -229,6 +229,13 @@ describe('dashboard: virtual servers, approvals, guardrails, vault, connector he
     await rule.getByRole('button', { name: 'Add deny rule' }).click();
     await page.getByRole('alert').waitFor();
     assert.equal(((await api(gw, acme.ownerKey, 'GET', '/guardrails')).body as { document: { denyRules: unknown[] } }).document.denyRules.length, 0);
+    // A rule added elsewhere after the page was drawn survives saving the organisation's policy from the page.
+    assert.equal((await api(gw, acme.ownerKey, 'PUT', '/guardrails/deny-rules/from-api', { rule: { tool: 'fx/*', pattern: 'nope' } })).status, 200);
+    await org.getByLabel('PII: where').selectOption('both');
+    await org.getByRole('button', { name: 'Save organisation policy' }).click();
+    await page.getByText('Organisation policy saved. It applies to the next call.').waitFor();
+    const kept = ((await api(gw, acme.ownerKey, 'GET', '/guardrails')).body as { document: { pii: unknown; denyRules: { id: string }[] } }).document;
+    assert.deepEqual([kept.pii, kept.denyRules.map((r) => r.id)], [{ action: 'redact', direction: 'both' }, ['from-api']]);
   });
 
   test('connectors: a stdio connector is shown as the operator’s with its health; a dead upstream shows as not ready', async () => {

@@ -108,8 +108,8 @@ export async function renderGuardrails(main: HTMLElement): Promise<void> {
     return b;
   }
 
-  function orgForm(doc: GuardrailDocument): HTMLElement {
-    const fields = policyFields(ownPolicy(doc), 'default');
+  function orgForm(doc: Policy): HTMLElement {
+    const fields = policyFields(doc, 'default');
     const form = h('form', { class: 'card', 'aria-label': 'Organisation policy' }, h('h2', {}, 'Organisation policy'), h('p', { class: 'hint' }, 'Defaults: both schema checks on, PII and secret detection off, results capped at 4 MiB (truncated).'), fields.element);
     if (!editable) {
       for (const c of form.querySelectorAll('select, input')) c.setAttribute('disabled', '');
@@ -119,9 +119,13 @@ export async function renderGuardrails(main: HTMLElement): Promise<void> {
     form.append(h('div', { class: 'actions' }, save));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      // The whole document goes back: the overrides and rules as they were read, the organisation's fields as chosen.
-      const document = { ...fields.read(), connectors: doc.connectors, tools: doc.tools, denyRules: doc.denyRules };
-      void act(status, () => api.put('/guardrails', { document }), 'Organisation policy saved. It applies to the next call.', reload);
+      // The API replaces the whole document: the overrides and rules are read again just before, so a change someone
+      // made to them since this page was drawn is kept (the organisation's own fields are the ones chosen here).
+      const chosen = fields.read();
+      void act(status, async () => {
+        const { document: latest } = await api.get<{ document: GuardrailDocument }>('/guardrails');
+        await api.put('/guardrails', { document: { ...chosen, connectors: latest.connectors, tools: latest.tools, denyRules: latest.denyRules } });
+      }, 'Organisation policy saved. It applies to the next call.', reload);
     });
     return form;
   }
@@ -195,7 +199,7 @@ export async function renderGuardrails(main: HTMLElement): Promise<void> {
     fill(
       body,
       h('p', { class: 'hint' }, updatedAt === null ? 'Never changed: the gateway’s defaults apply.' : `Last changed ${when(updatedAt)} (${timeZone()}).`),
-      orgForm(doc),
+      orgForm(ownPolicy(doc)),
       h('h2', {}, 'Connector and tool overrides'),
       overrides.length === 0 ? emptyState('No overrides: every connector and tool follows the organisation policy.') : table('Overrides (a tool’s override wins over its connector’s)', withActions(['Level', 'Target', 'Sets']), trim(overrideRows)),
       editable ? overrideForm() : null,
