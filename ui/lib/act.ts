@@ -3,7 +3,8 @@ import { fill, h, notice } from './dom.ts';
 
 /**
  * Runs one change and says how it went in `status`: `ok` when the gateway took it, the gateway's own message when it
- * refused. `then` runs after a success (a reload); if it fails, the change still stands and the status says both.
+ * refused. `then` runs after a success (a reload), before the message; if it fails, the change still stands and the
+ * status says both.
  * Never rejects, so a click handler can `void` it. Resolves to whether the change was taken.
  */
 export async function act(status: HTMLElement, change: () => Promise<unknown>, ok: string, then?: () => Promise<void>): Promise<boolean> {
@@ -13,14 +14,16 @@ export async function act(status: HTMLElement, change: () => Promise<unknown>, o
     fill(status, notice('error', describe(err)));
     return false;
   }
-  fill(status, notice('ok', ok));
+  // The page is redrawn first and the outcome said after, so what the message announces is already on the page.
   if (then !== undefined) {
     try {
       await then();
     } catch (err) {
       fill(status, notice('error', `${ok} Showing the result failed: ${describe(err)}`));
+      return true;
     }
   }
+  fill(status, notice('ok', ok));
   return true;
 }
 

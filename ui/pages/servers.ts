@@ -109,8 +109,8 @@ export async function renderServers(main: HTMLElement): Promise<void> {
             .del<{ affectedKeys: string[] }>(`/servers/${encodeURIComponent(s.name)}`)
             .then(async ({ affectedKeys }) => {
               const keys = affectedKeys.length === 0 ? '' : ` ${String(affectedKeys.length)} key(s) restricted to it now reach nothing: revoke them on the API keys page.`;
-              fill(status, notice('ok', `Virtual server “${s.name}” deleted.${keys}`));
               await reload();
+              fill(status, notice('ok', `Virtual server “${s.name}” deleted.${keys}`));
             })
             .catch((err: unknown) => { fill(status, notice('error', describe(err))); });
         });
