@@ -1,14 +1,20 @@
 import { onActivity, onSignedOut, request } from './lib/api.ts';
 import { fill, h, notice } from './lib/dom.ts';
 import { can, endsAt, forget, loadPermissions, refreshSession, session, type Session } from './lib/session.ts';
+import { renderApprovals } from './pages/approvals.ts';
 import { renderAudit } from './pages/audit.ts';
 import { renderConnectors } from './pages/connectors.ts';
+import { renderGuardrails } from './pages/guardrails.ts';
+import { renderIssuers } from './pages/issuers.ts';
 import { renderKeys } from './pages/keys.ts';
 import { renderMembers } from './pages/members.ts';
 import { renderPolicies } from './pages/policies.ts';
+import { renderScim } from './pages/scim.ts';
+import { renderServers } from './pages/servers.ts';
 import { renderSettings } from './pages/settings.ts';
 import { renderOverview } from './pages/overview.ts';
 import { renderSignIn } from './pages/sign-in.ts';
+import { renderVault } from './pages/vault.ts';
 
 interface Page {
   readonly id: string;
@@ -22,10 +28,16 @@ const PAGES: readonly Page[] = [
   { id: 'overview', title: 'Overview', action: 'audit.read', render: renderOverview },
   { id: 'keys', title: 'API keys', action: 'key.read', render: renderKeys },
   { id: 'connectors', title: 'Connectors', action: 'connector.read', render: renderConnectors },
+  { id: 'servers', title: 'Virtual servers', action: 'virtual_server.read', render: renderServers },
+  { id: 'approvals', title: 'Approvals', action: 'approval.read', render: renderApprovals },
+  { id: 'guardrails', title: 'Guardrails', action: 'guardrails.read', render: renderGuardrails },
   { id: 'audit', title: 'Audit log', action: 'audit.read', render: renderAudit },
   { id: 'members', title: 'Members', action: 'member.read', render: renderMembers },
   { id: 'settings', title: 'Security', action: 'sign_in.read', render: renderSettings },
+  { id: 'scim', title: 'SCIM', action: 'scim.read', render: renderScim },
+  { id: 'issuers', title: 'OAuth issuers', action: 'oauth_issuer.read', render: renderIssuers },
   { id: 'policies', title: 'Policies', action: 'policy.read', render: renderPolicies },
+  { id: 'vault', title: 'Vault', action: 'vault.read_org', render: renderVault },
 ];
 
 /** The warning comes this long before the idle timeout would end the session. */

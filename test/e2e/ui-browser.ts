@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT } from './harness.ts';
+import { operatorActor } from '../../src/services/context.ts';
+import { setUserPassword } from '../../src/services/sign-in.ts';
+import type { KeyRole } from '../../src/store/types.ts';
+import type { TestOrg } from './admin-client.ts';
+import { ROOT, type Gateway } from './harness.ts';
 
 export const ARTIFACTS = join(ROOT, '.artifacts/ui');
 const AXE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -78,4 +82,16 @@ export async function submitPassword(page: Page, org: string, email: string, pas
 export async function signIn(page: Page, org: string, email: string, password: string): Promise<void> {
   await submitPassword(page, org, email, password);
   await page.getByTestId('countdown').waitFor();
+}
+
+/** Gives these people of a test organisation a password, so they can sign in through the form. */
+export async function setPasswords(gw: Pick<Gateway, 'app'>, org: TestOrg, roles: readonly KeyRole[], password: string): Promise<void> {
+  for (const role of roles) await setUserPassword(gw.app.services, operatorActor('test'), org.people[role].email, password);
+}
+
+/** A fresh browser page (its own cookies) at `base`/ui/, signed in as one person of `org` with a password. */
+export async function openSignedIn(browser: Browser, base: string, org: TestOrg, role: KeyRole, password: string): Promise<UiPage> {
+  const p = await openPage(browser, `${base}/ui/`);
+  await signIn(p.page, org.slug, org.people[role].email, password);
+  return p;
 }

@@ -9,12 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { operatorActor } from '../../src/services/context.ts';
-import { setUserPassword } from '../../src/services/sign-in.ts';
 import { getToolPin, listToolPins } from '../../src/services/tool-pins.ts';
 import { startUiUpstream, MARKUP_DESCRIPTION, MARKUP_TOOL, type UiUpstream } from '../fixtures/ui-upstream.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { connect, startGateway, waitFor, type Gateway } from './harness.ts';
-import { checkPage, launchChromium, openPage, signIn, type UiPage } from './ui-browser.ts';
+import { checkPage, launchChromium, openSignedIn, setPasswords, type UiPage } from './ui-browser.ts';
 
 const PASSWORD = 'copper meadow signal 58';
 const UPSTREAM_SECRET = 'Bearer upstream-secret-7f3a9c1e5b';
@@ -33,13 +32,12 @@ describe('dashboard: pages', () => {
     gw = await startGateway();
     base = gw.url.replace(/\/mcp$/, '');
     acme = await makeOrg(gw, 'acme');
-    for (const role of ['owner', 'admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
+    await setPasswords(gw, acme, ['owner', 'admin', 'viewer'], PASSWORD);
     // Every first sync waits for review in this organisation, so the upstream's tools arrive quarantined.
     await gw.app.services.store.pinning.putPinSettings({ orgId: acme.id, connectorId: '*', readOnly: false, autoApproveFirstSync: false, updatedAt: new Date().toISOString() });
     upstream = await startUiUpstream();
     browser = await launchChromium();
-    admin = await openPage(browser, `${base}/ui/`);
-    await signIn(admin.page, 'acme', acme.people.admin.email, PASSWORD);
+    admin = await openSignedIn(browser, base, acme, 'admin', PASSWORD);
   });
   after(async () => {
     await browser.close();
@@ -217,10 +215,9 @@ describe('dashboard: pages', () => {
   });
 
   test('a viewer sees every page but no button that would change anything, and the API still refuses the change', async () => {
-    const viewer = await openPage(browser, `${base}/ui/`);
+    const viewer = await openSignedIn(browser, base, acme, 'viewer', PASSWORD);
     try {
       const { page } = viewer;
-      await signIn(page, 'acme', acme.people.viewer.email, PASSWORD);
       for (const [link, shot] of [['API keys', 'viewer-keys'], ['Connectors', 'viewer-connectors'], ['Audit log', 'viewer-audit']] as const) {
         await page.getByRole('link', { name: link }).click();
         await page.getByRole('heading', { level: 1, name: link }).waitFor();
@@ -275,10 +272,9 @@ describe('dashboard: pages', () => {
     await admin.page.getByRole('cell', { name: 'ci-agent', exact: true }).waitFor();
   });
   test('audit retention and the viewers’ export grant: an owner sets them in the browser, and a viewer then may export', async () => {
-    const owner = await openPage(browser, `${base}/ui/`);
-    const viewer = await openPage(browser, `${base}/ui/`);
+    const owner = await openSignedIn(browser, base, acme, 'owner', PASSWORD);
+    const viewer = await openSignedIn(browser, base, acme, 'viewer', PASSWORD);
     try {
-      await signIn(owner.page, 'acme', acme.people.owner.email, PASSWORD);
       await owner.page.getByRole('link', { name: 'Audit log' }).click();
       const card = owner.page.getByRole('form', { name: 'Retention and export' });
       await card.getByLabel('Keep records for (days)').fill('0');
@@ -294,7 +290,6 @@ describe('dashboard: pages', () => {
       const saved = (await api(gw, acme.ownerKey, 'GET', '/audit/settings')).body as { retentionDays: number | null; viewerExport: boolean };
       assert.deepEqual([saved.retentionDays, saved.viewerExport], [400, true]);
 
-      await signIn(viewer.page, 'acme', acme.people.viewer.email, PASSWORD);
       await viewer.page.getByRole('link', { name: 'Audit log' }).click();
       await viewer.page.getByRole('link', { name: 'Export (NDJSON)' }).waitFor();
       assert.deepEqual([...owner.violations, ...viewer.violations], []);

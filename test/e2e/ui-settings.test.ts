@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { operatorActor } from '../../src/services/context.ts';
-import { setUserPassword } from '../../src/services/sign-in.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { startGateway, type Gateway } from './harness.ts';
-import { checkPage, launchChromium, openPage, signIn, type UiPage } from './ui-browser.ts';
+import { checkPage, launchChromium, openSignedIn, setPasswords, type UiPage } from './ui-browser.ts';
 
 const PASSWORD = 'granite willow beacon 61';
 
@@ -23,10 +21,9 @@ describe('dashboard: members, security settings, policies', () => {
     gw = await startGateway();
     base = gw.url.replace(/\/mcp$/, '');
     acme = await makeOrg(gw, 'acme');
-    for (const role of ['admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
+    await setPasswords(gw, acme, ['admin', 'viewer'], PASSWORD);
     browser = await launchChromium();
-    admin = await openPage(browser, `${base}/ui/`);
-    await signIn(admin.page, 'acme', acme.people.admin.email, PASSWORD);
+    admin = await openSignedIn(browser, base, acme, 'admin', PASSWORD);
   });
   after(async () => {
     await browser.close();
@@ -114,10 +111,9 @@ describe('dashboard: members, security settings, policies', () => {
   });
 
   test('a viewer reads members, security settings and policies with nothing to press or edit', async () => {
-    const viewer = await openPage(browser, `${base}/ui/`);
+    const viewer = await openSignedIn(browser, base, acme, 'viewer', PASSWORD);
     try {
       const { page } = viewer;
-      await signIn(page, 'acme', acme.people.viewer.email, PASSWORD);
       for (const [link, shot] of [['Members', 'viewer-members'], ['Security', 'viewer-security'], ['Policies', 'viewer-policies']] as const) {
         await page.getByRole('link', { name: link }).click();
         await page.locator('main h1', { hasText: link }).waitFor();

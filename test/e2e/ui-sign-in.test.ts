@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { base32Decode, hotp, totpStep } from '../../src/identity/totp.ts';
-import { operatorActor } from '../../src/services/context.ts';
-import { setUserPassword } from '../../src/services/sign-in.ts';
 import { api, makeOrg, type TestOrg } from './admin-client.ts';
 import { startGateway, type Gateway } from './harness.ts';
 import { startIdp, type Idp } from './idp.ts';
-import { checkPage, launchChromium, openPage, signIn, submitPassword } from './ui-browser.ts';
+import { checkPage, launchChromium, openPage, setPasswords, signIn, submitPassword } from './ui-browser.ts';
 
 const PASSWORD = 'amber lantern orchard 47';
 
@@ -27,7 +25,7 @@ describe('dashboard: sign-in', () => {
     base = gw.url.replace(/\/mcp$/, '');
     acme = await makeOrg(gw, 'acme');
     globex = await makeOrg(gw, 'globex');
-    for (const role of ['owner', 'admin', 'viewer'] as const) await setUserPassword(gw.app.services, operatorActor('test'), acme.people[role].email, PASSWORD);
+    await setPasswords(gw, acme, ['owner', 'admin', 'viewer'], PASSWORD);
     idp = await startIdp('globex', [`${base}/auth/oidc/globex/callback`]);
     const set = await api(gw, globex.ownerKey, 'PATCH', `/organisations/${globex.id}/sign-in`, { oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret } });
     assert.equal(set.status, 200, set.text);

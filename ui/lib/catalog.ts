@@ -7,8 +7,19 @@ export interface ConnectorView {
   readonly type: 'http' | 'stdio';
   readonly url?: string;
   readonly command?: string;
+  readonly args?: readonly string[];
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
   readonly env?: readonly { name: string; secret: boolean; value?: string }[];
+  /** How this replica sees it; absent when the gateway has not opened it. */
+  readonly health?: {
+    readonly connection: string;
+    readonly breaker: 'closed' | 'open' | 'half-open';
+    readonly inFlight: number;
+    readonly consecutiveFailures: number;
+    readonly recentFailures: number;
+    readonly lastError: { readonly code: string; readonly at: string } | null;
+    readonly retryAt: string | null;
+  };
   readonly createdAt: string;
 }
 

@@ -97,6 +97,23 @@ function shownValues(c: ConnectorView): HTMLElement {
   return h('ul', { class: 'plain' }, ...values.map((v) => h('li', {}, h('code', {}, v.name), ': ', v.secret ? h('span', { class: 'badge set' }, 'secret set') : (v.value ?? ''))));
 }
 
+/** The connection and the circuit breaker as this replica sees them: words first, colour only as a help. */
+function healthView(c: ConnectorView): HTMLElement {
+  const hl = c.health;
+  if (hl === undefined) return h('span', { class: 'hint', 'data-testid': 'connector-health' }, 'not connected yet');
+  const good = hl.connection === 'ready' && hl.breaker === 'closed';
+  const circuit = hl.breaker === 'closed' ? 'circuit closed' : hl.breaker === 'open' ? `circuit open${hl.retryAt === null ? '' : `, next probe ${when(hl.retryAt)}`}` : 'circuit half-open (probing)';
+  return h(
+    'div',
+    { 'data-testid': 'connector-health' },
+    h('span', { class: `badge ${good ? 'active' : hl.breaker === 'open' || hl.connection === 'down' ? 'error' : 'pending'}` }, hl.connection),
+    ' ',
+    circuit,
+    h('br', {}),
+    h('small', { class: 'hint' }, `${String(hl.inFlight)} in flight · ${String(hl.recentFailures)} failure(s) in the last minute`, hl.lastError === null ? '' : ` · last error ${hl.lastError.code} at ${when(hl.lastError.at)}`),
+  );
+}
+
 /** The approved definition (-) against the pending one (+), line by line, each line as text. */
 function diffView(diff: string | null): HTMLElement {
   if (diff === null) return emptyState('No earlier definition: this tool is new.');
@@ -184,9 +201,12 @@ export async function renderConnectors(main: HTMLElement): Promise<void> {
         });
         actions.append(remove);
       }
-      return [c.name, c.type, c.url ?? c.command ?? '', shownValues(c), when(c.createdAt), actions];
+      // A stdio connector runs a command on the gateway host: the operator's, through the CLI; here it is read-only.
+      const type = c.type === 'stdio' ? h('span', { 'data-testid': 'connector-type' }, 'stdio', h('br', {}), h('small', { class: 'hint' }, 'a command on the gateway host, managed with the CLI')) : h('span', { 'data-testid': 'connector-type' }, c.type);
+      const where = c.type === 'stdio' ? h('code', {}, [c.command ?? '', ...(c.args ?? [])].join(' ')) : (c.url ?? '');
+      return [c.name, type, where, shownValues(c), healthView(c), when(c.createdAt), actions];
     });
-    fill(list, connectors.length === 0 ? emptyState('No connectors yet.' + (can('connector.create') ? ' Add an upstream MCP server below.' : '')) : table(`Connectors (times in ${timeZone()})`, ['Name', 'Type', 'Where', 'Headers', 'Added', 'Actions'], rows));
+    fill(list, connectors.length === 0 ? emptyState('No connectors yet.' + (can('connector.create') ? ' Add an upstream MCP server below.' : '')) : table(`Connectors (times in ${timeZone()})`, ['Name', 'Type', 'Where', 'Headers / environment', 'Health', 'Added', 'Actions'], rows));
     if (!can('tool_pin.read')) {
       tools.replaceChildren();
       return;

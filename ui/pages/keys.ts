@@ -1,4 +1,5 @@
 import { api, describe } from '../lib/api.ts';
+import { copyButton } from '../lib/act.ts';
 import { scopeChoices } from '../lib/catalog.ts';
 import { emptyState, field, fill, h, notice, table, timeZone, uid, when } from '../lib/dom.ts';
 import { can, session } from '../lib/session.ts';
@@ -27,18 +28,6 @@ const EXPIRY_DAYS: readonly [string, number | null][] = [['7 days', 7], ['30 day
 export function clientConfig(key: string): string {
   const url = new URL('/mcp', location.origin).toString();
   return JSON.stringify({ mcpServers: { gatehouse: { type: 'http', url, headers: { Authorization: `Bearer ${key}` } } } }, null, 2);
-}
-
-function copyButton(label: string, text: () => string): HTMLElement {
-  const said = h('span', { role: 'status', class: 'hint' });
-  const button = h('button', { type: 'button', class: 'secondary' }, label);
-  button.addEventListener('click', () => {
-    navigator.clipboard.writeText(text()).then(
-      () => (said.textContent = 'Copied.'),
-      () => (said.textContent = 'Copying failed: select the text and copy it by hand.'),
-    );
-  });
-  return h('span', { class: 'copy' }, button, said);
 }
 
 /** The key, once: when this panel is closed it is gone from the page, and the gateway never shows it again. */
