@@ -3,6 +3,7 @@
 // log filtered, the overview drawn from it; and the refusals: a viewer gets no buttons (and the API still refuses),
 // markup in a tool's name stays text, and a form posted from another origin changes nothing.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -80,6 +81,55 @@ describe('dashboard: pages', () => {
     await page.getByRole('cell', { name: 'ci-agent', exact: true }).waitFor();
     assert.ok(!(await page.content()).includes(createdKey));
     assert.ok(!(await page.content()).includes(createdKey.slice(-20)));
+  });
+
+  test('API keys: a rotation schedule chosen at creation and changed, a due key marked, a rotation with an overlap keeps the old key until then', async () => {
+    const { page } = admin;
+    // A key made 40 days ago on a 30-day schedule: due (the store is the only way to make one that old).
+    const store = gw.app.services.store;
+    const model = await store.getApiKey(acme.id, acme.people.member.keyId);
+    assert.ok(model !== undefined);
+    const long = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    await store.insertApiKey({ ...model, id: 'key_uiDueRotation000', name: 'old-agent', keyHash: randomBytes(32).toString('hex'), displayPrefix: 'gth_old', createdAt: long, rotationDays: 30, rotationDueReported: null, policyExempt: false });
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.reload();
+    await page.getByText('1 key is due for rotation').waitFor();
+    const oldRow = page.getByRole('row', { name: /old-agent/ });
+    await oldRow.getByText('every 30 days').waitFor();
+    await oldRow.locator('.badge', { hasText: 'due' }).waitFor();
+
+    await page.getByLabel('Name', { exact: true }).fill('scheduled-agent');
+    await page.getByLabel('Rotate every').selectOption({ label: '90 days' });
+    await page.getByLabel('Everything (every connector and tool)').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const first = (await page.getByTestId('new-key').textContent()) ?? '';
+    await page.getByRole('button', { name: /Done/ }).click();
+    const row = page.getByRole('row', { name: /scheduled-agent/ });
+    await row.getByText('every 90 days').waitFor();
+    assert.equal(((await api(gw, acme.ownerKey, 'GET', '/keys')).body as { keys: { name: string; rotationDays: number | null }[] }).keys.find((k) => k.name === 'scheduled-agent')?.rotationDays, 90);
+
+    await page.getByRole('button', { name: 'Rotate scheduled-agent' }).click();
+    const panel = page.getByRole('form', { name: 'Rotate “scheduled-agent”' });
+    await panel.getByLabel('The current key keeps working for').selectOption({ label: '1 hour' });
+    await checkPage(admin, 'keys-rotate');
+    await panel.getByRole('button', { name: 'Rotate now' }).click();
+    await page.getByText(/rotated: the old one works until/).waitFor();
+    const second = (await page.getByTestId('new-key').textContent()) ?? '';
+    await page.getByRole('button', { name: /Done/ }).click();
+    assert.notEqual(first, second);
+    assert.equal((await api(gw, first, 'GET', '/me')).status, 200, 'the old key works during the overlap');
+    assert.equal((await api(gw, second, 'GET', '/me')).status, 200);
+    await page.getByRole('row', { name: /scheduled-agent.*retiring/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Rotate scheduled-agent' }).count(), 1, 'only the new key can be rotated');
+
+    await page.getByRole('button', { name: 'Rotation schedule of scheduled-agent' }).click();
+    const schedule = page.getByRole('form', { name: 'Rotation schedule of “scheduled-agent”' });
+    await schedule.getByLabel('Rotate every').selectOption({ label: 'No schedule' });
+    await schedule.getByRole('button', { name: 'Save schedule' }).click();
+    await page.getByText('“scheduled-agent” has no rotation schedule now.').waitFor();
+    const keys = ((await api(gw, acme.ownerKey, 'GET', '/keys')).body as { keys: { name: string; status: string; rotationDays: number | null }[] }).keys.filter((k) => k.name === 'scheduled-agent');
+    assert.deepEqual(keys.map((k) => [k.status, k.rotationDays]).sort(), [['active', null], ['retiring', 90]]);
+    assert.deepEqual(admin.violations, []);
   });
 
   test('connectors: a secret header is set, used upstream, and never shown again (not on the page, in the API or the edit form)', async () => {
