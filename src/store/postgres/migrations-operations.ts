@@ -230,4 +230,53 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
     PRIMARY KEY (provider, kek_version)
   );
   `,
+  // audit group commit: audit_append_batch() links a run of one chain's records under one advisory lock and one
+  // commit, as SQLite's group commit does; each record is linked exactly as audit_append() would, in order.
+  `
+  CREATE FUNCTION audit_append_batch(
+    p_org_id TEXT, p_ts TIMESTAMPTZ[], p_actor_key_id TEXT[], p_actor_user TEXT[], p_client_ip TEXT[], p_action TEXT[],
+    p_target_connector TEXT[], p_target_name TEXT[], p_decision TEXT[], p_reason TEXT[], p_latency_ms DOUBLE PRECISION[],
+    p_correlation_id TEXT[], p_args TEXT[], p_detail TEXT[], p_salt TEXT[], p_content TEXT[]
+  ) RETURNS TABLE (seq BIGINT, prev_hash TEXT, hash TEXT)
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  DECLARE
+    v_n INTEGER := COALESCE(cardinality(p_content), 0);
+    v_seq BIGINT;
+    v_prev TEXT;
+    v_hash TEXT;
+  BEGIN
+    IF v_n = 0 OR v_n > 1000 THEN
+      RAISE EXCEPTION 'audit_append_batch takes 1 to 1000 records';
+    END IF;
+    IF cardinality(p_ts) <> v_n OR cardinality(p_actor_key_id) <> v_n OR cardinality(p_actor_user) <> v_n OR cardinality(p_client_ip) <> v_n
+       OR cardinality(p_action) <> v_n OR cardinality(p_target_connector) <> v_n OR cardinality(p_target_name) <> v_n
+       OR cardinality(p_decision) <> v_n OR cardinality(p_reason) <> v_n OR cardinality(p_latency_ms) <> v_n
+       OR cardinality(p_correlation_id) <> v_n OR cardinality(p_args) <> v_n OR cardinality(p_detail) <> v_n OR cardinality(p_salt) <> v_n THEN
+      RAISE EXCEPTION 'audit_append_batch needs one value per record in every field';
+    END IF;
+    FOR i IN 1..v_n LOOP
+      IF p_salt[i] IS NULL OR p_salt[i] !~ '^[0-9a-f]{32}$' OR p_content[i] IS NULL OR p_content[i] !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION 'audit_append_batch needs version-2 records (salt and content digest)';
+      END IF;
+    END LOOP;
+    PERFORM pg_advisory_xact_lock(hashtextextended('gatehouse:audit:' || p_org_id, 0));
+    SELECT e.seq, e.hash INTO v_seq, v_prev FROM audit_events e WHERE e.org_id = p_org_id ORDER BY e.seq DESC LIMIT 1;
+    v_seq := COALESCE(v_seq, 0);
+    v_prev := COALESCE(v_prev, repeat('0', 64));
+    FOR i IN 1..v_n LOOP
+      v_seq := v_seq + 1;
+      v_hash := encode(sha256(convert_to(v_prev || E'\\n' || v_seq::text || E'\\n' || p_content[i], 'UTF8')), 'hex');
+      INSERT INTO audit_events (org_id, seq, ts, actor_key_id, actor_user, client_ip, action, target_connector, target_name,
+        decision, reason, latency_ms, correlation_id, args, detail, prev_hash, hash, salt)
+      VALUES (p_org_id, v_seq, p_ts[i], p_actor_key_id[i], p_actor_user[i], p_client_ip[i], p_action[i], p_target_connector[i],
+        p_target_name[i], p_decision[i], p_reason[i], p_latency_ms[i], p_correlation_id[i], p_args[i], p_detail[i], v_prev, v_hash, p_salt[i]);
+      seq := v_seq;
+      prev_hash := v_prev;
+      hash := v_hash;
+      RETURN NEXT;
+      v_prev := v_hash;
+    END LOOP;
+  END $$;
+  REVOKE ALL ON FUNCTION audit_append_batch(TEXT, TIMESTAMPTZ[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], DOUBLE PRECISION[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[]) FROM PUBLIC;
+  `,
 ];

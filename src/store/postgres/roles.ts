@@ -54,6 +54,7 @@ export async function grantApplicationRole(c: Queryable, schema: string, app: st
   await query(c, `GRANT INSERT ON ${APPEND_ONLY.map((t) => `${s}.${t}`).join(', ')} TO ${role}`);
   await query(c, `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
   await query(c, `GRANT EXECUTE ON FUNCTION ${s}.audit_append(TEXT, TIMESTAMPTZ, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DOUBLE PRECISION, TEXT, TEXT, TEXT, TEXT, TEXT) TO ${role}`);
+  await query(c, `GRANT EXECUTE ON FUNCTION ${s}.audit_append_batch(TEXT, TIMESTAMPTZ[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], DOUBLE PRECISION[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[]) TO ${role}`);
   await query(c, `GRANT EXECUTE ON FUNCTION ${s}.audit_prune(TEXT, BIGINT, BIGINT, TEXT, BIGINT, TIMESTAMPTZ, TEXT, TEXT, TEXT) TO ${role}`);
 }
 
