@@ -42,7 +42,7 @@ export const connectorView = z.object({
     .optional()
     .describe('How the running gateway (this replica) sees the connector'),
   oauth: z
-    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
+    .object({ mode: z.enum(['client_credentials', 'user']), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
     .optional()
     .describe('OAuth client credentials the gateway uses for this upstream; whether a secret is held, never the secret'),
   createdAt: z.string(),
@@ -50,7 +50,8 @@ export const connectorView = z.object({
 
 const oauthInput = z
   .strictObject({
-    clientId: z.string().min(1).max(512),
+    mode: z.enum(['client_credentials', 'user']).optional().describe('client_credentials (default): one token for the connector; user: each member connects their own account'),
+    clientId: z.string().min(1).max(512).optional().describe('Required for client_credentials; in user mode, absent: a client ID metadata document or dynamic registration'),
     clientSecret: z.string().max(4096).optional(),
     scope: z.string().max(1024).optional(),
     authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).optional(),

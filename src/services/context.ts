@@ -1,3 +1,4 @@
+import type { UserOAuth } from '../gateway/upstream/oauth/user-tokens.ts';
 import type { ConnectorHealthView } from '../gateway/upstream/health-snapshot.ts';
 import type { KeyObject } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
@@ -24,6 +25,8 @@ export interface ServiceContext {
   readonly connectorHealth?: ((connectorId: string) => ConnectorHealthView | undefined) | undefined;
   /** GATEHOUSE_ENV=production: stricter defaults where a service has one (the key policy). Absent: development. */
   readonly production?: boolean;
+  /** Upstream OAuth per user (gateway/upstream/oauth/user-tokens.ts); set by the app once the gateway is built. */
+  upstreamOAuth?: UserOAuth | undefined;
 }
 
 /**

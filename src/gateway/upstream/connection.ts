@@ -134,6 +134,13 @@ export class UpstreamConnection implements Forwarder {
     void this.#connect();
   }
 
+  /** Tries again now instead of at the next backoff (someone connected their account): resolves when it settled. */
+  async retryNow(): Promise<void> {
+    if (this.#state !== 'down') return;
+    clearTimeout(this.#retryTimer);
+    await this.#connect();
+  }
+
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'connecting';
@@ -312,7 +319,7 @@ async function collect<R extends { nextCursor?: string | undefined }, T>(
  */
 export function egressRefusalIn(err: unknown): GatehouseError | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed')) return e;
+    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed' || e.code === 'upstream_auth_required')) return e;
   }
   return undefined;
 }

@@ -123,4 +123,22 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
     END LOOP;
   END $$;
   `,
+  // Per-user upstream OAuth (gateway/upstream/oauth/user-tokens.ts): each person's own access and refresh tokens
+  // for a connector, sealed together under the organisation's data key and bound to (org, user, connector).
+  `
+  CREATE TABLE upstream_tokens (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    scope TEXT,
+    expires_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, user_id, connector_id)
+  );
+  CREATE INDEX upstream_tokens_by_connector ON upstream_tokens (org_id, connector_id, updated_at);
+  ALTER TABLE upstream_tokens ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON upstream_tokens USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+  `,
 ];

@@ -77,4 +77,19 @@ export const SQLITE_OPERATIONS: readonly string[] = [
   CREATE TRIGGER audit_signing_keys_no_delete BEFORE DELETE ON audit_signing_keys
   BEGIN SELECT RAISE(ABORT, 'audit_signing_keys is append-only'); END;
   `,
+  // Per-user upstream OAuth (gateway/upstream/oauth/user-tokens.ts): each person's own access and refresh tokens
+  // for a connector, sealed together under the organisation's data key and bound to (org, user, connector).
+  `
+  CREATE TABLE upstream_tokens (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    scope TEXT,
+    expires_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id, connector_id)
+  ) STRICT;
+  CREATE INDEX upstream_tokens_by_connector ON upstream_tokens (org_id, connector_id, updated_at);
+  `,
 ];

@@ -1,0 +1,42 @@
+/**
+ * A person's own tokens for an upstream that wants OAuth per user (gateway/upstream/oauth/user-tokens.ts): one row
+ * per organisation, user and connector. The access and refresh tokens are sealed together by the vault under the
+ * organisation's data key, bound to exactly this (org, user, connector); the row never holds them in the clear.
+ */
+export interface UpstreamTokenRecord {
+  readonly orgId: string;
+  readonly userId: string;
+  readonly connectorId: string;
+  /** vault.seal of the JSON `{ access, refresh? }`, bound by upstreamTokenBinding(). */
+  readonly sealed: string;
+  /** The scope the authorization server granted (or was asked for), space-separated. */
+  readonly scope: string | null;
+  /** When the access token expires (ISO); null when the server did not say. */
+  readonly expiresAt: string | null;
+  readonly updatedAt: string;
+}
+
+export interface UpstreamTokenStore {
+  getUpstreamToken(orgId: string, userId: string, connectorId: string): Promise<UpstreamTokenRecord | undefined>;
+  /** Inserts or replaces the user's tokens for the connector. */
+  putUpstreamToken(r: UpstreamTokenRecord): Promise<void>;
+  /** True when there was a row. */
+  deleteUpstreamToken(orgId: string, userId: string, connectorId: string): Promise<boolean>;
+  /** Every connector a user holds tokens for (to revoke them when the user is deactivated). */
+  listUpstreamTokensOfUser(orgId: string, userId: string): Promise<UpstreamTokenRecord[]>;
+  /** The most recently stored tokens for a connector, whoever holds them (the connector's listing is read with them). */
+  latestUpstreamToken(orgId: string, connectorId: string): Promise<UpstreamTokenRecord | undefined>;
+}
+
+export function toUpstreamToken(r: Record<string, unknown>): UpstreamTokenRecord {
+  const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
+  return {
+    orgId: String(r.org_id),
+    userId: String(r.user_id),
+    connectorId: String(r.connector_id),
+    sealed: String(r.sealed),
+    scope: r.scope === null || r.scope === undefined ? null : String(r.scope),
+    expiresAt: r.expires_at === null || r.expires_at === undefined ? null : iso(r.expires_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
