@@ -118,6 +118,19 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
         return { status: 204, cookies: [clearCookie(SESSION_COOKIE)] };
       }
     }
+    // OAuth per user (gateway/upstream/oauth/user-tokens.ts): the upstream's authorization server sends the browser
+    // back here; the single-use state names the person and connector, the code is exchanged and the tokens sealed.
+    if (key === 'GET /upstream/callback') {
+      const engine = env.services.upstreamOAuth;
+      if (engine === undefined) throw new GatehouseError('not_found', 'Not found');
+      const done = await engine.finish(new URLSearchParams(req.rawQuery));
+      return { status: 200, body: { connected: done.connector } };
+    }
+    if (key === 'GET /upstream/client-metadata.json') {
+      const doc = env.services.upstreamOAuth?.clientMetadata();
+      if (doc === undefined) throw new GatehouseError('not_found', 'Not found');
+      return { status: 200, body: doc };
+    }
     const oidc = req.method === 'GET' ? OIDC_PATH.exec(req.path) : null;
     if (oidc?.[1] !== undefined && oidc[2] === 'start') {
       const { location, flowToken } = await startOidc(env, oidc[1], req.baseUrl, client);

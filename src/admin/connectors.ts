@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { addConnector, getConnector, LIMIT_RANGES, listConnectors, removeConnector, updateConnector } from '../services/connectors.ts';
+import { disconnectUpstream, startUpstreamConnect, upstreamConnection } from '../services/upstream-oauth.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam } from './schemas.ts';
 
@@ -108,6 +109,10 @@ const patchBody = z.strictObject({
 
 const connectorId = idParam('id');
 
+const connectStarted = z.object({ authorizationUrl: z.string(), expiresAt: z.string().describe('When the connect link stops working') });
+const connectionView = z.object({ connected: z.boolean(), scope: z.string().nullable(), expiresAt: z.string().nullable().describe("When the access token expires; it is refreshed before then") });
+const disconnectedView = z.object({ removed: z.boolean(), revoked: z.boolean() });
+
 export const connectorRoutes = [
   defineRoute({
     method: 'GET',
@@ -166,5 +171,42 @@ export const connectorRoutes = [
       await removeConnector(services, actor, orgId, params.id);
       return json(204);
     },
+  }),
+  // OAuth per user: the caller's own account at the connector's upstream (services/upstream-oauth.ts).
+  defineRoute({
+    method: 'GET',
+    path: '/connectors/{id}/oauth/connect',
+    action: 'connector.oauth_connect',
+    operationId: 'connectUpstreamAccount',
+    summary: "Connect your own account at the connector's upstream: redirects the browser to its authorization server (PKCE S256, resource indicator); the gateway's /auth/upstream/callback stores your tokens",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 302, description: 'To the authorization server (Location); the same URL in the body', schema: connectStarted },
+    handle: async ({ services, actor, orgId, params }) => {
+      const started = await startUpstreamConnect(services, actor, orgId, params.id);
+      return { status: 302, body: started, headers: { location: started.authorizationUrl, 'cache-control': 'no-store' } };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/connectors/{id}/oauth/connection',
+    action: 'connector.oauth_connect',
+    operationId: 'getUpstreamConnection',
+    summary: "Whether you have connected your own account at the connector's upstream (never a token)",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 200, description: 'Your connection', schema: connectionView },
+    handle: async ({ services, actor, orgId, params }) => json(200, await upstreamConnection(services, actor, orgId, params.id)),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/connectors/{id}/oauth/connection',
+    action: 'connector.oauth_connect',
+    operationId: 'disconnectUpstreamAccount',
+    summary: "Disconnect your own account: your tokens are revoked at the authorization server (RFC 7009) where it offers revocation, and deleted",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 200, description: 'Whether tokens were held, and whether the server confirmed their revocation', schema: disconnectedView },
+    handle: async ({ services, actor, orgId, params }) => json(200, await disconnectUpstream(services, actor, orgId, params.id)),
   }),
 ];

@@ -29,14 +29,15 @@ export interface UpstreamTokenStore {
 }
 
 export function toUpstreamToken(r: Record<string, unknown>): UpstreamTokenRecord {
-  const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
+  const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v));
+  const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : text(v));
   return {
-    orgId: String(r.org_id),
-    userId: String(r.user_id),
-    connectorId: String(r.connector_id),
-    sealed: String(r.sealed),
-    scope: r.scope === null || r.scope === undefined ? null : String(r.scope),
-    expiresAt: r.expires_at === null || r.expires_at === undefined ? null : iso(r.expires_at),
-    updatedAt: iso(r.updated_at),
+    orgId: text(r.org_id),
+    userId: text(r.user_id),
+    connectorId: text(r.connector_id),
+    sealed: text(r.sealed),
+    scope: textOrNull(r.scope),
+    expiresAt: textOrNull(r.expires_at),
+    updatedAt: text(r.updated_at),
   };
 }

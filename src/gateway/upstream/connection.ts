@@ -110,9 +110,14 @@ export class UpstreamConnection implements Forwarder {
     return this.#state;
   }
 
-  /** Why the last connect was not made when a credential did not open (credential_unavailable), else undefined. */
+  /**
+   * Why the last connect was not made when a credential did not open (credential_unavailable) or the upstream's
+   * authorization refused it (upstream_auth_required naming the connect route, upstream_auth_failed), else undefined.
+   * Neither message holds a credential.
+   */
   get credentialRefusal(): GatehouseError | undefined {
-    return this.#refusal?.code === 'credential_unavailable' ? this.#refusal : undefined;
+    const code = this.#refusal?.code;
+    return code === 'credential_unavailable' || code === 'upstream_auth_required' || code === 'upstream_auth_failed' ? this.#refusal : undefined;
   }
 
   get sandbox(): string | undefined {

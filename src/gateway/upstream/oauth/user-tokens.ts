@@ -75,9 +75,9 @@ export function upstreamTokenBinding(orgId: string, userId: string, connectorId:
   return `upstream-token/${orgId}/${userId}/${connectorId}`;
 }
 
-function required(connector: ConnectorRecord, why: string): GatehouseError {
-  const connect = connectRoute(connector);
-  return new GatehouseError('upstream_auth_required', `Connector '${connector.name}' ${why}: connect your account (POST ${connect})`, { data: { connector: connector.name, connect } });
+function required(engine: UserOAuth, connector: ConnectorRecord, why: string): GatehouseError {
+  const connect = engine.connectUrl(connector);
+  return new GatehouseError('upstream_auth_required', `Connector '${connector.name}' ${why}: connect your account by opening ${connect} in a browser signed in to the gateway`, { data: { connector: connector.name, connect } });
 }
 
 function userMode(connector: ConnectorRecord): { oauth: ConnectorOAuth; url: string; allowPrivateNetwork: boolean | undefined } {
@@ -104,6 +104,11 @@ export class UserOAuth {
   constructor(deps: UserOAuthDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+  }
+
+  /** Where a person opens their connect (the admin API's redirect to the authorization server). */
+  connectUrl(connector: Pick<ConnectorRecord, 'id'>): string {
+    return `${this.#deps.base().replace(/\/+$/, '')}${connectRoute(connector)}`;
   }
 
   get callbackUrl(): string {
@@ -196,16 +201,18 @@ export class UserOAuth {
     this.#held.delete(key);
     if (row === undefined) return { removed: false, revoked: false };
     await this.#deps.store.upstreamTokens.deleteUpstreamToken(connector.orgId, userId, connector.id);
-    let revoked = false;
+    const event = { orgId: connector.orgId, connector: connector.name, purpose: 'oauth_token_revoke', requester: { keyId: null, user: userId }, credentials: ['oauth/user_token'] };
     try {
       const held = JSON.parse(await this.#deps.vault.open(connector.orgId, row.sealed, upstreamTokenBinding(connector.orgId, userId, connector.id))) as { access: string; refresh?: string };
+      await this.#deps.audit.record(credentialOpenEvent(event));
       const { fetcher, discovered, client } = await this.#server(connector);
-      revoked = await revokeToken(fetcher, discovered.server, client, held.refresh ?? held.access, held.refresh === undefined ? 'access_token' : 'refresh_token');
+      // RFC 7009 §2.1: revoking the refresh token ends the grant, its access tokens with it where the server can.
+      const revoked = await revokeToken(fetcher, discovered.server, client, held.refresh ?? held.access, held.refresh === undefined ? 'access_token' : 'refresh_token');
+      return { removed: true, revoked };
     } catch {
       // The tokens are gone from the gateway either way; a server that cannot be told keeps them until they expire.
-      revoked = false;
+      return { removed: true, revoked: false };
     }
-    return { removed: true, revoked };
   }
 
   /** Every connector's tokens of a person (SCIM deactivation, removal): deleted and revoked. */
@@ -426,7 +433,7 @@ class UserTokenAuth implements UpstreamAuth {
     this.#engine.noteChallenge(this.#connector, c);
     if (status === 403 && c?.error !== 'insufficient_scope') return false;
     const user = this.#userId;
-    if (user === undefined) throw required(this.#connector, this.#shared ? 'needs a member to connect their account first' : 'needs your own authorization');
+    if (user === undefined) throw required(this.#engine, this.#connector, this.#shared ? 'needs a member to connect their account first' : 'needs your own authorization');
     const held = this.#engine.cached(this.#connector, user);
     if (status === 403) {
       const granted = new Set((held?.scope ?? '').split(' '));
@@ -434,7 +441,7 @@ class UserTokenAuth implements UpstreamAuth {
       // A scope the token already has cannot be asked for again: that is the end, not a loop (retry limit).
       if (missing.length === 0) throw authFailed('The upstream refuses the token even with the scope it asked for');
       if (!this.#shared) this.#engine.wantScope(this.#connector, user, unionScopes(held?.scope, c?.scope) ?? '');
-      throw required(this.#connector, `needs more of your authorization (${missing.join(' ')})`);
+      throw required(this.#engine, this.#connector, `needs more of your authorization (${missing.join(' ')})`);
     }
     // Another connect (or replica) may have stored a newer token; else the refresh token, once per access token.
     const stored = await this.#engine.held(this.#connector, user, this.#requester, true).catch(() => undefined);
@@ -443,6 +450,6 @@ class UserTokenAuth implements UpstreamAuth {
       this.#refreshedFor = stored.access;
       if ((await this.#engine.refresh(this.#connector, user, this.#requester)) !== undefined) return true;
     }
-    throw required(this.#connector, stored === undefined ? 'needs your own authorization' : 'needs your authorization again');
+    throw required(this.#engine, this.#connector, stored === undefined ? 'needs your own authorization' : 'needs your authorization again');
   }
 }
