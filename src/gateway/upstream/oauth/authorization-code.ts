@@ -89,6 +89,9 @@ export function authorizationUrl(r: AuthorizationRequest): string {
   url.searchParams.set('code_challenge_method', 'S256');
   url.searchParams.set('resource', r.resource);
   if (r.scope !== undefined) url.searchParams.set('scope', r.scope);
+  // OpenID Connect Core §11: offline access is granted on a consent prompt (an OpenID provider drops the scope
+  // otherwise, and no refresh token comes); a plain OAuth server ignores the parameter.
+  if (r.scope?.split(' ').includes('offline_access') === true) url.searchParams.set('prompt', 'consent');
   return url.href;
 }
 
