@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { addConnector, connectorIdByName } from '../../src/services/connectors.ts';
+import { addConnector, connectorIdByName, updateConnector } from '../../src/services/connectors.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import { addMember } from '../../src/services/members.ts';
@@ -192,6 +192,25 @@ describe('upstream OAuth per user', () => {
     assert.equal(as.revocations.length, revocations + 1);
     assert.equal(as.revocations.at(-1)?.status, 200);
     assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.bob.userId, connectorId), undefined);
+  });
+
+  test('the connector pointed at another URL: tokens obtained for the old one are never sent there', async () => {
+    assert.equal((await browserConnect(people.alice)).status, 200);
+    assert.equal(text(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    const issued = new Set(upstream.authorizations.filter((a) => a.startsWith('Bearer ')));
+    const other = await startProtectedUpstream({ authorizationServer: as.issuer, challengeScope: 'mcp:read' });
+    try {
+      await updateConnector(gw.app.services, operatorActor('test'), gw.org.id, connectorId, { url: other.url, oauth: { mode: 'user', clientId: USER_CLIENT_ID, clientSecret: USER_CLIENT_SECRET } });
+      await gw.app.federation.sync();
+      await gw.app.federation.settled();
+      const err = await rpcError(people.alice.client.callTool({ name: 'mine__read', arguments: {} }));
+      assert.equal(err.code, -32065, err.message);
+      await waitFor(async () => (await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, connectorId)) === undefined, 10_000, 'the old tokens dropped');
+      assert.ok(!other.authorizations.some((a) => issued.has(a)), 'a token obtained for the old URL reached the new one');
+      assert.ok(!other.authorizations.some((a) => a.startsWith('Bearer ')));
+    } finally {
+      await other.close();
+    }
   });
 
   test('a connect link works once: the callback replayed is refused, and so is a made-up state', async () => {

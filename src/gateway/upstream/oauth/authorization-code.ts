@@ -31,8 +31,9 @@ export function pickMethod(server: AuthServer, hasSecret: boolean): TokenEndpoin
 }
 
 /**
- * RFC 7591: registers the gateway as a client with the callback as its one redirect URI. The server's answer is held
- * in memory only (a new registration after a restart costs one request, and no issued secret is stored).
+ * RFC 7591: registers the gateway as a client with the callback as its one redirect URI. The registration is held in
+ * memory for new connects (a restart costs one more registration); each person's tokens are sealed with the client
+ * they were issued to, issued secret included (user-tokens.ts), so refreshing and revoking them survive a restart.
  */
 export async function registerClient(fetcher: OAuthFetch, server: AuthServer, redirectUri: string): Promise<OAuthClient> {
   const endpoint = server.registrationEndpoint;

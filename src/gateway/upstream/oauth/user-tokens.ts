@@ -43,6 +43,28 @@ interface Held {
   readonly scope: string | undefined;
   /** ms since the epoch; undefined when the server did not say. */
   readonly expiresAt: number | undefined;
+  /** The client the tokens were issued to (a registered one survives a restart with them); absent in older rows. */
+  readonly client: SealedClient | undefined;
+  /** The connector URL the tokens were obtained for: never sent anywhere else. */
+  readonly url: string;
+}
+
+/**
+ * What is sealed for a person and connector: their tokens, the connector URL they were obtained for (tokens are
+ * never sent to another URL the connector is changed to), and the client they were issued to. A client registered
+ * dynamically keeps its issued secret here, sealed with the tokens it goes with; a configured one is named only.
+ */
+interface Sealed {
+  readonly access: string;
+  readonly refresh?: string;
+  readonly url?: string;
+  readonly client?: SealedClient;
+}
+
+interface SealedClient {
+  readonly id: string;
+  readonly method: OAuthClient['method'];
+  readonly secret?: string;
 }
 
 interface Pending {
@@ -187,7 +209,7 @@ export class UserOAuth {
       code_verifier: p.verifier,
       resource: p.discovered.resource,
     });
-    await this.#keep(p.connector, p.userId, answer, undefined);
+    await this.#keep(p.connector, p.userId, answer, undefined, await sealedClient(p.connector, p.client));
     this.#state(p.connector).wanted.delete(p.userId);
     await this.#deps.audit.record(credentialOpenEvent({ orgId: p.connector.orgId, connector: p.connector.name, purpose: 'oauth_user_connect', requester: p.requester, credentials: ['oauth/user_token'] }));
     this.#deps.onConnected(p.connector);
@@ -203,9 +225,11 @@ export class UserOAuth {
     await this.#deps.store.upstreamTokens.deleteUpstreamToken(connector.orgId, userId, connector.id);
     const event = { orgId: connector.orgId, connector: connector.name, purpose: 'oauth_token_revoke', requester: { keyId: null, user: userId }, credentials: ['oauth/user_token'] };
     try {
-      const held = JSON.parse(await this.#deps.vault.open(connector.orgId, row.sealed, upstreamTokenBinding(connector.orgId, userId, connector.id))) as { access: string; refresh?: string };
+      const held = JSON.parse(await this.#deps.vault.open(connector.orgId, row.sealed, upstreamTokenBinding(connector.orgId, userId, connector.id))) as Sealed;
       await this.#deps.audit.record(credentialOpenEvent(event));
-      const { fetcher, discovered, client } = await this.#server(connector);
+      // Tokens obtained at another URL the connector pointed to are not sent to its current authorization server.
+      if (held.url !== userMode(connector).url) return { removed: true, revoked: false };
+      const { fetcher, discovered, client } = await this.#server(connector, held.client);
       // RFC 7009 §2.1: revoking the refresh token ends the grant, its access tokens with it where the server can.
       const revoked = await revokeToken(fetcher, discovered.server, client, held.refresh ?? held.access, held.refresh === undefined ? 'access_token' : 'refresh_token');
       return { removed: true, revoked };
@@ -241,29 +265,41 @@ export class UserOAuth {
   }
 
   cached(connector: ConnectorRecord, userId: string): Held | undefined {
-    return this.#held.get(tokenKey(connector.orgId, userId, connector.id));
+    const key = tokenKey(connector.orgId, userId, connector.id);
+    const held = this.#held.get(key);
+    if (held === undefined || held.url === userMode(connector).url) return held;
+    // Held for the URL the connector had: not for the one it has now (held() drops the stored row too).
+    this.#held.delete(key);
+    return undefined;
   }
 
   /** The person's tokens, opened from the store when not held yet (an audited opening), or undefined. */
   async held(connector: ConnectorRecord, userId: string, requester: Requester, fresh = false): Promise<Held | undefined> {
     const key = tokenKey(connector.orgId, userId, connector.id);
     const cached = this.#held.get(key);
-    if (cached !== undefined && !fresh) return cached;
+    if (cached !== undefined && !fresh && cached.url === userMode(connector).url) return cached;
     const row = await this.#deps.store.upstreamTokens.getUpstreamToken(connector.orgId, userId, connector.id);
     if (row === undefined) {
       this.#held.delete(key);
       return undefined;
     }
     const event = { orgId: connector.orgId, connector: connector.name, purpose: 'oauth_user_token', requester, credentials: ['oauth/user_token'] };
-    let opened: { access: string; refresh?: string };
+    let opened: Sealed;
     try {
-      opened = JSON.parse(await this.#deps.vault.open(connector.orgId, row.sealed, upstreamTokenBinding(connector.orgId, userId, connector.id))) as { access: string; refresh?: string };
+      opened = JSON.parse(await this.#deps.vault.open(connector.orgId, row.sealed, upstreamTokenBinding(connector.orgId, userId, connector.id))) as Sealed;
     } catch (err) {
       await this.#deps.audit.record(credentialOpenEvent({ ...event, failed: true }));
       throw new GatehouseError('credential_unavailable', `The OAuth tokens for connector '${connector.name}' cannot be opened; the request was not sent`, { cause: err });
     }
+    if (opened.url !== userMode(connector).url) {
+      // The connector now points elsewhere: tokens obtained for the old URL are never sent there. They are dropped
+      // (and the person connects again), without an opening to audit: nothing was used.
+      await this.#deps.store.upstreamTokens.deleteUpstreamToken(connector.orgId, userId, connector.id);
+      this.#held.delete(key);
+      return undefined;
+    }
     await this.#deps.audit.record(credentialOpenEvent(event));
-    const held: Held = { access: opened.access, refresh: opened.refresh, scope: row.scope ?? undefined, expiresAt: row.expiresAt === null ? undefined : Date.parse(row.expiresAt) };
+    const held: Held = { access: opened.access, refresh: opened.refresh, scope: row.scope ?? undefined, expiresAt: row.expiresAt === null ? undefined : Date.parse(row.expiresAt), client: opened.client, url: opened.url };
     this.#held.set(key, held);
     return held;
   }
@@ -281,10 +317,10 @@ export class UserOAuth {
     const run = (async () => {
       const held = await this.held(connector, userId, requester);
       if (held?.refresh === undefined) return undefined;
-      const { fetcher, discovered, client } = await this.#server(connector);
+      const { fetcher, discovered, client } = await this.#server(connector, held.client);
       const answer = await tokenRequest(fetcher, discovered.server, client, { grant_type: 'refresh_token', refresh_token: held.refresh, resource: discovered.resource });
       await this.#deps.audit.record(credentialOpenEvent({ orgId: connector.orgId, connector: connector.name, purpose: 'oauth_token_refresh', requester, credentials: ['oauth/user_token'] }));
-      return this.#keep(connector, userId, answer, held);
+      return this.#keep(connector, userId, answer, held, undefined);
     })()
       .catch(() => undefined)
       .finally(() => this.#refreshing.delete(key));
@@ -298,12 +334,20 @@ export class UserOAuth {
 
   // --- internals ---
 
-  async #keep(connector: ConnectorRecord, userId: string, answer: TokenAnswer, previous: Held | undefined): Promise<Held> {
+  async #keep(connector: ConnectorRecord, userId: string, answer: TokenAnswer, previous: Held | undefined, client: SealedClient | undefined): Promise<Held> {
     const lifetime = answer.expiresIn === undefined ? undefined : Math.min(answer.expiresIn, MAX_LIFETIME_S);
     const now = this.#now();
     // A rotated refresh token replaces the old one; a server that sends none keeps the old one valid.
-    const held: Held = { access: answer.accessToken, refresh: answer.refreshToken ?? previous?.refresh, scope: answer.scope ?? previous?.scope, expiresAt: lifetime === undefined ? undefined : now + lifetime * 1000 };
-    const sealed = await this.#deps.vault.seal(connector.orgId, JSON.stringify({ access: held.access, ...(held.refresh === undefined ? {} : { refresh: held.refresh }) }), upstreamTokenBinding(connector.orgId, userId, connector.id));
+    const held: Held = {
+      access: answer.accessToken,
+      refresh: answer.refreshToken ?? previous?.refresh,
+      scope: answer.scope ?? previous?.scope,
+      expiresAt: lifetime === undefined ? undefined : now + lifetime * 1000,
+      client: client ?? previous?.client,
+      url: userMode(connector).url,
+    };
+    const doc: Sealed = { access: held.access, ...(held.refresh === undefined ? {} : { refresh: held.refresh }), url: held.url, ...(held.client === undefined ? {} : { client: held.client }) };
+    const sealed = await this.#deps.vault.seal(connector.orgId, JSON.stringify(doc), upstreamTokenBinding(connector.orgId, userId, connector.id));
     await this.#deps.store.upstreamTokens.putUpstreamToken({
       orgId: connector.orgId,
       userId,
@@ -335,12 +379,18 @@ export class UserOAuth {
   }
 
   /** The authorization server and client for token requests after the connect (refresh, revocation). */
-  async #server(connector: ConnectorRecord): Promise<{ fetcher: OAuthFetch; discovered: Discovered; client: OAuthClient }> {
+  async #server(connector: ConnectorRecord, stored?: SealedClient): Promise<{ fetcher: OAuthFetch; discovered: Discovered; client: OAuthClient }> {
     const { oauth, url, allowPrivateNetwork } = userMode(connector);
     const fetcher = egressFetcher(this.#deps.egress, { allowPrivateNetwork });
     const st = this.#state(connector);
     st.discovered ??= await discover(fetcher, this.#deps.egress.parse(url, { allowPrivateNetwork }), st.challenge ?? (await probe(fetcher, new URL(url))));
-    return { fetcher, discovered: st.discovered, client: await this.#client(connector, oauth, st, st.discovered, fetcher, this.callbackUrl) };
+    // The client the tokens were issued to: a configured one as configured now, a registered one as it was sealed.
+    const own = stored !== undefined && stored.id !== oauth.clientId && (stored.method === 'none' || stored.secret !== undefined) ? stored : undefined;
+    const client: OAuthClient =
+      own === undefined
+        ? await this.#client(connector, oauth, st, st.discovered, fetcher, this.callbackUrl)
+        : { clientId: own.id, method: own.method, secret: own.secret === undefined ? undefined : () => Promise.resolve(own.secret ?? '') };
+    return { fetcher, discovered: st.discovered, client };
   }
 
   #state(connector: ConnectorRecord): ConnectorState {
@@ -361,6 +411,13 @@ export class UserOAuth {
       this.#pending.delete(oldest);
     }
   }
+}
+
+/** The client to seal with a person's tokens: a configured one by name only (its secret stays in the connector). */
+async function sealedClient(connector: ConnectorRecord, client: OAuthClient): Promise<SealedClient> {
+  if (client.clientId === userMode(connector).oauth.clientId) return { id: client.clientId, method: client.method };
+  const secret = await client.secret?.();
+  return { id: client.clientId, method: client.method, ...(secret === undefined ? {} : { secret }) };
 }
 
 function tokenKey(orgId: string, userId: string, connectorId: string): string {
