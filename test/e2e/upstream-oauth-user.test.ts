@@ -13,7 +13,7 @@ import { operatorActor } from '../../src/services/context.ts';
 import { createKey } from '../../src/services/keys.ts';
 import { addMember } from '../../src/services/members.ts';
 import { endUserAccess } from '../../src/services/scim-roles.ts';
-import { upstreamTokenBinding } from '../../src/gateway/upstream/oauth/user-tokens.ts';
+import { upstreamTokenBinding, UserOAuth } from '../../src/gateway/upstream/oauth/user-tokens.ts';
 import { api } from './admin-client.ts';
 import { connect, startGateway, waitFor, type Gateway } from './harness.ts';
 import { startProtectedUpstream, startUserAuthServer, USER_CLIENT_ID, USER_CLIENT_SECRET, type ProtectedUpstream, type UserAuthServer } from '../fixtures/oauth-upstream.ts';
@@ -52,10 +52,9 @@ describe('upstream OAuth per user', () => {
   const people: Record<'alice' | 'bob', Person> = {} as Record<'alice' | 'bob', Person>;
 
   /** The person's browser: connect route -> authorization server (login, consent, as `account`) -> gateway callback. */
-  async function browserConnect(p: Person): Promise<{ status: number; body: unknown }> {
-    const start = await fetch(`${base}/api/v1/connectors/${connectorId}/oauth/connect`, { headers: { authorization: `Bearer ${p.key}` }, redirect: 'manual' });
-    await start.body?.cancel();
-    assert.equal(start.status, 302);
+  async function browserConnect(p: Person, connector = connectorId): Promise<{ status: number; body: unknown }> {
+    const start = await fetch(`${base}/api/v1/connectors/${connector}/oauth/connect`, { headers: { authorization: `Bearer ${p.key}` }, redirect: 'manual' });
+    assert.equal(start.status, 302, await start.text());
     let url = start.headers.get('location') ?? '';
     const first = new URL(url);
     assert.equal(first.origin, as.issuer, 'the browser is sent to the authorization server');
@@ -211,6 +210,25 @@ describe('upstream OAuth per user', () => {
     } finally {
       await other.close();
     }
+  });
+
+  test('a dynamically registered client survives a restart: a new engine (empty memory) refreshes with it', async () => {
+    await addConnector(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'reg', type: 'http', url: upstream.url, headers: [], oauth: { mode: 'user' } });
+    await gw.app.federation.sync();
+    const regId = await connectorIdByName(gw.app.services, gw.org.id, 'reg');
+    assert.equal((await browserConnect(people.alice, regId)).status, 200);
+    const connector = await gw.app.services.store.getConnector(gw.org.id, regId);
+    assert.ok(connector !== undefined);
+    const s = gw.app.services;
+    const restarted = new UserOAuth({
+      store: s.store, vault: s.vault, egress: s.egress, audit: s.audit, base: () => base, clientMetadataUrl: undefined,
+      openSecret: () => Promise.reject(new Error('no configured secret')), connector: (orgId, id) => s.store.getConnector(orgId, id), onConnected: () => undefined,
+    });
+    const refreshes = as.grants.filter((g) => g === 'refresh_token').length;
+    const held = await restarted.refresh(connector, people.alice.userId, { keyId: null, user: people.alice.userId });
+    assert.ok(held !== undefined, 'the refresh was refused: the tokens went to another client than the one they were issued to');
+    assert.equal(as.grants.filter((g) => g === 'refresh_token').length, refreshes + 1);
+    assert.deepEqual(await restarted.disconnect(connector, people.alice.userId), { removed: true, revoked: true });
   });
 
   test('a connect link works once: the callback replayed is refused, and so is a made-up state', async () => {
