@@ -18,7 +18,7 @@ gatehouse connectors remove NAME [--org SLUG]
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
   --oauth-client-id: the upstream wants OAuth; the gateway gets client-credentials tokens for it from the
   authorization server the upstream names (--oauth-issuer: only that one). Give the secret as @env:VAR.
-  --oauth-mode user: each member connects their own account (POST /api/v1/connectors/ID/oauth/connect); the
+  --oauth-mode user: each member connects their own account (GET /api/v1/connectors/ID/oauth/connect); the
   client id is optional then (a client ID metadata document or dynamic registration is used).
   --propagate-trace-context (or trace-context NAME on) sends the upstream each call's W3C traceparent while tracing is on.
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,

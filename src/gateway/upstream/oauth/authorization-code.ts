@@ -81,7 +81,16 @@ export function authorizationUrl(r: AuthorizationRequest): string {
   if (endpoint === undefined) throw authFailed('The authorization server has no authorization endpoint');
   // The server must do S256 (or say nothing, as a 2025-03-26 server may): the gateway never sends `plain`.
   if (r.server.codeChallengeMethods.length > 0 && !r.server.codeChallengeMethods.includes('S256')) throw authFailed('The authorization server does not support PKCE S256');
-  const url = new URL(endpoint);
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw authFailed('The authorization server\'s authorization endpoint is not a URL');
+  }
+  // Only ever opened by the person's browser, never fetched by the gateway: still, nothing but a web page.
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') {
+    throw authFailed('The authorization server\'s authorization endpoint is not an http(s) URL');
+  }
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', r.client.clientId);
   url.searchParams.set('redirect_uri', r.redirectUri);
