@@ -4,7 +4,7 @@ import type { AuthRequest, AuthResponse } from '../control-plane.ts';
 import { describeError, errorBody, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { SessionPrincipal } from '../identity/browser-session.ts';
 import { MAX_PASSWORD_LENGTH } from '../identity/password-policy.ts';
-import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../identity/session-cookie.ts';
+import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie, UPSTREAM_CONNECT_COOKIE } from '../identity/session-cookie.ts';
 import { confirmTotp, enrolTotp, verifySecondFactor } from '../services/mfa.ts';
 import { finishOidc, startOidc, type OidcEnv } from '../services/oidc-sign-in.ts';
 import { auditSignIn, changeOwnPassword, passwordLogin, type ClientInfo } from '../services/sign-in.ts';
@@ -123,8 +123,8 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
     if (key === 'GET /upstream/callback') {
       const engine = env.services.upstreamOAuth;
       if (engine === undefined) throw new GatehouseError('not_found', 'Not found');
-      const done = await engine.finish(new URLSearchParams(req.rawQuery));
-      return { status: 200, body: { connected: done.connector } };
+      const done = await engine.finish(new URLSearchParams(req.rawQuery), readCookie(req.cookie, UPSTREAM_CONNECT_COOKIE));
+      return { status: 200, body: { connected: done.connector }, cookies: [clearCookie(UPSTREAM_CONNECT_COOKIE)] };
     }
     if (key === 'GET /upstream/client-metadata.json') {
       const doc = env.services.upstreamOAuth?.clientMetadata();

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { addConnector, getConnector, LIMIT_RANGES, listConnectors, removeConnector, updateConnector } from '../services/connectors.ts';
 import { disconnectUpstream, startUpstreamConnect, upstreamConnection } from '../services/upstream-oauth.ts';
+import { setCookie, UPSTREAM_CONNECT_COOKIE } from '../identity/session-cookie.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam } from './schemas.ts';
 
@@ -178,13 +179,14 @@ export const connectorRoutes = [
     path: '/connectors/{id}/oauth/connect',
     action: 'connector.oauth_connect',
     operationId: 'connectUpstreamAccount',
-    summary: "Connect your own account at the connector's upstream: redirects the browser to its authorization server (PKCE S256, resource indicator); the gateway's /auth/upstream/callback stores your tokens",
+    summary: "Connect your own account at the connector's upstream: redirects the browser to its authorization server (PKCE S256, resource indicator); the gateway's /auth/upstream/callback stores your tokens when the same browser (its cookie) comes back",
     tag: 'connectors',
     params: connectorId,
     response: { status: 302, description: 'To the authorization server (Location); the same URL in the body', schema: connectStarted },
     handle: async ({ services, actor, orgId, params }) => {
-      const started = await startUpstreamConnect(services, actor, orgId, params.id);
-      return { status: 302, body: started, headers: { location: started.authorizationUrl, 'cache-control': 'no-store' } };
+      const { browser, ...started } = await startUpstreamConnect(services, actor, orgId, params.id);
+      const headers = { location: started.authorizationUrl, 'cache-control': 'no-store', 'set-cookie': setCookie(UPSTREAM_CONNECT_COOKIE, browser, 600) };
+      return { status: 302, body: started, headers };
     },
   }),
   defineRoute({

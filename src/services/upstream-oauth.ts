@@ -25,8 +25,11 @@ function engineOf(ctx: ServiceContext): NonNullable<ServiceContext['upstreamOAut
   return ctx.upstreamOAuth;
 }
 
-/** The authorization URL (PKCE S256, resource indicator, single-use state) for the caller to open in a browser. */
-export async function startUpstreamConnect(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<{ authorizationUrl: string; expiresAt: string }> {
+/**
+ * The authorization URL (PKCE S256, resource indicator, single-use state) for the caller's browser, and the value
+ * that browser must hold (a cookie) when it comes back to the callback.
+ */
+export async function startUpstreamConnect(ctx: ServiceContext, actor: Actor, orgId: string, id: string): Promise<{ authorizationUrl: string; expiresAt: string; browser: string }> {
   const { connector, userId } = await perUserConnector(ctx, actor, orgId, id);
   const started = await engineOf(ctx).start(connector, userId, { keyId: actor.keyId, user: userId });
   await ctx.audit.record(changeEvent(orgId, actor, 'connector.oauth_connect', { connector: connector.name, name: connector.id }, undefined));

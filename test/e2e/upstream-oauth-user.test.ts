@@ -52,9 +52,11 @@ describe('upstream OAuth per user', () => {
   const people: Record<'alice' | 'bob', Person> = {} as Record<'alice' | 'bob', Person>;
 
   /** The person's browser: connect route -> authorization server (login, consent, as `account`) -> gateway callback. */
-  async function browserConnect(p: Person, connector = connectorId): Promise<{ status: number; body: unknown }> {
+  async function browserConnect(p: Person, connector = connectorId, otherBrowser = false): Promise<{ status: number; body: unknown }> {
     const start = await fetch(`${base}/api/v1/connectors/${connector}/oauth/connect`, { headers: { authorization: `Bearer ${p.key}` }, redirect: 'manual' });
     assert.equal(start.status, 302, await start.text());
+    const gatewayCookie = start.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').join('; ');
+    assert.match(gatewayCookie, /^__Host-gatehouse-upstream-connect=[\w-]{43}$/);
     let url = start.headers.get('location') ?? '';
     const first = new URL(url);
     assert.equal(first.origin, as.issuer, 'the browser is sent to the authorization server');
@@ -77,7 +79,8 @@ describe('upstream OAuth per user', () => {
       url = new URL(next, url).href;
     }
     assert.ok(url.startsWith(`${base}/auth/upstream/callback?`), url);
-    const done = await fetch(url, { redirect: 'manual' });
+    // Another browser than the one that started the connect comes back without (or with another) cookie.
+    const done = await fetch(url, { redirect: 'manual', headers: { cookie: otherBrowser ? '__Host-gatehouse-upstream-connect=planted' : gatewayCookie } });
     return { status: done.status, body: (await done.json()) };
   }
 
@@ -229,6 +232,15 @@ describe('upstream OAuth per user', () => {
     assert.ok(held !== undefined, 'the refresh was refused: the tokens went to another client than the one they were issued to');
     assert.equal(as.grants.filter((g) => g === 'refresh_token').length, refreshes + 1);
     assert.deepEqual(await restarted.disconnect(connector, people.alice.userId), { removed: true, revoked: true });
+  });
+
+  test("a connect link opened in someone else's browser does not put their upstream account under the starter's name", async () => {
+    const regId = await connectorIdByName(gw.app.services, gw.org.id, 'reg');
+    assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, regId), undefined);
+    const done = await browserConnect(people.alice, regId, true);
+    assert.equal(done.status, 403);
+    assert.match(JSON.stringify(done.body), /started in another browser/);
+    assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, regId), undefined);
   });
 
   test('a connect link works once: the callback replayed is refused, and so is a made-up state', async () => {

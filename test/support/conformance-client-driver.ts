@@ -288,12 +288,14 @@ export async function connectAccount(gw: Gateway, connector: string, key: string
   const toServer = start.headers.get('location');
   if (start.status !== 302 || toServer === null) throw new Error(`connect: HTTP ${String(start.status)} ${await start.text()}`);
   await start.body?.cancel();
+  // The browser keeps the cookie that binds the connect to it, and brings it back to the callback.
+  const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').join('; ');
   const authorize = await fetch(toServer, { redirect: 'manual' });
   const back = authorize.headers.get('location');
   await authorize.body?.cancel();
   if (authorize.status < 300 || authorize.status > 399 || back === null) throw new Error(`authorization endpoint: HTTP ${String(authorize.status)}`);
   if (!back.startsWith(`${base}/auth/upstream/callback`)) throw new Error(`the authorization server sent the browser elsewhere: ${back}`);
-  const done = await fetch(back, { redirect: 'manual' });
+  const done = await fetch(back, { redirect: 'manual', headers: { cookie } });
   const text = await done.text();
   if (done.status !== 200) throw new Error(`callback: HTTP ${String(done.status)} ${text}`);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Egress } from '../../../egress/egress.ts';
 import { GatehouseError } from '../../../errors.ts';
 import type { ConnectorOAuth, ConnectorRecord } from '../../../store/types.ts';
@@ -76,6 +76,8 @@ interface Pending {
   readonly discovered: Discovered;
   readonly client: OAuthClient;
   readonly expires: number;
+  /** The SHA-256 of the value the starting browser holds in a cookie: the callback must come from that browser. */
+  readonly browser: Buffer;
 }
 
 /** What the gateway learned about a connector's authorization server, for its current version. */
@@ -160,7 +162,7 @@ export class UserOAuth {
    * Starts a person's connect: the authorization URL (PKCE S256, a single-use state that expires in ten minutes,
    * the resource indicator, the chosen scopes) their browser is sent to.
    */
-  async start(connector: ConnectorRecord, userId: string, requester: Requester): Promise<{ authorizationUrl: string; expiresAt: string }> {
+  async start(connector: ConnectorRecord, userId: string, requester: Requester): Promise<{ authorizationUrl: string; expiresAt: string; browser: string }> {
     const { oauth, url: text, allowPrivateNetwork } = userMode(connector);
     const options = { allowPrivateNetwork };
     const fetcher = egressFetcher(this.#deps.egress, options);
@@ -183,17 +185,23 @@ export class UserOAuth {
     const state = randomBytes(32).toString('base64url');
     this.#prune();
     const expires = this.#now() + STATE_TTL_MS;
-    this.#pending.set(state, { connector, userId, requester, verifier, redirectUri, discovered, client, expires });
+    // The browser that starts the connect holds this (a cookie) and must be the one that comes back: a connect link
+    // handed to someone else cannot put their upstream account under the starter's name.
+    const browser = randomBytes(32).toString('base64url');
+    this.#pending.set(state, { connector, userId, requester, verifier, redirectUri, discovered, client, expires, browser: sha256(browser) });
     const authorization = authorizationUrl({ server: discovered.server, client, redirectUri, state, challenge: codeChallenge, resource: discovered.resource, scope });
-    return { authorizationUrl: authorization, expiresAt: new Date(expires).toISOString() };
+    return { authorizationUrl: authorization, expiresAt: new Date(expires).toISOString(), browser };
   }
 
   /** The browser came back: the code is exchanged (once: the state is gone after this) and the tokens sealed. */
-  async finish(query: URLSearchParams): Promise<{ orgId: string; connector: string }> {
+  async finish(query: URLSearchParams, browser: string | undefined): Promise<{ orgId: string; connector: string }> {
     const state = query.get('state') ?? '';
     const p = this.#pending.get(state);
     this.#pending.delete(state);
     if (p === undefined || p.expires < this.#now()) throw new GatehouseError('bad_request', 'This connect link is unknown, used or expired: start again');
+    if (browser === undefined || !timingSafeEqual(sha256(browser), p.browser)) {
+      throw new GatehouseError('forbidden', 'This connect was started in another browser: start it again from the browser you connect with');
+    }
     const error = query.get('error');
     if (error !== null) throw authFailed(`The authorization server refused the connect${OAUTH_ERROR.test(error) ? ` (${error})` : ''}`);
     const code = query.get('code');
@@ -418,6 +426,10 @@ async function sealedClient(connector: ConnectorRecord, client: OAuthClient): Pr
   if (client.clientId === userMode(connector).oauth.clientId) return { id: client.clientId, method: client.method };
   const secret = await client.secret?.();
   return { id: client.clientId, method: client.method, ...(secret === undefined ? {} : { secret }) };
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
 }
 
 function tokenKey(orgId: string, userId: string, connectorId: string): string {
