@@ -136,6 +136,19 @@ describe('upstream OAuth per user', () => {
     assert.ok(!upstream.verified.slice(before).some((v) => v.method === 'tools/call'), 'no call reached the upstream with a token');
   });
 
+  test("a key that acts for nobody (the organisation's owner key) never borrows a member's token", async () => {
+    const owner = await connect(gw.url, gw.ownerKey);
+    try {
+      const before = upstream.verified.length;
+      const err = await rpcError(owner.callTool({ name: 'mine__read', arguments: {} }));
+      assert.equal(err.code, -32065);
+      assert.match(err.message, /acts for no person/);
+      assert.ok(!upstream.verified.slice(before).some((v) => v.method === 'tools/call'), "a call reached the upstream with alice's token");
+    } finally {
+      await owner.close();
+    }
+  });
+
   test('once bob connects, each person\'s calls carry their own token', async () => {
     assert.equal((await browserConnect(people.bob)).status, 200);
     const before = upstream.verified.length;

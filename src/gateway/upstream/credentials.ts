@@ -25,7 +25,10 @@ export function secretBinding(orgId: string, connectorId: string, kind: 'header'
 export interface Requester {
   readonly keyId: string | null;
   readonly user: string;
-  /** The person a session acts for: a connector with OAuth per user uses their tokens. */
+  /**
+   * A session's person, for a connector with OAuth per user: their id (their own tokens), null when the session's
+   * key acts for no person (no tokens at all); absent for the connector's shared connection.
+   */
   readonly userId?: string | null | undefined;
 }
 
@@ -77,7 +80,7 @@ export function createCredentialOpener(deps: {
   readonly vault: Pick<Vault, 'open'>;
   readonly audit: AuditLog;
   /** Per-user upstream OAuth; a connector in `user` mode is not connected without it. */
-  readonly userAuth?: (connector: ConnectorRecord, userId: string | null) => UpstreamAuth;
+  readonly userAuth?: (connector: ConnectorRecord, userId: string | null | undefined) => UpstreamAuth;
 }): CredentialOpener {
   async function openAll(c: ConnectorRecord): Promise<{ values: Record<string, string>; opened: { kind: string; name: string; dataKey: number | 'legacy' }[] }> {
     const { kind, values } = valuesOf(c);
@@ -127,7 +130,7 @@ export function createCredentialOpener(deps: {
         return value;
       };
       const t = c.transport;
-      const userAuth = t.type === 'http' && t.oauth?.mode === 'user' ? deps.userAuth?.(c, requester.userId ?? null) : undefined;
+      const userAuth = t.type === 'http' && t.oauth?.mode === 'user' ? deps.userAuth?.(c, requester.userId) : undefined;
       return { values: result.values, oauth, userAuth };
     },
     async secrets(c) {

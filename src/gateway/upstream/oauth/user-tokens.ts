@@ -154,8 +154,13 @@ export class UserOAuth {
   }
 
   /** An UpstreamAuth for a connection: a person's session (their own tokens) or the shared one (the latest person's). */
-  authFor(connector: ConnectorRecord, userId: string | null): UpstreamAuth {
-    return new UserTokenAuth(this, connector, userId ?? undefined);
+  /**
+   * An UpstreamAuth for a connection: a person's session (`userId`: their own tokens), a session whose key acts for
+   * no person (`null`: never a token, its calls are refused), or the connector's shared connection (`undefined`:
+   * the latest person's, to read the connector's listing).
+   */
+  authFor(connector: ConnectorRecord, userId: string | null | undefined): UpstreamAuth {
+    return new UserTokenAuth(this, connector, userId === undefined ? { shared: true } : userId === null ? { nobody: true } : { userId });
   }
 
   /**
@@ -460,11 +465,14 @@ class UserTokenAuth implements UpstreamAuth {
   #loaded = false;
   #refreshedFor: string | undefined;
 
-  constructor(engine: UserOAuth, connector: ConnectorRecord, userId: string | undefined) {
+  readonly #nobody: boolean;
+
+  constructor(engine: UserOAuth, connector: ConnectorRecord, who: { userId: string } | { shared: true } | { nobody: true }) {
     this.#engine = engine;
     this.#connector = connector;
-    this.#userId = userId;
-    this.#shared = userId === undefined;
+    this.#userId = 'userId' in who ? who.userId : undefined;
+    this.#shared = 'shared' in who;
+    this.#nobody = 'nobody' in who;
   }
 
   get #requester(): Requester {
@@ -491,6 +499,11 @@ class UserTokenAuth implements UpstreamAuth {
   }
 
   async #load(): Promise<void> {
+    // A key that acts for no person borrows nobody's tokens: its session goes without, and is refused at a 401.
+    if (this.#nobody) {
+      this.#loaded = true;
+      return;
+    }
     if (this.#userId === undefined) this.#userId = await this.#engine.latestUser(this.#connector);
     if (this.#userId === undefined) return;
     await this.#engine.held(this.#connector, this.#userId, this.#requester);
@@ -502,6 +515,7 @@ class UserTokenAuth implements UpstreamAuth {
     this.#engine.noteChallenge(this.#connector, c);
     if (status === 403 && c?.error !== 'insufficient_scope') return false;
     const user = this.#userId;
+    if (this.#nobody) throw required(this.#engine, this.#connector, 'uses each person\'s own account, and this key acts for no person; use a key that acts for you');
     if (user === undefined) throw required(this.#engine, this.#connector, this.#shared ? 'needs a member to connect their account first' : 'needs your own authorization');
     const held = this.#engine.cached(this.#connector, user);
     if (status === 403) {
