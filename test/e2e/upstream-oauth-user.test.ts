@@ -15,7 +15,7 @@ import { addMember } from '../../src/services/members.ts';
 import { endUserAccess } from '../../src/services/scim-roles.ts';
 import { upstreamTokenBinding, UserOAuth } from '../../src/gateway/upstream/oauth/user-tokens.ts';
 import { api } from './admin-client.ts';
-import { connect, startGateway, waitFor, type Gateway } from './harness.ts';
+import { connect, rawPost, startGateway, waitFor, type Gateway } from './harness.ts';
 import { startProtectedUpstream, startUserAuthServer, USER_CLIENT_ID, USER_CLIENT_SECRET, type ProtectedUpstream, type UserAuthServer } from '../fixtures/oauth-upstream.ts';
 
 interface Person {
@@ -157,6 +157,18 @@ describe('upstream OAuth per user', () => {
     assert.equal(text(await people.bob.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
     const calls = upstream.verified.slice(before).filter((v) => v.method === 'tools/call');
     assert.deepEqual(calls.map((c) => `${c.tool ?? ''}:${c.sub ?? ''}`), ['write:bob', 'read:alice', 'read:bob']);
+  });
+
+  test("a call without a session (MCP 2026-07-28, stateless) never goes with the latest member's token", async () => {
+    const before = upstream.verified.length;
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+    const res = await rawPost(gw.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'mine__read', arguments: {}, _meta: meta } }, {
+      authorization: `Bearer ${people.alice.key}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'mine__read',
+    });
+    const body = (await res.json()) as { error?: { code: number; message: string }; result?: unknown };
+    assert.equal(body.error?.code, -32065, JSON.stringify(body));
+    assert.match(body.error.message, /within a session/);
+    assert.ok(!upstream.verified.slice(before).some((v) => v.method === 'tools/call'), "a stateless call reached the upstream with someone's token");
   });
 
   test('the tokens are sealed at rest and never logged; the agent\'s key never reaches the upstream', async () => {
