@@ -207,7 +207,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
           flags: [c.network === true ? 'network' : '', c.allowShell === true ? 'allow-shell' : '', c.allowUnsafeEnv === true ? 'allow-unsafe-env' : ''].filter(Boolean).join(','),
           values: [
             ...[...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)),
-            ...(c.oauth === undefined ? [] : [`oauth=${c.oauth.clientId}${c.oauth.scope === undefined ? '' : ` (${c.oauth.scope})`}`]),
+            ...(c.oauth === undefined ? [] : [`oauth${c.oauth.mode === 'user' ? '(per user)' : ''}=${c.oauth.clientId === '' ? 'registered' : c.oauth.clientId}${c.oauth.scope === undefined ? '' : ` (${c.oauth.scope})`}`]),
           ].join(' '),
           limits: Object.entries(c.limits ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' '),
           health:

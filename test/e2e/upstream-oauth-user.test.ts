@@ -15,7 +15,7 @@ import { addMember } from '../../src/services/members.ts';
 import { endUserAccess } from '../../src/services/scim-roles.ts';
 import { upstreamTokenBinding, UserOAuth } from '../../src/gateway/upstream/oauth/user-tokens.ts';
 import { api } from './admin-client.ts';
-import { connect, rawPost, startGateway, waitFor, type Gateway } from './harness.ts';
+import { connect, rawPost, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
 import { startProtectedUpstream, startUserAuthServer, USER_CLIENT_ID, USER_CLIENT_SECRET, type ProtectedUpstream, type UserAuthServer } from '../fixtures/oauth-upstream.ts';
 
 interface Person {
@@ -266,6 +266,19 @@ describe('upstream OAuth per user', () => {
     assert.equal(done.status, 403);
     assert.match(JSON.stringify(done.body), /started in another browser/);
     assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, regId), undefined);
+  });
+
+  test('the CLI adds a per-user connector and lists the mode, never a secret', async () => {
+    const added = await runCli(gw, ['connectors', 'add', 'cli-mine', '--url', upstream.url, '--oauth-mode', 'user', '--oauth-scope', 'mcp:read']);
+    assert.equal(added.code, 0, added.stderr);
+    const refused = await runCli(gw, ['connectors', 'add', 'cli-bad', '--url', upstream.url, '--oauth-mode', 'user', '--oauth-client-secret', 'x']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /needs --oauth-client-id/);
+    const listed = await runCli(gw, ['connectors', 'list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(listed.stdout.includes(`oauth(per user)=${USER_CLIENT_ID}`), listed.stdout);
+    assert.ok(listed.stdout.includes('oauth(per user)=registered (mcp:read)'), listed.stdout);
+    assert.ok(!listed.stdout.includes(USER_CLIENT_SECRET));
   });
 
   test('a connect link works once: the callback replayed is refused, and so is a made-up state', async () => {
