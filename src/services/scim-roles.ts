@@ -88,5 +88,5 @@ export async function endUserAccess(ctx: ScimContext, actor: Actor, orgId: strin
   }
   await ctx.endUserSessions(orgId, userId);
   // Their own tokens at upstreams (OAuth per user) are revoked and deleted with the rest of their access.
-  await endUpstreamTokens(ctx, actor, orgId, userId);
+  await endUpstreamTokens(ctx, actor, orgId, userId, 'scim');
 }

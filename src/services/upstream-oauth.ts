@@ -52,13 +52,14 @@ export async function disconnectUpstream(ctx: ServiceContext, actor: Actor, orgI
 }
 
 /**
- * A person leaves (SCIM deactivation or deletion): every upstream token they hold in the organisation is revoked and
- * deleted. Where the running gateway is not at hand (the CLI) the rows are deleted without telling the servers.
+ * A person leaves (SCIM deactivation or deletion, removal from the organisation): every upstream token they hold in
+ * the organisation is revoked and deleted. Where the running gateway is not at hand (the CLI) the rows are deleted
+ * without telling the servers.
  */
-export async function endUpstreamTokens(ctx: ServiceContext, actor: Actor, orgId: string, userId: string): Promise<void> {
+export async function endUpstreamTokens(ctx: ServiceContext, actor: Actor, orgId: string, userId: string, via: 'scim' | 'member.remove'): Promise<void> {
   const rows = await ctx.store.upstreamTokens.listUpstreamTokensOfUser(orgId, userId);
   if (rows.length === 0) return;
   if (ctx.upstreamOAuth !== undefined) await ctx.upstreamOAuth.disconnectUser(orgId, userId);
   else for (const r of rows) await ctx.store.upstreamTokens.deleteUpstreamToken(orgId, userId, r.connectorId);
-  await ctx.audit.record(changeEvent(orgId, actor, 'connector.oauth_disconnect', { name: userId }, { via: 'scim', connectors: rows.length }));
+  await ctx.audit.record(changeEvent(orgId, actor, 'connector.oauth_disconnect', { name: userId }, { via, connectors: rows.length }));
 }

@@ -268,6 +268,25 @@ describe('upstream OAuth per user', () => {
     assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, regId), undefined);
   });
 
+  test('a member removed from the organisation: their upstream tokens are revoked and deleted', async () => {
+    const regId = await connectorIdByName(gw.app.services, gw.org.id, 'reg');
+    const m = await addMember(gw.app.services, operatorActor('test'), gw.org.id, { email: 'carol@user-oauth.example', role: 'member' });
+    const { key } = await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'carol-key', role: 'member', scopes: ['*'], userId: m.userId });
+    const carol: Person = { name: 'carol', userId: m.userId, key, client: await connect(gw.url, key) };
+    try {
+      assert.equal((await browserConnect(carol, regId)).status, 200);
+      assert.ok((await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, carol.userId, regId)) !== undefined);
+      const revocations = as.revocations.length;
+      const removed = await api(gw, gw.ownerKey, 'DELETE', `/members/${carol.userId}`);
+      assert.equal(removed.status, 204, removed.text);
+      assert.equal(as.revocations.length, revocations + 1);
+      assert.deepEqual(as.revocations.at(-1), { hint: 'refresh_token', status: 200 });
+      assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, carol.userId, regId), undefined);
+    } finally {
+      await carol.client.close();
+    }
+  });
+
   test('the CLI adds a per-user connector and lists the mode, never a secret', async () => {
     const added = await runCli(gw, ['connectors', 'add', 'cli-mine', '--url', upstream.url, '--oauth-mode', 'user', '--oauth-scope', 'mcp:read']);
     assert.equal(added.code, 0, added.stderr);
