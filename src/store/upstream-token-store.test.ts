@@ -52,6 +52,21 @@ forEachDialect(
       await assert.rejects(db.store.upstreamTokens.putUpstreamToken(row('usr_1', 'con_a', { orgId: 'org_nobody' })));
     });
 
+    void it('a connect in progress is taken once, by any replica, and an expired one never', async () => {
+      const connect = { stateHash: 'h1', orgId: orgA.id, userId: 'usr_1', connectorId: 'con_a', sealed: 'v2.pending', expiresAt: T2 };
+      await db.store.upstreamTokens.putUpstreamConnect(connect);
+      await assert.rejects(db.store.upstreamTokens.putUpstreamConnect(connect), 'a state hash is unique');
+      assert.deepEqual(await db.other.upstreamTokens.takeUpstreamConnect('h1', T1), connect);
+      assert.equal(await db.store.upstreamTokens.takeUpstreamConnect('h1', T1), undefined, 'used once');
+      await db.store.upstreamTokens.putUpstreamConnect({ ...connect, stateHash: 'h2', expiresAt: T1 });
+      assert.equal(await db.other.upstreamTokens.takeUpstreamConnect('h2', T2), undefined, 'expired');
+      await db.store.upstreamTokens.putUpstreamConnect({ ...connect, stateHash: 'h3', expiresAt: T1 });
+      await db.store.upstreamTokens.takeUpstreamConnect('nothing', T2);
+      const left = await db.fixture.raw("SELECT state_hash FROM upstream_connects");
+      assert.deepEqual(left, [], 'expired connects are purged by the next take');
+      await assert.rejects(db.store.upstreamTokens.putUpstreamConnect({ ...connect, stateHash: 'h4', userId: 'usr_nobody' }));
+    });
+
     void it("goes with its connector when the connector is removed", async () => {
       assert.equal(await db.store.deleteConnector(orgA.id, 'con_b'), true);
       assert.equal(await db.other.upstreamTokens.getUpstreamToken(orgA.id, 'usr_2', 'con_b'), undefined);

@@ -52,7 +52,12 @@ describe('upstream OAuth per user', () => {
   const people: Record<'alice' | 'bob', Person> = {} as Record<'alice' | 'bob', Person>;
 
   /** The person's browser: connect route -> authorization server (login, consent, as `account`) -> gateway callback. */
-  async function browserConnect(p: Person, connector = connectorId, otherBrowser = false): Promise<{ status: number; body: unknown }> {
+  async function browserConnect(
+    p: Person,
+    connector = connectorId,
+    otherBrowser = false,
+    callback?: (query: URLSearchParams, cookie: string) => Promise<{ status: number; body: unknown }>,
+  ): Promise<{ status: number; body: unknown }> {
     const start = await fetch(`${base}/api/v1/connectors/${connector}/oauth/connect`, { headers: { authorization: `Bearer ${p.key}` }, redirect: 'manual' });
     assert.equal(start.status, 302, await start.text());
     const gatewayCookie = start.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').join('; ');
@@ -79,9 +84,19 @@ describe('upstream OAuth per user', () => {
       url = new URL(next, url).href;
     }
     assert.ok(url.startsWith(`${base}/auth/upstream/callback?`), url);
+    if (callback !== undefined) return callback(new URL(url).searchParams, gatewayCookie.slice(gatewayCookie.indexOf('=') + 1));
     // Another browser than the one that started the connect comes back without (or with another) cookie.
     const done = await fetch(url, { redirect: 'manual', headers: { cookie: otherBrowser ? '__Host-gatehouse-upstream-connect=planted' : gatewayCookie } });
     return { status: done.status, body: (await done.json()) };
+  }
+
+  /** Another replica's (or a restarted gateway's) engine: the same store, vault and egress, nothing in memory. */
+  function freshEngine(): UserOAuth {
+    const s = gw.app.services;
+    return new UserOAuth({
+      store: s.store, vault: s.vault, egress: s.egress, audit: s.audit, base: () => base, clientMetadataUrl: undefined,
+      openSecret: () => Promise.reject(new Error('no configured secret')), connector: (orgId, id) => s.store.getConnector(orgId, id), onConnected: () => undefined,
+    });
   }
 
   before(async () => {
@@ -247,16 +262,23 @@ describe('upstream OAuth per user', () => {
     assert.equal((await browserConnect(people.alice, regId)).status, 200);
     const connector = await gw.app.services.store.getConnector(gw.org.id, regId);
     assert.ok(connector !== undefined);
-    const s = gw.app.services;
-    const restarted = new UserOAuth({
-      store: s.store, vault: s.vault, egress: s.egress, audit: s.audit, base: () => base, clientMetadataUrl: undefined,
-      openSecret: () => Promise.reject(new Error('no configured secret')), connector: (orgId, id) => s.store.getConnector(orgId, id), onConnected: () => undefined,
-    });
+    const restarted = freshEngine();
     const refreshes = as.grants.filter((g) => g === 'refresh_token').length;
     const held = await restarted.refresh(connector, people.alice.userId, { keyId: null, user: people.alice.userId });
     assert.ok(held !== undefined, 'the refresh was refused: the tokens went to another client than the one they were issued to');
     assert.equal(as.grants.filter((g) => g === 'refresh_token').length, refreshes + 1);
     assert.deepEqual(await restarted.disconnect(connector, people.alice.userId), { removed: true, revoked: true });
+  });
+
+  test('a connect started on one replica is finished by another (a fresh engine over the same store)', async () => {
+    const regId = await connectorIdByName(gw.app.services, gw.org.id, 'reg');
+    const other = freshEngine();
+    const done = await browserConnect(people.alice, regId, false, async (query, cookie) => ({ status: 200, body: await other.finish(query, cookie) }));
+    assert.deepEqual(done.body, { orgId: gw.org.id, connector: 'reg' });
+    const connector = await gw.app.services.store.getConnector(gw.org.id, regId);
+    assert.ok(connector !== undefined);
+    assert.ok((await other.held(connector, people.alice.userId, { keyId: null, user: people.alice.userId })) !== undefined);
+    assert.deepEqual(await other.disconnect(connector, people.alice.userId), { removed: true, revoked: true });
   });
 
   test("a connect link opened in someone else's browser does not put their upstream account under the starter's name", async () => {

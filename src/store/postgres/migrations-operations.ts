@@ -141,4 +141,20 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
   CREATE POLICY tenant_wall ON upstream_tokens USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
     WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
   `,
+  // OAuth per user: a connect in progress (user-tokens.ts), between the redirect to the authorization server and
+  // the callback, so that any replica can finish it; taken (deleted) by the callback, single use.
+  `
+  CREATE TABLE upstream_connects (
+    state_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX upstream_connects_by_expiry ON upstream_connects (expires_at);
+  ALTER TABLE upstream_connects ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON upstream_connects USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+  `,
 ];

@@ -1,4 +1,4 @@
-import { toUpstreamToken, type UpstreamTokenRecord, type UpstreamTokenStore } from '../upstream-token-types.ts';
+import { toUpstreamConnect, toUpstreamToken, type UpstreamConnectRecord, type UpstreamTokenRecord, type UpstreamTokenStore } from '../upstream-token-types.ts';
 import type { PgQuery } from './access-rules.ts';
 
 /** upstream_tokens on PostgreSQL. */
@@ -36,5 +36,17 @@ export class PostgresUpstreamTokens implements UpstreamTokenStore {
   async latestUpstreamToken(orgId: string, connectorId: string): Promise<UpstreamTokenRecord | undefined> {
     const { rows } = await this.#query('SELECT * FROM upstream_tokens WHERE org_id = $1 AND connector_id = $2 ORDER BY updated_at DESC, user_id LIMIT 1', [orgId, connectorId]);
     return rows[0] === undefined ? undefined : toUpstreamToken(rows[0]);
+  }
+
+  async putUpstreamConnect(r: UpstreamConnectRecord): Promise<void> {
+    await this.#query('INSERT INTO upstream_connects (state_hash, org_id, user_id, connector_id, sealed, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      r.stateHash, r.orgId, r.userId, r.connectorId, r.sealed, r.expiresAt,
+    ]);
+  }
+
+  async takeUpstreamConnect(stateHash: string, now: string): Promise<UpstreamConnectRecord | undefined> {
+    await this.#query('DELETE FROM upstream_connects WHERE expires_at < $1', [now]);
+    const { rows } = await this.#query('DELETE FROM upstream_connects WHERE state_hash = $1 RETURNING *', [stateHash]);
+    return rows[0] === undefined ? undefined : toUpstreamConnect(rows[0]);
   }
 }

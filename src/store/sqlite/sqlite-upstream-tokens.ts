@@ -1,5 +1,5 @@
 import type { Row } from '../rows.ts';
-import { toUpstreamToken, type UpstreamTokenRecord, type UpstreamTokenStore } from '../upstream-token-types.ts';
+import { toUpstreamConnect, toUpstreamToken, type UpstreamConnectRecord, type UpstreamTokenRecord, type UpstreamTokenStore } from '../upstream-token-types.ts';
 import type { SqliteAccess } from './access-rules.ts';
 
 /** upstream_tokens on SQLite. */
@@ -43,5 +43,23 @@ export class SqliteUpstreamTokens implements UpstreamTokenStore {
   latestUpstreamToken(orgId: string, connectorId: string): Promise<UpstreamTokenRecord | undefined> {
     const row = this.#db.stmt('SELECT * FROM upstream_tokens WHERE org_id = ? AND connector_id = ? ORDER BY updated_at DESC, user_id LIMIT 1').get(orgId, connectorId) as Row | undefined;
     return Promise.resolve(row && toUpstreamToken(row));
+  }
+
+  putUpstreamConnect(r: UpstreamConnectRecord): Promise<void> {
+    return this.#db.write(() =>
+      this.#db
+        .stmt('INSERT INTO upstream_connects (state_hash, org_id, user_id, connector_id, sealed, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(r.stateHash, r.orgId, r.userId, r.connectorId, r.sealed, r.expiresAt),
+    );
+  }
+
+  async takeUpstreamConnect(stateHash: string, now: string): Promise<UpstreamConnectRecord | undefined> {
+    let taken: UpstreamConnectRecord | undefined;
+    await this.#db.write(() => {
+      this.#db.stmt('DELETE FROM upstream_connects WHERE expires_at < ?').run(now);
+      const row = this.#db.stmt('DELETE FROM upstream_connects WHERE state_hash = ? RETURNING *').get(stateHash) as Row | undefined;
+      taken = row && toUpstreamConnect(row);
+    });
+    return taken;
   }
 }

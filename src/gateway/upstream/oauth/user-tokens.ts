@@ -33,7 +33,6 @@ export interface UserOAuthDeps {
 export const CALLBACK_PATH = '/auth/upstream/callback';
 export const CLIENT_METADATA_PATH = '/auth/upstream/client-metadata.json';
 const STATE_TTL_MS = 10 * 60_000;
-const MAX_PENDING = 10_000;
 const MAX_LIFETIME_S = 30 * 24 * 3600;
 const OAUTH_ERROR = /^[a-z_]{1,64}$/;
 
@@ -67,17 +66,20 @@ interface SealedClient {
   readonly secret?: string;
 }
 
+/**
+ * A connect in progress, sealed in the store (upstream_connects) between the redirect and the callback, so that any
+ * replica can finish it: the PKCE verifier, the client (a registered one with its issued secret), what discovery
+ * found, and the SHA-256 of the value the starting browser holds in a cookie. Found by the SHA-256 of its state.
+ */
 interface Pending {
-  readonly connector: ConnectorRecord;
-  readonly userId: string;
-  readonly requester: Requester;
+  readonly keyId: string | null;
   readonly verifier: string;
   readonly redirectUri: string;
   readonly discovered: Discovered;
-  readonly client: OAuthClient;
-  readonly expires: number;
-  /** The SHA-256 of the value the starting browser holds in a cookie: the callback must come from that browser. */
-  readonly browser: Buffer;
+  readonly client: SealedClient;
+  /** The connector's version at the start: a connector changed in between is not finished with stale settings. */
+  readonly version: string;
+  readonly browser: string;
 }
 
 /** What the gateway learned about a connector's authorization server, for its current version. */
@@ -97,6 +99,11 @@ export function connectRoute(connector: Pick<ConnectorRecord, 'id'>): string {
 /** Where a person's tokens are sealed: they open only for this organisation, user and connector. */
 export function upstreamTokenBinding(orgId: string, userId: string, connectorId: string): string {
   return `upstream-token/${orgId}/${userId}/${connectorId}`;
+}
+
+/** Where a connect in progress is sealed: it opens only for the organisation, user and connector it was started for. */
+function connectBinding(orgId: string, userId: string, connectorId: string): string {
+  return `upstream-connect/${orgId}/${userId}/${connectorId}`;
 }
 
 function required(engine: UserOAuth, connector: ConnectorRecord, why: string): GatehouseError {
@@ -120,7 +127,6 @@ function userMode(connector: ConnectorRecord): { oauth: ConnectorOAuth; url: str
 export class UserOAuth {
   readonly #deps: UserOAuthDeps;
   readonly #now: () => number;
-  readonly #pending = new Map<string, Pending>();
   readonly #states = new Map<string, ConnectorState>();
   readonly #held = new Map<string, Held>();
   readonly #refreshing = new Map<string, Promise<Held | undefined>>();
@@ -188,12 +194,19 @@ export class UserOAuth {
     if (scope !== undefined && discovered.server.scopesSupported?.includes('offline_access') === true) scope = unionScopes(scope, 'offline_access');
     const { verifier, challenge: codeChallenge } = pkcePair();
     const state = randomBytes(32).toString('base64url');
-    this.#prune();
     const expires = this.#now() + STATE_TTL_MS;
     // The browser that starts the connect holds this (a cookie) and must be the one that comes back: a connect link
     // handed to someone else cannot put their upstream account under the starter's name.
     const browser = randomBytes(32).toString('base64url');
-    this.#pending.set(state, { connector, userId, requester, verifier, redirectUri, discovered, client, expires, browser: sha256(browser) });
+    const pending: Pending = { keyId: requester.keyId, verifier, redirectUri, discovered, client: await sealedClient(connector, client), version: connector.updatedAt, browser: sha256(browser).toString('hex') };
+    await this.#deps.store.upstreamTokens.putUpstreamConnect({
+      stateHash: sha256(state).toString('hex'),
+      orgId: connector.orgId,
+      userId,
+      connectorId: connector.id,
+      sealed: await this.#deps.vault.seal(connector.orgId, JSON.stringify(pending), connectBinding(connector.orgId, userId, connector.id)),
+      expiresAt: new Date(expires).toISOString(),
+    });
     const authorization = authorizationUrl({ server: discovered.server, client, redirectUri, state, challenge: codeChallenge, resource: discovered.resource, scope });
     return { authorizationUrl: authorization, expiresAt: new Date(expires).toISOString(), browser };
   }
@@ -201,12 +214,21 @@ export class UserOAuth {
   /** The browser came back: the code is exchanged (once: the state is gone after this) and the tokens sealed. */
   async finish(query: URLSearchParams, browser: string | undefined): Promise<{ orgId: string; connector: string }> {
     const state = query.get('state') ?? '';
-    const p = this.#pending.get(state);
-    this.#pending.delete(state);
-    if (p === undefined || p.expires < this.#now()) throw new GatehouseError('bad_request', 'This connect link is unknown, used or expired: start again');
-    if (browser === undefined || !timingSafeEqual(sha256(browser), p.browser)) {
+    const row = state === '' || state.length > 256 ? undefined : await this.#deps.store.upstreamTokens.takeUpstreamConnect(sha256(state).toString('hex'), new Date(this.#now()).toISOString());
+    if (row === undefined) throw new GatehouseError('bad_request', 'This connect link is unknown, used or expired: start again');
+    const { orgId, userId } = row;
+    let p: Pending;
+    try {
+      p = JSON.parse(await this.#deps.vault.open(orgId, row.sealed, connectBinding(orgId, userId, row.connectorId))) as Pending;
+    } catch (err) {
+      throw new GatehouseError('credential_unavailable', 'This connect cannot be opened: start again', { cause: err });
+    }
+    if (browser === undefined || !timingSafeEqual(sha256(browser), Buffer.from(p.browser, 'hex'))) {
       throw new GatehouseError('forbidden', 'This connect was started in another browser: start it again from the browser you connect with');
     }
+    const connector = await this.#deps.connector(orgId, row.connectorId);
+    if (connector === undefined || connector.updatedAt !== p.version) throw new GatehouseError('conflict', 'The connector changed while you were connecting: start again');
+    const requester: Requester = { keyId: p.keyId, user: userId };
     const error = query.get('error');
     if (error !== null) throw authFailed(`The authorization server refused the connect${OAUTH_ERROR.test(error) ? ` (${error})` : ''}`);
     const code = query.get('code');
@@ -214,19 +236,25 @@ export class UserOAuth {
     // RFC 9207: a server that names itself must be the one the request went to (mix-up attacks).
     const iss = query.get('iss');
     if (iss !== null && iss.replace(/\/+$/, '') !== p.discovered.server.issuer.replace(/\/+$/, '')) throw authFailed('The answer came from another authorization server');
-    const fetcher = egressFetcher(this.#deps.egress, { allowPrivateNetwork: userMode(p.connector).allowPrivateNetwork });
-    const answer = await tokenRequest(fetcher, p.discovered.server, p.client, {
+    const { oauth, allowPrivateNetwork } = userMode(connector);
+    const fetcher = egressFetcher(this.#deps.egress, { allowPrivateNetwork });
+    // The client the code was issued to: a configured one as configured, a registered one as it was sealed.
+    const client: OAuthClient =
+      p.client.id === oauth.clientId
+        ? await this.#client(connector, oauth, this.#state(connector), p.discovered, fetcher, p.redirectUri)
+        : { clientId: p.client.id, method: p.client.method, secret: p.client.secret === undefined ? undefined : () => Promise.resolve(p.client.secret ?? '') };
+    const answer = await tokenRequest(fetcher, p.discovered.server, client, {
       grant_type: 'authorization_code',
       code,
       redirect_uri: p.redirectUri,
       code_verifier: p.verifier,
       resource: p.discovered.resource,
     });
-    await this.#keep(p.connector, p.userId, answer, undefined, await sealedClient(p.connector, p.client));
-    this.#state(p.connector).wanted.delete(p.userId);
-    await this.#deps.audit.record(credentialOpenEvent({ orgId: p.connector.orgId, connector: p.connector.name, purpose: 'oauth_user_connect', requester: p.requester, credentials: ['oauth/user_token'] }));
-    this.#deps.onConnected(p.connector);
-    return { orgId: p.connector.orgId, connector: p.connector.name };
+    await this.#keep(connector, userId, answer, undefined, p.client);
+    this.#state(connector).wanted.delete(userId);
+    await this.#deps.audit.record(credentialOpenEvent({ orgId, connector: connector.name, purpose: 'oauth_user_connect', requester, credentials: ['oauth/user_token'] }));
+    this.#deps.onConnected(connector);
+    return { orgId, connector: connector.name };
   }
 
   /** The person's tokens are deleted and revoked at the server (when it offers revocation). */
@@ -413,16 +441,6 @@ export class UserOAuth {
     const next: ConnectorState = { version: connector.updatedAt, wanted: new Map() };
     this.#states.set(key, next);
     return next;
-  }
-
-  #prune(): void {
-    const now = this.#now();
-    for (const [k, p] of this.#pending) if (p.expires < now) this.#pending.delete(k);
-    while (this.#pending.size >= MAX_PENDING) {
-      const oldest = this.#pending.keys().next().value;
-      if (oldest === undefined) break;
-      this.#pending.delete(oldest);
-    }
   }
 }
 
