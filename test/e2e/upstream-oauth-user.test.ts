@@ -309,6 +309,24 @@ describe('upstream OAuth per user', () => {
     }
   });
 
+  test('a member removed while connecting gets nothing stored when the browser comes back', async () => {
+    const regId = await connectorIdByName(gw.app.services, gw.org.id, 'reg');
+    const m = await addMember(gw.app.services, operatorActor('test'), gw.org.id, { email: 'dave@user-oauth.example', role: 'member' });
+    const { key } = await createKey(gw.app.services, operatorActor('test'), { orgId: gw.org.id, name: 'dave-key', role: 'member', scopes: ['*'], userId: m.userId });
+    const dave: Person = { name: 'dave', userId: m.userId, key, client: await connect(gw.url, key) };
+    try {
+      const done = await browserConnect(dave, regId, false, async (query, cookie) => {
+        assert.equal((await api(gw, gw.ownerKey, 'DELETE', `/members/${dave.userId}`)).status, 204);
+        const res = await fetch(`${base}/auth/upstream/callback?${query.toString()}`, { headers: { cookie: `__Host-gatehouse-upstream-connect=${cookie}` } });
+        return { status: res.status, body: (await res.json()) };
+      });
+      assert.equal(done.status, 403);
+      assert.equal(await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, dave.userId, regId), undefined);
+    } finally {
+      await dave.client.close();
+    }
+  });
+
   test('the CLI adds a per-user connector and lists the mode, never a secret', async () => {
     const added = await runCli(gw, ['connectors', 'add', 'cli-mine', '--url', upstream.url, '--oauth-mode', 'user', '--oauth-scope', 'mcp:read']);
     assert.equal(added.code, 0, added.stderr);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Egress } from '../../../egress/egress.ts';
 import { GatehouseError } from '../../../errors.ts';
-import type { ConnectorOAuth, ConnectorRecord } from '../../../store/types.ts';
+import type { ConnectorOAuth, ConnectorRecord, Store } from '../../../store/types.ts';
 import type { UpstreamTokenStore } from '../../../store/upstream-token-types.ts';
 import type { Vault } from '../../../vault/vault.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -13,7 +13,7 @@ import type { TokenAnswer } from './client-credentials.ts';
 import { authFailed, discover, egressFetcher, type Discovered, type OAuthFetch } from './discovery.ts';
 
 export interface UserOAuthDeps {
-  readonly store: { readonly upstreamTokens: UpstreamTokenStore };
+  readonly store: { readonly upstreamTokens: UpstreamTokenStore } & Pick<Store, 'getMember'>;
   readonly vault: Pick<Vault, 'seal' | 'open'>;
   readonly egress: Egress;
   readonly audit: AuditLog;
@@ -226,6 +226,8 @@ export class UserOAuth {
     if (browser === undefined || !timingSafeEqual(sha256(browser), Buffer.from(p.browser, 'hex'))) {
       throw new GatehouseError('forbidden', 'This connect was started in another browser: start it again from the browser you connect with');
     }
+    // Removed from the organisation since the start: nothing is stored for them.
+    if ((await this.#deps.store.getMember(orgId, userId)) === undefined) throw new GatehouseError('forbidden', 'You are no longer a member of this organisation');
     const connector = await this.#deps.connector(orgId, row.connectorId);
     if (connector === undefined || connector.updatedAt !== p.version) throw new GatehouseError('conflict', 'The connector changed while you were connecting: start again');
     const requester: Requester = { keyId: p.keyId, user: userId };
