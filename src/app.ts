@@ -275,7 +275,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
-    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c) },
+    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c), liveTokens: (c, userId) => userOAuth.liveTokens(c, userId) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
   const bridges = createSessionBridges({ federation, credentials, egress, sandbox, log, pipeline, config, quotas });

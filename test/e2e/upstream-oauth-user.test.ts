@@ -186,6 +186,16 @@ describe('upstream OAuth per user', () => {
     assert.ok(!upstream.verified.slice(before).some((v) => v.method === 'tools/call'), "a stateless call reached the upstream with someone's token");
   });
 
+  test("an upstream that echoes the person's token back: replaced before the agent sees it (echo scrub)", async () => {
+    const result = await people.alice.client.callTool({ name: 'mine__echo', arguments: {} });
+    const sent = upstream.authorizations.at(-1)?.slice(7) ?? '';
+    assert.ok(sent.length > 20);
+    const shown = JSON.stringify(result);
+    assert.ok(!shown.includes(sent), 'the token reached the agent');
+    assert.ok(!shown.includes(Buffer.from(sent).toString('base64')), 'the token reached the agent in base64');
+    assert.match(shown, /\[REDACTED:connector-credential\]/);
+  });
+
   test('the tokens are sealed at rest and never logged; the agent\'s key never reaches the upstream', async () => {
     const row = await gw.app.services.store.upstreamTokens.getUpstreamToken(gw.org.id, people.alice.userId, connectorId);
     assert.ok(row !== undefined);

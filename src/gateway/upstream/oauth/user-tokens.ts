@@ -316,6 +316,14 @@ export class UserOAuth {
     return undefined;
   }
 
+  /** The tokens the person holds for the connector now (for the echo scrub), or none. */
+  liveTokens(connector: ConnectorRecord, userId: string): readonly string[] {
+    const t = connector.transport;
+    if (t.type !== 'http' || t.oauth?.mode !== 'user') return [];
+    const h = this.cached(connector, userId);
+    return h === undefined ? [] : h.refresh === undefined ? [h.access] : [h.access, h.refresh];
+  }
+
   /** The person's tokens, opened from the store when not held yet (an audited opening), or undefined. */
   async held(connector: ConnectorRecord, userId: string, requester: Requester, fresh = false): Promise<Held | undefined> {
     const key = tokenKey(connector.orgId, userId, connector.id);
