@@ -1,3 +1,4 @@
+import { GatehouseError } from './errors.ts';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,9 @@ import { MemoryLimiterStore } from './gateway/traffic/limiter-store.ts';
 import { createTrafficLimits } from './gateway/traffic/limits.ts';
 import { createOrgLimits } from './gateway/traffic/org-limits.ts';
 import { Quotas } from './gateway/traffic/quotas.ts';
-import { createCredentialOpener } from './gateway/upstream/credentials.ts';
+import { createCredentialOpener, credentialOpenEvent } from './gateway/upstream/credentials.ts';
+import { openOAuthValue } from './gateway/upstream/oauth/sealing.ts';
+import { UserOAuth } from './gateway/upstream/oauth/user-tokens.ts';
 import { createRefusalAudit } from './gateway/traffic/refusal-audit.ts';
 import { purgeIdempotencyKeys } from './gateway/traffic/idempotency.ts';
 import { startAuditRetention } from './services/audit-retention.ts';
@@ -163,7 +166,32 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
       siem.appended(record);
     });
   }
-  const credentials = createCredentialOpener({ vault: services.vault, audit });
+  // Upstream OAuth per user: each person's own tokens for connectors in `user` mode (gateway/upstream/oauth).
+  const userOAuth = new UserOAuth({
+    store,
+    vault: services.vault,
+    egress,
+    audit,
+    base: () => base,
+    clientMetadataUrl: config.upstreamOAuthClientMetadataUrl,
+    openSecret: async (connector, ciphertext) => {
+      const event = { orgId: connector.orgId, connector: connector.name, purpose: 'oauth_token_request', requester: { keyId: null, user: 'system:connection' }, credentials: ['oauth/client_secret'] };
+      try {
+        const value = await openOAuthValue(services.vault, connector.orgId, connector.id, 'client_secret', ciphertext);
+        await audit.record(credentialOpenEvent(event));
+        return value;
+      } catch (err) {
+        await audit.record(credentialOpenEvent({ ...event, failed: true }));
+        throw new GatehouseError('credential_unavailable', `The OAuth client secret of connector '${connector.name}' cannot be opened`, { cause: err });
+      }
+    },
+    connector: (orgId, id) => store.getConnector(orgId, id),
+    onConnected: (connector) => {
+      void federation.retryNow(connector.id);
+    },
+  });
+  services.upstreamOAuth = userOAuth;
+  const credentials = createCredentialOpener({ vault: services.vault, audit, userAuth: (c, userId) => userOAuth.authFor(c, userId) });
   const quotas = new Quotas({
     perKey: { session: config.maxSessionsPerKey, stream: config.maxStreamsPerKey, upstream: config.maxSessionUpstreamsPerKey, process: config.maxProcessesPerKey },
     perOrg: { session: config.maxSessionsPerOrg, stream: config.maxStreamsPerOrg, upstream: config.maxSessionUpstreamsPerOrg, process: config.maxProcessesPerOrg },
@@ -252,7 +280,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     },
     idempotency,
     approval: { orgLimits, approvals: store.approvals, ttlMs: config.approvalTtlSeconds * 1000, now: Date.now },
-    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c) },
+    scrub: { connector: (orgId, name) => federation.connection(orgId, name)?.connector, secrets: (c) => credentials.secrets(c), liveTokens: (c, userId) => userOAuth.liveTokens(c, userId) },
     guardrails: { settings: createGuardrailSettings(store), timeoutMs: config.guardrailTimeoutMs },
   });
   const bridges = createSessionBridges({ federation, credentials, egress, sandbox, log, pipeline, config, quotas });

@@ -4,7 +4,7 @@ import type { AuthRequest, AuthResponse } from '../control-plane.ts';
 import { describeError, errorBody, GatehouseError, toGatehouseError } from '../errors.ts';
 import type { SessionPrincipal } from '../identity/browser-session.ts';
 import { MAX_PASSWORD_LENGTH } from '../identity/password-policy.ts';
-import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie } from '../identity/session-cookie.ts';
+import { clearCookie, csrfTokenFor, OIDC_FLOW_COOKIE, readCookie, sameOriginRequest, SESSION_COOKIE, setCookie, UPSTREAM_CONNECT_COOKIE } from '../identity/session-cookie.ts';
 import { confirmTotp, enrolTotp, verifySecondFactor } from '../services/mfa.ts';
 import { finishOidc, startOidc, type OidcEnv } from '../services/oidc-sign-in.ts';
 import { auditSignIn, changeOwnPassword, passwordLogin, type ClientInfo } from '../services/sign-in.ts';
@@ -117,6 +117,19 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
         await auditSignIn(env, { orgId: p.orgId, userId: p.userId, action: 'auth.logout', decision: 'allow', reason: null }, client);
         return { status: 204, cookies: [clearCookie(SESSION_COOKIE)] };
       }
+    }
+    // OAuth per user (gateway/upstream/oauth/user-tokens.ts): the upstream's authorization server sends the browser
+    // back here; the single-use state names the person and connector, the code is exchanged and the tokens sealed.
+    if (key === 'GET /upstream/callback') {
+      const engine = env.services.upstreamOAuth;
+      if (engine === undefined) throw new GatehouseError('not_found', 'Not found');
+      const done = await engine.finish(new URLSearchParams(req.rawQuery), readCookie(req.cookie, UPSTREAM_CONNECT_COOKIE));
+      return { status: 200, body: { connected: done.connector }, cookies: [clearCookie(UPSTREAM_CONNECT_COOKIE)] };
+    }
+    if (key === 'GET /upstream/client-metadata.json') {
+      const doc = env.services.upstreamOAuth?.clientMetadata();
+      if (doc === undefined) throw new GatehouseError('not_found', 'Not found');
+      return { status: 200, body: doc };
     }
     const oidc = req.method === 'GET' ? OIDC_PATH.exec(req.path) : null;
     if (oidc?.[1] !== undefined && oidc[2] === 'start') {

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { addConnector, getConnector, LIMIT_RANGES, listConnectors, removeConnector, updateConnector } from '../services/connectors.ts';
+import { disconnectUpstream, startUpstreamConnect, upstreamConnection } from '../services/upstream-oauth.ts';
+import { setCookie, UPSTREAM_CONNECT_COOKIE } from '../identity/session-cookie.ts';
 import { defineRoute, json } from './route.ts';
 import { idParam } from './schemas.ts';
 
@@ -42,7 +44,7 @@ export const connectorView = z.object({
     .optional()
     .describe('How the running gateway (this replica) sees the connector'),
   oauth: z
-    .object({ mode: z.literal('client_credentials'), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
+    .object({ mode: z.enum(['client_credentials', 'user']), clientId: z.string(), clientSecret: z.boolean(), privateKey: z.string().optional(), scope: z.string().optional(), authMethod: z.string().optional(), issuer: z.string().optional() })
     .optional()
     .describe('OAuth client credentials the gateway uses for this upstream; whether a secret is held, never the secret'),
   createdAt: z.string(),
@@ -50,7 +52,8 @@ export const connectorView = z.object({
 
 const oauthInput = z
   .strictObject({
-    clientId: z.string().min(1).max(512),
+    mode: z.enum(['client_credentials', 'user']).optional().describe('client_credentials (default): one token for the connector; user: each member connects their own account'),
+    clientId: z.string().min(1).max(512).optional().describe('Required for client_credentials; in user mode, absent: a client ID metadata document or dynamic registration'),
     clientSecret: z.string().max(4096).optional(),
     scope: z.string().max(1024).optional(),
     authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).optional(),
@@ -106,6 +109,10 @@ const patchBody = z.strictObject({
 });
 
 const connectorId = idParam('id');
+
+const connectStarted = z.object({ authorizationUrl: z.string(), expiresAt: z.string().describe('When the connect link stops working') });
+const connectionView = z.object({ connected: z.boolean(), scope: z.string().nullable(), expiresAt: z.string().nullable().describe("When the access token expires; it is refreshed before then") });
+const disconnectedView = z.object({ removed: z.boolean(), revoked: z.boolean() });
 
 export const connectorRoutes = [
   defineRoute({
@@ -165,5 +172,43 @@ export const connectorRoutes = [
       await removeConnector(services, actor, orgId, params.id);
       return json(204);
     },
+  }),
+  // OAuth per user: the caller's own account at the connector's upstream (services/upstream-oauth.ts).
+  defineRoute({
+    method: 'GET',
+    path: '/connectors/{id}/oauth/connect',
+    action: 'connector.oauth_connect',
+    operationId: 'connectUpstreamAccount',
+    summary: "Connect your own account at the connector's upstream: redirects the browser to its authorization server (PKCE S256, resource indicator); the gateway's /auth/upstream/callback stores your tokens when the same browser (its cookie) comes back",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 302, description: 'To the authorization server (Location); the same URL in the body', schema: connectStarted },
+    handle: async ({ services, actor, orgId, params }) => {
+      const { browser, ...started } = await startUpstreamConnect(services, actor, orgId, params.id);
+      const headers = { location: started.authorizationUrl, 'cache-control': 'no-store', 'set-cookie': setCookie(UPSTREAM_CONNECT_COOKIE, browser, 600) };
+      return { status: 302, body: started, headers };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/connectors/{id}/oauth/connection',
+    action: 'connector.oauth_connect',
+    operationId: 'getUpstreamConnection',
+    summary: "Whether you have connected your own account at the connector's upstream (never a token)",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 200, description: 'Your connection', schema: connectionView },
+    handle: async ({ services, actor, orgId, params }) => json(200, await upstreamConnection(services, actor, orgId, params.id)),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/connectors/{id}/oauth/connection',
+    action: 'connector.oauth_connect',
+    operationId: 'disconnectUpstreamAccount',
+    summary: "Disconnect your own account: your tokens are revoked at the authorization server (RFC 7009) where it offers revocation, and deleted",
+    tag: 'connectors',
+    params: connectorId,
+    response: { status: 200, description: 'Whether tokens were held, and whether the server confirmed their revocation', schema: disconnectedView },
+    handle: async ({ services, actor, orgId, params }) => json(200, await disconnectUpstream(services, actor, orgId, params.id)),
   }),
 ];

@@ -6,7 +6,7 @@ import type { CliContext } from './context.ts';
 import { out, table, UsageError } from './output.ts';
 
 export const CONNECTORS_USAGE = `gatehouse connectors add NAME --url URL [--header "Name: value"]... [--secret-header "Name: value"]... [--allow-private-network] [--propagate-trace-context]
-    [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|private-key-jwt|none]
+    [--oauth-mode client-credentials|user] [--oauth-client-id ID [--oauth-client-secret SECRET] [--oauth-scope "A B"] [--oauth-auth-method basic|post|private-key-jwt|none]
      [--oauth-private-key-file PEM [--oauth-signing-alg ES256]] [--oauth-issuer URL]]
 gatehouse connectors trace-context NAME on|off [--org SLUG]
 gatehouse connectors add NAME --command CMD [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--network] [--allow-shell] [--allow-unsafe-env] [-- ARG...]
@@ -18,6 +18,8 @@ gatehouse connectors remove NAME [--org SLUG]
   --allow-private-network lets this one connector reach private, loopback or link-local addresses (operator only).
   --oauth-client-id: the upstream wants OAuth; the gateway gets client-credentials tokens for it from the
   authorization server the upstream names (--oauth-issuer: only that one). Give the secret as @env:VAR.
+  --oauth-mode user: each member connects their own account (GET /api/v1/connectors/ID/oauth/connect); the
+  client id is optional then (a client ID metadata document or dynamic registration is used).
   --propagate-trace-context (or trace-context NAME on) sends the upstream each call's W3C traceparent while tracing is on.
   A stdio connector runs its argv without a shell, sandboxed, offline unless --network. A shell with -c, node -e,
   python -c (and kin) need --allow-shell; LD_*, NODE_OPTIONS, PYTHON* (and kin) need --allow-unsafe-env.
@@ -67,6 +69,7 @@ const AUTH_METHODS = { basic: 'client_secret_basic', post: 'client_secret_post',
 function oauthOptions(
   values: {
     'oauth-client-id'?: string;
+    'oauth-mode'?: string;
     'oauth-client-secret'?: string;
     'oauth-scope'?: string;
     'oauth-auth-method'?: string;
@@ -77,6 +80,12 @@ function oauthOptions(
   env: NodeJS.ProcessEnv,
 ): OAuthInput | undefined {
   const clientId = values['oauth-client-id'];
+  const mode = values['oauth-mode'];
+  if (mode !== undefined && mode !== 'user' && mode !== 'client-credentials') throw new UsageError('--oauth-mode is client-credentials or user');
+  if (mode === 'user' && clientId === undefined) {
+    if (values['oauth-client-secret'] !== undefined) throw new UsageError('--oauth-client-secret needs --oauth-client-id');
+    return { mode: 'user', scope: values['oauth-scope'], issuer: values['oauth-issuer'] };
+  }
   if (clientId === undefined) {
     if (Object.keys(values).some((k) => k.startsWith('oauth-') && values[k as keyof typeof values] !== undefined)) {
       throw new UsageError('the --oauth-* options need --oauth-client-id');
@@ -88,6 +97,7 @@ function oauthOptions(
   const keyFile = values['oauth-private-key-file'];
   const secret = values['oauth-client-secret'];
   return {
+    ...(mode === 'user' ? { mode: 'user' as const } : {}),
     clientId,
     clientSecret: secret === undefined ? undefined : resolveValue(secret, env),
     scope: values['oauth-scope'],
@@ -109,6 +119,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
       header: { type: 'string', multiple: true },
       'secret-header': { type: 'string', multiple: true },
       'oauth-client-id': { type: 'string' },
+      'oauth-mode': { type: 'string' },
       'oauth-client-secret': { type: 'string' },
       'oauth-scope': { type: 'string' },
       'oauth-auth-method': { type: 'string' },
@@ -196,7 +207,7 @@ export async function connectorsCommand(ctx: CliContext, sub: string, rest: stri
           flags: [c.network === true ? 'network' : '', c.allowShell === true ? 'allow-shell' : '', c.allowUnsafeEnv === true ? 'allow-unsafe-env' : ''].filter(Boolean).join(','),
           values: [
             ...[...(c.headers ?? []), ...(c.env ?? [])].map((v) => (v.secret ? `${v.name}=********` : `${v.name}=${v.value ?? ''}`)),
-            ...(c.oauth === undefined ? [] : [`oauth=${c.oauth.clientId}${c.oauth.scope === undefined ? '' : ` (${c.oauth.scope})`}`]),
+            ...(c.oauth === undefined ? [] : [`oauth${c.oauth.mode === 'user' ? '(per user)' : ''}=${c.oauth.clientId === '' ? 'registered' : c.oauth.clientId}${c.oauth.scope === undefined ? '' : ` (${c.oauth.scope})`}`]),
           ].join(' '),
           limits: Object.entries(c.limits ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' '),
           health:

@@ -11,6 +11,7 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
   GATEHOUSE_DATABASE_MIGRATOR_URL: 'databaseMigratorUrl',
   GATEHOUSE_PUBLIC_URL: 'publicUrl',
+  GATEHOUSE_UPSTREAM_OAUTH_CLIENT_METADATA_URL: 'upstreamOAuthClientMetadataUrl',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_ALLOWED_ORIGINS: 'allowedOrigins',
   GATEHOUSE_ALLOWED_HOSTS: 'allowedHosts',

@@ -33,6 +33,12 @@ export const configSchema = z.strictObject({
     .optional(),
   /** The URL clients use to reach the gateway, when it differs from http://host:port (a TLS proxy in front). */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Upstream OAuth per user: the https URL at which the gateway's client ID metadata document (served at
+   * /auth/upstream/client-metadata.json) is published, used as the gateway's client_id with authorization servers
+   * that accept such documents. Unset: configured clients or dynamic registration only.
+   */
+  upstreamOAuthClientMetadataUrl: z.url({ protocol: /^https$/ }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Browser origins allowed to call /mcp. Loopback origins are always allowed while bound to loopback. */
   allowedOrigins: z.array(z.string().min(1)).default([]),

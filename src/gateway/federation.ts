@@ -200,6 +200,11 @@ export class Federation {
     return this.#catalogs.get(orgId) ?? EMPTY;
   }
 
+  /** The connector's shared connection tries again at once, if it is down; resolves when that attempt settled. */
+  async retryNow(connectorId: string): Promise<void> {
+    await this.#connections.get(connectorId)?.retryNow();
+  }
+
   connection(orgId: string, connector: string): UpstreamConnection | undefined {
     return this.#byName.get(`${orgId}/${connector}`);
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { describeError, GatehouseError, toGatehouseError } from '../errors.ts';
+import type { Forwarder, UpstreamConnection } from './upstream/connection.ts';
 import type { AuditDecision } from '../store/types.ts';
 import { createDecideStage } from './access/decide-stage.ts';
 import type { NetworkRules } from './access/network-rules.ts';
@@ -113,7 +114,7 @@ export function createPipeline(deps: PipelineDeps) {
     decide: [createDecideStage({ connectors: deps.pins, ...(deps.policies === undefined ? {} : { policies: deps.policies }) })],
     limit: [deps.traffic.limit, createIdempotencyStage(deps.idempotency)],
     'guard-pre': [echoScrub.outbound, guard.pre, createApprovalStage(deps.approval)],
-    forward: [createForwardStage({ connection: (orgId, c) => deps.federation.connection(orgId, c), guard: (orgId, c) => deps.federation.guard(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
+    forward: [createForwardStage({ connection: (orgId, c) => sessionless(deps.federation.connection(orgId, c)), guard: (orgId, c) => deps.federation.guard(orgId, c), answer: createGatewayAnswers({ serverVersion: deps.serverVersion, connectors: deps.pins }) })],
     'guard-post': [guard.post],
     scrub: [echoScrub.stage],
   };
@@ -248,3 +249,18 @@ export function createPipeline(deps: PipelineDeps) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/**
+ * A call made without a session (the stateless revision) goes on the connector's shared connection, except to a
+ * connector with OAuth per user: that connection reads the listing with the token of whoever connected last, and a
+ * call must carry its own person's token, which only a session's own connection does.
+ */
+function sessionless(conn: UpstreamConnection | undefined): Forwarder | undefined {
+  const t = conn?.connector.transport;
+  if (conn === undefined || t?.type !== 'http' || t.oauth?.mode !== 'user') return conn;
+  const name = conn.connector.name;
+  return {
+    request: () =>
+      Promise.reject(new GatehouseError('upstream_auth_required', `Connector '${name}' uses each person's own account: call it within a session (MCP 2025-11-25 or earlier), whose key acts for you`)),
+  };
+}

@@ -59,7 +59,7 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
         own = new SessionUpstreams(
           {
             // A session's own connection is opened on its key's request.
-            credentials: (connector) => deps.credentials.open(connector, { keyId: session.keyId, user: `system:session-upstream` }),
+            credentials: (connector) => deps.credentials.open(connector, { keyId: session.keyId, user: `system:session-upstream`, userId: session.userId }),
             egress: deps.egress,
             sandbox: deps.sandbox,
             log: deps.log,
@@ -80,6 +80,9 @@ export function createSessionBridges(deps: SessionBridgeDeps) {
       async upstream(connector) {
         const shared = sharedOf(connector);
         if (shared === undefined) return undefined;
+        // OAuth per user: every call goes on the session's own connection, with its person's tokens.
+        const t = shared.connector.transport;
+        if (t.type === 'http' && t.oauth?.mode === 'user') return upstreams().get(shared.connector);
         // A connector that is down fails fast on the shared connection rather than making each session wait out a
         // connect timeout of its own.
         if (shared.state !== 'ready' || (!session.answersRequests && logLevel === undefined && !subscribed)) return shared;

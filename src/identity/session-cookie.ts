@@ -8,6 +8,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } 
 export const SESSION_COOKIE = '__Host-gatehouse-session';
 /** Binds an OIDC sign-in in progress to the browser that started it (login CSRF). */
 export const OIDC_FLOW_COOKIE = '__Host-gatehouse-oidc';
+/** OAuth per user: binds a connect to the browser that started it (gateway/upstream/oauth/user-tokens.ts). */
+export const UPSTREAM_CONNECT_COOKIE = '__Host-gatehouse-upstream-connect';
 export const CSRF_HEADER = 'x-csrf-token';
 
 /** 256 random bits: the session id the browser holds. The server keeps only its SHA-256. */

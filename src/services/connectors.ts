@@ -18,7 +18,10 @@ export interface ValueInput {
 
 /** OAuth client credentials for an upstream that wants access tokens; the secret is sealed, never shown again. */
 export interface OAuthInput {
-  readonly clientId: string;
+  /** client_credentials (the default): one token for the connector; user: each person connects their own account. */
+  readonly mode?: ConnectorOAuth['mode'] | undefined;
+  /** Required for client_credentials; in user mode, absent means a client ID metadata document or registration. */
+  readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
   readonly scope?: string | undefined;
   readonly authMethod?: ConnectorOAuth['authMethod'];
@@ -90,7 +93,7 @@ export interface ConnectorView {
   readonly headers?: readonly { name: string; secret: boolean; value?: string }[];
   readonly env?: readonly { name: string; secret: boolean; value?: string }[];
   /** Whether a client secret is held is shown, never the secret. */
-  readonly oauth?: { mode: 'client_credentials'; clientId: string; clientSecret: boolean; privateKey?: string; scope?: string; authMethod?: string; issuer?: string };
+  readonly oauth?: { mode: 'client_credentials' | 'user'; clientId: string; clientSecret: boolean; privateKey?: string; scope?: string; authMethod?: string; issuer?: string };
   /** Shown (and so audited) only when set. */
   readonly allowShell?: true;
   readonly allowUnsafeEnv?: true;
@@ -161,7 +164,11 @@ const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 /** Checks and seals OAuth client settings; a public client (`none`) has no secret, any other needs one. */
 async function sealOAuth(ctx: ServiceContext, orgId: string, id: string, o: OAuthInput): Promise<ConnectorOAuth> {
   if (o.issuer !== undefined) ctx.egress.parse(o.issuer);
-  if (!CLIENT_ID.test(o.clientId)) throw new GatehouseError('bad_request', 'OAuth client id must be 1-512 visible characters');
+  const mode = o.mode ?? 'client_credentials';
+  const clientId = o.clientId ?? '';
+  if (!(mode === 'user' && clientId === '') && !CLIENT_ID.test(clientId)) throw new GatehouseError('bad_request', 'OAuth client id must be 1-512 visible characters');
+  if (mode === 'user' && (o.privateKeyPem !== undefined || o.authMethod === 'private_key_jwt')) throw new GatehouseError('bad_request', 'OAuth per user takes a client secret or none, not a private key');
+  if (mode === 'user' && clientId === '' && (o.clientSecret !== undefined || o.authMethod !== undefined)) throw new GatehouseError('bad_request', 'A client secret or auth method needs the client id it belongs to');
   if (o.scope !== undefined && (o.scope.length > 1024 || !SCOPE.test(o.scope))) throw new GatehouseError('bad_request', 'OAuth scope must be space-separated scope tokens (RFC 6749 §3.3)');
   const secret = o.clientSecret === undefined || o.clientSecret === '' ? undefined : o.clientSecret;
   if (secret !== undefined && secret.length > 4096) throw new GatehouseError('bad_request', 'OAuth client secret is too long');
@@ -177,8 +184,8 @@ async function sealOAuth(ctx: ServiceContext, orgId: string, id: string, o: OAut
     throw new GatehouseError('bad_request', 'OAuth auth method private_key_jwt needs a private key, and a private key needs private_key_jwt');
   }
   return {
-    mode: 'client_credentials',
-    clientId: o.clientId,
+    mode,
+    clientId,
     ...(secret === undefined ? {} : { clientSecret: { ciphertext: await sealOAuthValue(ctx.vault, orgId, id, 'client_secret', secret) } }),
     ...(pem === undefined ? {} : { privateKey: { ciphertext: await sealOAuthValue(ctx.vault, orgId, id, 'private_key', pem), alg } }),
     ...(o.scope === undefined ? {} : { scope: o.scope }),

@@ -1,3 +1,4 @@
+import type { UserOAuth } from '../gateway/upstream/oauth/user-tokens.ts';
 import type { ConnectorHealthView } from '../gateway/upstream/health-snapshot.ts';
 import type { KeyObject } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
@@ -26,6 +27,8 @@ export interface ServiceContext {
   readonly production?: boolean;
   /** The SIEM sinks configured (syslog, webhook, otlp): retention keeps every record one of them has not delivered. */
   readonly siemSinks?: readonly string[];
+  /** Upstream OAuth per user (gateway/upstream/oauth/user-tokens.ts); set by the app once the gateway is built. */
+  upstreamOAuth?: UserOAuth | undefined;
 }
 
 /**

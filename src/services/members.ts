@@ -3,6 +3,7 @@ import { roleWithin } from '../gateway/access/permissions.ts';
 import { newId } from '../ids.ts';
 import { DuplicateError, type KeyRole, type MemberRecord, type UserRecord } from '../store/types.ts';
 import { authorize, changeEvent, requireSameOrg, type Actor, type ServiceContext } from './context.ts';
+import { endUpstreamTokens } from './upstream-oauth.ts';
 
 /** A member as it may be shown. */
 export interface MemberView {
@@ -95,6 +96,8 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, orgId: str
   if (!roleWithin(member.role, actor.role)) throw new GatehouseError('forbidden', 'You cannot remove a member with more rights than yours');
   if (!(await ctx.store.deleteMembership(orgId, userId, new Date().toISOString()))) throw new GatehouseError('not_found', NO_SUCH_MEMBER);
   await ctx.audit.record(changeEvent(orgId, actor, 'member.remove', { name: userId }, undefined));
+  // Their own accounts at upstreams (OAuth per user) go with them: revoked where the server allows, and deleted.
+  await endUpstreamTokens(ctx, actor, orgId, userId, 'member.remove');
 }
 
 /** The CLI names people by email. */

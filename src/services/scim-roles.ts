@@ -1,6 +1,7 @@
 import type { KeyRole } from '../store/types.ts';
 import type { ScimGroupRecord, ScimRoleMapping } from '../store/scim-types.ts';
 import { changeEvent, type Actor, type ServiceContext } from './context.ts';
+import { endUpstreamTokens } from './upstream-oauth.ts';
 
 /**
  * What SCIM provisioning needs beyond the control-plane context: a way to end a person's sessions in an organisation
@@ -86,4 +87,6 @@ export async function endUserAccess(ctx: ScimContext, actor: Actor, orgId: strin
     }
   }
   await ctx.endUserSessions(orgId, userId);
+  // Their own tokens at upstreams (OAuth per user) are revoked and deleted with the rest of their access.
+  await endUpstreamTokens(ctx, actor, orgId, userId, 'scim');
 }

@@ -1,6 +1,7 @@
 import type { AuditRetentionStore } from './audit-retention-types.ts';
 import type { GuardrailSettingsStore } from './guardrail-types.ts';
 import type { KeyPolicyStore } from './key-policy-types.ts';
+import type { UpstreamTokenStore } from './upstream-token-types.ts';
 import type { TrafficSettingsStore } from './traffic-types.ts';
 import type { ApprovalStore } from './approval-types.ts';
 import type { SiemStore } from './siem-types.ts';
@@ -117,7 +118,9 @@ export interface ConnectorLimits {
 
 /** How the gateway gets OAuth access tokens for an HTTP connector; the client secret is sealed like a secret header. */
 export interface ConnectorOAuth {
-  readonly mode: 'client_credentials';
+  /** client_credentials: one token for the connector; user: each person's own (gateway/upstream/oauth/user-tokens.ts). */
+  readonly mode: 'client_credentials' | 'user';
+  /** Empty in `user` mode when none is configured: a client ID metadata document or dynamic registration is used. */
   readonly clientId: string;
   readonly clientSecret?: { readonly ciphertext: string } | undefined;
   readonly scope?: string | undefined;
@@ -352,6 +355,8 @@ export interface Store {
   readonly guardrailSettings: GuardrailSettingsStore;
   /** Per-organisation key policies: longest lifetime, wildcard scopes (key-policy-types.ts). */
   readonly keyPolicies: KeyPolicyStore;
+  /** Each person's own sealed tokens for upstreams that want OAuth per user (upstream-token-types.ts). */
+  readonly upstreamTokens: UpstreamTokenStore;
   /** Idempotency keys of tools/call and the admin API's creating POSTs. */
   readonly idempotency: IdempotencyStore;
   /** The vault's KEK version and the organisations' wrapped data keys. */

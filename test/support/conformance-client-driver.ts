@@ -12,6 +12,7 @@
  *
  * Adding a scenario is one entry in CLIENT_SCENARIOS. Nothing is expected to fail: callers assert every check.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,7 +21,9 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type ClientCapabilities, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { removeConnector, connectorIdByName } from '../../src/services/connectors.ts';
+import { addConnector, removeConnector, connectorIdByName } from '../../src/services/connectors.ts';
+import { createKey } from '../../src/services/keys.ts';
+import { addMember } from '../../src/services/members.ts';
 import { operatorActor } from '../../src/services/context.ts';
 import { addAndConnect, httpConnector, NODE, ROOT, type ConnectorInput, type Gateway } from '../e2e/harness.ts';
 
@@ -46,6 +49,8 @@ export interface Agent {
   tool(name: string): string;
   /** Calls the scenario server's tool `name` through the gateway; a tool error fails the drive. */
   call(name: string, args?: Record<string, unknown>): Promise<unknown>;
+  /** OAuth per user: the member opens the connect URL again (their browser, as at the start). */
+  reconnect(): Promise<void>;
 }
 
 export interface ClientScenario {
@@ -57,6 +62,17 @@ export interface ClientScenario {
   readonly connector?: (serverUrl: string, context: unknown, gw: Gateway) => ConnectorInput | Promise<ConnectorInput>;
   /** What the agent does through the gateway once the connector is up. */
   readonly drive: (agent: Agent) => Promise<unknown>;
+  /**
+   * OAuth per user: a member of the organisation connects their account first, the driver playing their browser
+   * (the gateway's connect route, the scenario's auto-approving authorization endpoint, the gateway's callback),
+   * and the agent then calls with that member's key.
+   */
+  readonly browser?: boolean;
+  /**
+   * The scenario expects the client to refuse (a wrong resource, a scope it cannot get): the connect or the call
+   * must fail with the gateway's clean error, and the drive counts as done when it does.
+   */
+  readonly refuses?: RegExp;
 }
 
 /**
@@ -83,15 +99,57 @@ export const CLIENT_SCENARIOS: Readonly<Record<string, ClientScenario>> = {
     connector: (serverUrl, context) => oauthConnector(serverUrl, context),
     drive: (a) => a.call('test-tool'),
   },
+  // OAuth per user: a member connects through the (auto-approving) authorization server, then calls.
+  'auth/metadata-default': perUser(),
+  'auth/metadata-var1': perUser(),
+  'auth/metadata-var2': perUser(),
+  'auth/metadata-var3': perUser(),
+  'auth/basic-cimd': perUser(),
+  'auth/scope-from-www-authenticate': perUser(),
+  'auth/scope-from-scopes-supported': perUser(),
+  'auth/scope-omitted-when-undefined': perUser(),
+  // The upstream asks for more scope at the call: the gateway refuses the call naming the connect URL, the member
+  // connects again (the gateway asks for the union of the scopes), and the call goes through.
+  'auth/scope-step-up': perUser({
+    drive: async (a) => {
+      await assert.rejects(a.call('test-tool'), (err: Error) => /-32065/.test(err.message) && /needs more of your authorization \(mcp:write\).*\/oauth\/connect/.test(err.message));
+      await a.reconnect();
+      return a.call('test-tool');
+    },
+  }),
+  // The upstream refuses every token with a scope it already has: the gateway stops (no authorization loop) and
+  // the call fails with the reason.
+  'auth/scope-retry-limit': perUser({ refuses: /-32066: The upstream refuses the token even with the scope it asked for/ }),
+  'auth/token-endpoint-auth-basic': perUser(),
+  'auth/token-endpoint-auth-post': perUser(),
+  'auth/token-endpoint-auth-none': perUser(),
+  'auth/2025-03-26-oauth-metadata-backcompat': perUser(),
+  'auth/2025-03-26-oauth-endpoint-fallback': perUser(),
+  // The metadata names another resource than the server's: no token is ever asked for, the connect is refused.
+  'auth/resource-mismatch': perUser({ refuses: /connect: HTTP 502 .*upstream_auth_failed.*names a different resource/ }),
+  'auth/offline-access-scope': perUser(),
+  'auth/offline-access-not-supported': perUser(),
+  // The scenario's server offers no registration: the connector holds the client it was given beforehand.
+  'auth/pre-registration': perUser({ connector: (url, context) => oauthConnector(url, context, 'user') }),
 };
 
-function oauthConnector(url: string, context: unknown): ConnectorInput {
+/** A connector in OAuth-per-user mode whose scenario's authorization server the member consents at. */
+function perUser(more: Partial<ClientScenario> = {}): ClientScenario {
+  return {
+    connector: (url) => ({ name: 'oauth', type: 'http', url, headers: [], oauth: { mode: 'user' } }),
+    browser: true,
+    drive: (a) => a.call('test-tool'),
+    ...more,
+  };
+}
+
+function oauthConnector(url: string, context: unknown, mode: 'client_credentials' | 'user' = 'client_credentials'): ConnectorInput {
   const c = context as { client_id?: unknown; client_secret?: unknown; private_key_pem?: unknown; signing_algorithm?: unknown };
   if (typeof c.client_id !== 'string') throw new Error('the scenario gave no client_id');
   const clientSecret = typeof c.client_secret === 'string' ? c.client_secret : undefined;
   const privateKeyPem = typeof c.private_key_pem === 'string' ? c.private_key_pem : undefined;
   const signingAlg = typeof c.signing_algorithm === 'string' ? c.signing_algorithm : undefined;
-  return { name: 'oauth', type: 'http', url, headers: [], oauth: { clientId: c.client_id, clientSecret, privateKeyPem, signingAlg } };
+  return { name: 'oauth', type: 'http', url, headers: [], oauth: { mode, clientId: c.client_id, clientSecret, privateKeyPem, signingAlg } };
 }
 
 export interface ScenarioRun {
@@ -129,12 +187,27 @@ export async function runClientScenario(gw: Gateway, scenario: string, options: 
       try {
         const { serverUrl, context } = JSON.parse(await readBody(req)) as { serverUrl: string; context: unknown };
         const input = spec.connector === undefined ? httpConnector(connector, serverUrl) : { ...(await spec.connector(serverUrl, context, gw)), name: connector };
-        await addAndConnect(gw, input);
-        state.added = true;
-        await drive(gw, spec, connector);
+        let key = gw.ownerKey;
+        if (spec.browser === true) {
+          await addConnector(gw.app.services, operatorActor('conformance-client'), { ...input, orgId: gw.org.id });
+          state.added = true;
+          await gw.app.federation.sync();
+          key = (await member(gw)).key;
+          await connectAccount(gw, connector, key);
+          await gw.app.federation.settled();
+        } else {
+          await addAndConnect(gw, input);
+          state.added = true;
+        }
+        await drive(gw, spec, connector, key, () => connectAccount(gw, connector, key));
+        if (spec.refuses !== undefined) throw new Error('the gateway went through where the scenario expects the client to refuse');
         ok = true;
       } catch (err) {
         driveError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        if (spec.refuses !== undefined) {
+          ok = spec.refuses.test(driveError);
+          driveError = ok ? undefined : `expected a refusal matching ${String(spec.refuses)}, got ${driveError}`;
+        }
       }
       // The client is done before the command exits: the scenario's server waits for its connections to end.
       await removeIfAdded().catch((err: unknown) => (driveError ??= `removing the connector: ${String(err)}`));
@@ -169,11 +242,11 @@ export async function runClientScenario(gw: Gateway, scenario: string, options: 
 }
 
 /** The agent's part: an SDK client on the gateway's /mcp, with the scenario's capabilities, runs `drive`. */
-async function drive(gw: Gateway, spec: ClientScenario, connector: string): Promise<void> {
+async function drive(gw: Gateway, spec: ClientScenario, connector: string, key: string, reconnect: () => Promise<void>): Promise<void> {
   const client = new Client({ name: 'conformance-agent', version: '1.0.0' }, { capabilities: spec.capabilities ?? {} });
   const elicit = spec.elicit;
   if (elicit !== undefined) client.setRequestHandler(ElicitRequestSchema, (request) => elicit(request.params as Record<string, unknown>));
-  const transport = new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { Authorization: `Bearer ${gw.ownerKey}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } });
   await client.connect(transport);
   const tool = (name: string) => `${connector}__${name}`;
   try {
@@ -186,12 +259,45 @@ async function drive(gw: Gateway, spec: ClientScenario, connector: string): Prom
         if (result.isError === true) throw new Error(`tool ${name} answered an error: ${JSON.stringify(result.content)}`);
         return result;
       },
+      reconnect,
     });
   } finally {
     // Ending the session closes the session's own upstream connections (elicitation) with it.
     await transport.terminateSession().catch(() => undefined);
     await client.close();
   }
+}
+
+/** A member of the gateway's organisation with a key that acts for them (one per run: each connects afresh). */
+async function member(gw: Gateway): Promise<{ userId: string; key: string }> {
+  const email = `conformance-${String(process.pid)}-${String(++people)}@example.com`;
+  const m = await addMember(gw.app.services, operatorActor('conformance-client'), gw.org.id, { email, role: 'member' });
+  const { key } = await createKey(gw.app.services, operatorActor('conformance-client'), { orgId: gw.org.id, name: `${email}-key`, role: 'member', scopes: ['*'], userId: m.userId });
+  return { userId: m.userId, key };
+}
+let people = 0;
+
+/**
+ * The member's browser: the gateway's connect route redirects to the authorization server, whose authorization
+ * endpoint (auto-approving in these scenarios) redirects to the gateway's callback, which must answer 200.
+ */
+export async function connectAccount(gw: Gateway, connector: string, key: string): Promise<void> {
+  const base = new URL(gw.url).origin;
+  const id = await connectorIdByName(gw.app.services, gw.org.id, connector);
+  const start = await fetch(`${base}/api/v1/connectors/${id}/oauth/connect`, { headers: { authorization: `Bearer ${key}` }, redirect: 'manual' });
+  const toServer = start.headers.get('location');
+  if (start.status !== 302 || toServer === null) throw new Error(`connect: HTTP ${String(start.status)} ${await start.text()}`);
+  await start.body?.cancel();
+  // The browser keeps the cookie that binds the connect to it, and brings it back to the callback.
+  const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').join('; ');
+  const authorize = await fetch(toServer, { redirect: 'manual' });
+  const back = authorize.headers.get('location');
+  await authorize.body?.cancel();
+  if (authorize.status < 300 || authorize.status > 399 || back === null) throw new Error(`authorization endpoint: HTTP ${String(authorize.status)}`);
+  if (!back.startsWith(`${base}/auth/upstream/callback`)) throw new Error(`the authorization server sent the browser elsewhere: ${back}`);
+  const done = await fetch(back, { redirect: 'manual', headers: { cookie } });
+  const text = await done.text();
+  if (done.status !== 200) throw new Error(`callback: HTTP ${String(done.status)} ${text}`);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -33,6 +33,7 @@ const EXPECTED: Record<Action, readonly [boolean, boolean, boolean, boolean, boo
   'connector.update':       [o, o, _, _, o],
   'connector.delete':       [o, o, _, _, o],
   'connector.manage_stdio': [_, _, _, _, o],
+  'connector.oauth_connect': [o, o, o, _, o],
   'virtual_server.read':    [o, o, o, o, o],
   'virtual_server.create':  [o, o, _, _, o],
   'virtual_server.update':  [o, o, _, _, o],

@@ -52,6 +52,11 @@ export const PERMISSIONS = {
   'connector.delete': MANAGERS,
   /** A stdio connector runs a command on the gateway host: an organisation's admin must not be able to. */
   'connector.manage_stdio': ['operator'],
+  /**
+   * OAuth per user: a person connects (and disconnects) their own account at a connector's upstream. Only a person
+   * has an account to connect, and only for themselves: the operator (no user) is refused by the service.
+   */
+  'connector.oauth_connect': KEY_HOLDERS,
 
   /** Virtual servers select from the connectors' catalog: whoever reads connectors reads them, managers change them. */
   'virtual_server.read': ALL,

@@ -90,6 +90,8 @@ export class Session {
   readonly id = randomBytes(32).toString('base64url');
   readonly orgId: string;
   readonly keyId: string;
+  /** The person the session's key or token acts for, if any: a connector with OAuth per user uses their tokens. */
+  readonly userId: string | null;
   /** The virtual server this session was opened on; null for the organisation's whole catalog at /mcp. */
   readonly server: string | null;
   readonly protocolVersion: string;
@@ -106,9 +108,10 @@ export class Session {
   /** Called when the session ends (upstream connections of the session are closed there). */
   onEnd: (() => void) | undefined;
 
-  constructor(init: { orgId: string; keyId: string; server: string | null; protocolVersion: string; client: ClientFeatures }) {
+  constructor(init: { orgId: string; keyId: string; userId?: string | null; server: string | null; protocolVersion: string; client: ClientFeatures }) {
     this.orgId = init.orgId;
     this.keyId = init.keyId;
+    this.userId = init.userId ?? null;
     this.server = init.server;
     this.protocolVersion = init.protocolVersion;
     this.client = init.client;

@@ -22,7 +22,7 @@ export class SessionRegistry {
   /** Opens a session; a key or organisation holding as many as it may is refused (too_many_sessions, 429). */
   create(principal: Principal, protocolVersion: string, server: string | null, client: ClientFeatures): Session {
     const release = this.#quotas.acquire('session', principal.orgId, principal.keyId);
-    const session = new Session({ orgId: principal.orgId, keyId: principal.keyId, server, protocolVersion, client });
+    const session = new Session({ orgId: principal.orgId, keyId: principal.keyId, userId: principal.userId, server, protocolVersion, client });
     this.#sessions.set(session.id, session);
     this.#held.set(session.id, release);
     return session;

@@ -9,7 +9,12 @@ export interface ScrubStageDeps {
   readonly connector: (orgId: string, name: string) => ConnectorRecord | undefined;
   /** Its secret values in the clear (upstream/credentials.ts `secrets`). */
   readonly secrets: (connector: ConnectorRecord) => Promise<readonly string[]>;
+  /** OAuth per user: the tokens the call's person holds for the connector now (upstream/oauth/user-tokens.ts). */
+  readonly liveTokens?: (connector: ConnectorRecord, userId: string) => readonly string[];
 }
+
+/** Per-person tokens change at each refresh: their detectors are kept for the last few hundred token sets only. */
+const MAX_LIVE_SETS = 512;
 
 const SCANNED: ReadonlySet<string> = new Set<Scanned>(['tools/call', 'resources/read', 'prompts/get']);
 /** An upstream's requests to the client whose text reaches the person or the model behind it. */
@@ -58,6 +63,22 @@ function detectorsOf(values: readonly string[]): Detector[] {
  */
 export function createEchoScrub(deps: ScrubStageDeps) {
   const compiled = new WeakMap<ConnectorRecord, readonly Detector[] | Promise<readonly Detector[]>>();
+  const live = new Map<string, readonly Detector[]>();
+
+  /** The detectors of the person's own tokens for the connector (OAuth per user); none for anyone else. */
+  function liveDetectors(c: ConnectorRecord, userId: string | null | undefined): readonly Detector[] {
+    if (userId === null || userId === undefined || deps.liveTokens === undefined) return [];
+    const tokens = deps.liveTokens(c, userId);
+    if (tokens.length === 0) return [];
+    const key = tokens.join('\n');
+    let d = live.get(key);
+    if (d === undefined) {
+      if (live.size >= MAX_LIVE_SETS) live.clear();
+      d = detectorsOf(scrubValues(tokens));
+      live.set(key, d);
+    }
+    return d;
+  }
 
   function detectorsFor(c: ConnectorRecord): readonly Detector[] | Promise<readonly Detector[]> {
     let d = compiled.get(c);
@@ -96,8 +117,9 @@ export function createEchoScrub(deps: ScrubStageDeps) {
     // The connector went away while the call ran: its answer cannot be checked, so it is not passed on.
     if (connector === undefined) throw new GatehouseError('upstream_unavailable', `Connector '${t.connector}' is unavailable`);
     const detectors = detectorsFor(connector);
-    if (detectors instanceof Promise) return detectors.then((d) => { scrubResult(call, method, d); });
-    scrubResult(call, method, detectors);
+    const own = liveDetectors(connector, p?.userId);
+    if (detectors instanceof Promise) return detectors.then((d) => { scrubResult(call, method, own.length === 0 ? d : [...d, ...own]); });
+    scrubResult(call, method, own.length === 0 ? detectors : [...detectors, ...own]);
   }
 
   function scrubRequest(call: Call, detectors: readonly Detector[]): void {

@@ -110,9 +110,14 @@ export class UpstreamConnection implements Forwarder {
     return this.#state;
   }
 
-  /** Why the last connect was not made when a credential did not open (credential_unavailable), else undefined. */
+  /**
+   * Why the last connect was not made when a credential did not open (credential_unavailable) or the upstream's
+   * authorization refused it (upstream_auth_required naming the connect route, upstream_auth_failed), else undefined.
+   * Neither message holds a credential.
+   */
   get credentialRefusal(): GatehouseError | undefined {
-    return this.#refusal?.code === 'credential_unavailable' ? this.#refusal : undefined;
+    const code = this.#refusal?.code;
+    return code === 'credential_unavailable' || code === 'upstream_auth_required' || code === 'upstream_auth_failed' ? this.#refusal : undefined;
   }
 
   get sandbox(): string | undefined {
@@ -132,6 +137,13 @@ export class UpstreamConnection implements Forwarder {
 
   start(): void {
     void this.#connect();
+  }
+
+  /** Tries again now instead of at the next backoff (someone connected their account): resolves when it settled. */
+  async retryNow(): Promise<void> {
+    if (this.#state !== 'down') return;
+    clearTimeout(this.#retryTimer);
+    await this.#connect();
   }
 
   async #connect(): Promise<void> {
@@ -312,7 +324,7 @@ async function collect<R extends { nextCursor?: string | undefined }, T>(
  */
 export function egressRefusalIn(err: unknown): GatehouseError | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed')) return e;
+    if (e instanceof GatehouseError && (e.code === 'egress_refused' || e.code === 'upstream_auth_failed' || e.code === 'upstream_auth_required')) return e;
   }
   return undefined;
 }

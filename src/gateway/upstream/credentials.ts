@@ -4,6 +4,7 @@ import { envelopeVersion } from '../../vault/envelope.ts';
 import type { Vault } from '../../vault/vault.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { auditEvent } from '../audit/event.ts';
+import type { UpstreamAuth } from './http-transport.ts';
 import type { OAuthOpener } from './oauth/connector-auth.ts';
 import { openOAuthValue } from './oauth/sealing.ts';
 
@@ -11,6 +12,8 @@ import { openOAuthValue } from './oauth/sealing.ts';
 export interface OpenedCredentials {
   readonly values: Record<string, string>;
   readonly oauth: OAuthOpener;
+  /** A connector with OAuth per user: the tokens of the person the connection is for (user-tokens.ts). */
+  readonly userAuth?: UpstreamAuth | undefined;
 }
 
 /** Where a connector's secret value is bound: a ciphertext only opens in the row and field it was sealed for. */
@@ -22,6 +25,11 @@ export function secretBinding(orgId: string, connectorId: string, kind: 'header'
 export interface Requester {
   readonly keyId: string | null;
   readonly user: string;
+  /**
+   * A session's person, for a connector with OAuth per user: their id (their own tokens), null when the session's
+   * key acts for no person (no tokens at all); absent for the connector's shared connection.
+   */
+  readonly userId?: string | null | undefined;
 }
 
 /**
@@ -68,7 +76,12 @@ function valuesOf(c: ConnectorRecord): { kind: 'header' | 'env'; values: readonl
  * it). Costs one AES-GCM decryption per secret value per connection opened; the data key comes from the vault's
  * cache (vault.ts).
  */
-export function createCredentialOpener(deps: { readonly vault: Pick<Vault, 'open'>; readonly audit: AuditLog }): CredentialOpener {
+export function createCredentialOpener(deps: {
+  readonly vault: Pick<Vault, 'open'>;
+  readonly audit: AuditLog;
+  /** Per-user upstream OAuth; a connector in `user` mode is not connected without it. */
+  readonly userAuth?: (connector: ConnectorRecord, userId: string | null | undefined) => UpstreamAuth;
+}): CredentialOpener {
   async function openAll(c: ConnectorRecord): Promise<{ values: Record<string, string>; opened: { kind: string; name: string; dataKey: number | 'legacy' }[] }> {
     const { kind, values } = valuesOf(c);
     const out: Record<string, string> = {};
@@ -116,7 +129,9 @@ export function createCredentialOpener(deps: { readonly vault: Pick<Vault, 'open
         await deps.audit.record(credentialOpenEvent(event));
         return value;
       };
-      return { values: result.values, oauth };
+      const t = c.transport;
+      const userAuth = t.type === 'http' && t.oauth?.mode === 'user' ? deps.userAuth?.(c, requester.userId) : undefined;
+      return { values: result.values, oauth, userAuth };
     },
     async secrets(c) {
       const { values } = valuesOf(c);

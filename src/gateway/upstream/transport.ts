@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Egress, OnPinned } from '../../egress/egress.ts';
+import { GatehouseError } from '../../errors.ts';
 import { planSpawn, type SandboxSettings } from '../../sandbox/sandbox.ts';
 import { checkStdioRequest } from '../../sandbox/stdio-policy.ts';
 import type { ConnectorRecord } from '../../store/types.ts';
@@ -29,7 +30,9 @@ export function createUpstreamTransport(
     const options = { allowPrivateNetwork: t.allowPrivateNetwork };
     const url = egress.parse(t.url, options);
     const headers = { ...opened.values };
-    const auth = t.oauth === undefined ? undefined : upstreamAuthFor(connector, t.oauth, url, opened.oauth, egress, options);
+    // Per user: the person's own tokens (user-tokens.ts), never the connector's nor the agent's credential.
+    if (t.oauth?.mode === 'user' && opened.userAuth === undefined) throw new GatehouseError('upstream_auth_required', `Connector '${connector.name}' needs OAuth per user, which this gateway has not set up`);
+    const auth = t.oauth === undefined ? undefined : t.oauth.mode === 'user' ? opened.userAuth : upstreamAuthFor(connector, t.oauth, url, opened.oauth, egress, options);
     return { transport: new HttpClientTransport(url, headers, egress.agent(url, options, onPinned), auth, t.propagateTraceContext === true) };
   }
   checkStdioRequest({ command: t.command, args: t.args, envNames: t.env.map((v) => v.name), allowShell: t.allowShell, allowUnsafeEnv: t.allowUnsafeEnv });

@@ -279,4 +279,38 @@ export const POSTGRES_OPERATIONS: readonly string[] = [
   END $$;
   REVOKE ALL ON FUNCTION audit_append_batch(TEXT, TIMESTAMPTZ[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], DOUBLE PRECISION[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[]) FROM PUBLIC;
   `,
+  // Per-user upstream OAuth (gateway/upstream/oauth/user-tokens.ts): each person's own access and refresh tokens
+  // for a connector, sealed together under the organisation's data key and bound to (org, user, connector).
+  `
+  CREATE TABLE upstream_tokens (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    scope TEXT,
+    expires_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, user_id, connector_id)
+  );
+  CREATE INDEX upstream_tokens_by_connector ON upstream_tokens (org_id, connector_id, updated_at);
+  ALTER TABLE upstream_tokens ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON upstream_tokens USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+  `,
+  // OAuth per user: a connect in progress (user-tokens.ts), between the redirect to the authorization server and
+  // the callback, so that any replica can finish it; taken (deleted) by the callback, single use.
+  `
+  CREATE TABLE upstream_connects (
+    state_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX upstream_connects_by_expiry ON upstream_connects (expires_at);
+  ALTER TABLE upstream_connects ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_wall ON upstream_connects USING (current_setting('gatehouse.org_id', true) IN ('*', org_id))
+    WITH CHECK (current_setting('gatehouse.org_id', true) IN ('*', org_id));
+  `,
 ];

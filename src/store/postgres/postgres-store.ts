@@ -21,6 +21,7 @@ import { PostgresNetworkAllowlists, PostgresOAuthIssuers, type PgQuery } from '.
 import { PostgresTrafficSettings } from './postgres-traffic.ts';
 import { PostgresGuardrailSettings } from './postgres-guardrails.ts';
 import { PostgresKeyPolicies } from './postgres-key-policies.ts';
+import { PostgresUpstreamTokens } from './postgres-upstream-tokens.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { PostgresPinning } from './postgres-pinning.ts';
 import { PostgresAudit } from './postgres-audit.ts';
@@ -75,6 +76,7 @@ export class PostgresStore implements Store {
   readonly trafficSettings = new PostgresTrafficSettings(this.#query);
   readonly guardrailSettings = new PostgresGuardrailSettings(this.#query);
   readonly keyPolicies = new PostgresKeyPolicies(this.#query);
+  readonly upstreamTokens = new PostgresUpstreamTokens(this.#query);
   readonly idempotency = new PostgresIdempotency(this.#query);
   readonly vault = new PostgresVault(this.#query);
   readonly pinning = new PostgresPinning(this.#query);

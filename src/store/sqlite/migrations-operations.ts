@@ -146,4 +146,32 @@ export const SQLITE_OPERATIONS: readonly string[] = [
     PRIMARY KEY (provider, kek_version)
   ) STRICT;
   `,
+  // Per-user upstream OAuth (gateway/upstream/oauth/user-tokens.ts): each person's own access and refresh tokens
+  // for a connector, sealed together under the organisation's data key and bound to (org, user, connector).
+  `
+  CREATE TABLE upstream_tokens (
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    scope TEXT,
+    expires_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id, connector_id)
+  ) STRICT;
+  CREATE INDEX upstream_tokens_by_connector ON upstream_tokens (org_id, connector_id, updated_at);
+  `,
+  // OAuth per user: a connect in progress (user-tokens.ts), between the redirect to the authorization server and
+  // the callback, so that any replica can finish it; taken (deleted) by the callback, single use.
+  `
+  CREATE TABLE upstream_connects (
+    state_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organisations(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    sealed TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX upstream_connects_by_expiry ON upstream_connects (expires_at);
+  `,
 ];

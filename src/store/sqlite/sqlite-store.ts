@@ -37,6 +37,7 @@ import { SqliteSignIn } from './sqlite-sign-in.ts';
 import { SqliteTrafficSettings } from './sqlite-traffic.ts';
 import { SqliteGuardrailSettings } from './sqlite-guardrails.ts';
 import { SqliteKeyPolicies } from './sqlite-key-policies.ts';
+import { SqliteUpstreamTokens } from './sqlite-upstream-tokens.ts';
 import { SqliteVirtualServers } from './sqlite-virtual-servers.ts';
 
 
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
   readonly trafficSettings = new SqliteTrafficSettings(this.#access);
   readonly guardrailSettings = new SqliteGuardrailSettings(this.#access);
   readonly keyPolicies = new SqliteKeyPolicies(this.#access);
+  readonly upstreamTokens = new SqliteUpstreamTokens(this.#access);
   readonly pinning = new SqlitePinning(this.#access);
   readonly auditAnchors = new SqliteAuditAnchors(this.#access);
   readonly policies = new SqlitePolicies(this.#access);

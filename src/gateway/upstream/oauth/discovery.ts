@@ -52,7 +52,7 @@ export async function discover(fetcher: OAuthFetch, serverUrl: URL, challenge: B
   const prm = await protectedResourceMetadata(fetcher, serverUrl, challenge?.resourceMetadata);
   if (prm === undefined) {
     const issuer = serverUrl.origin;
-    return { resource: canonicalResource(serverUrl), server: (await authServerMetadata(fetcher, issuer)) ?? legacyEndpoints(issuer) };
+    return { resource: canonicalResource(serverUrl), server: (await authServerMetadata(fetcher, issuer, true)) ?? legacyEndpoints(issuer) };
   }
   const resource = typeof prm.resource === 'string' ? prm.resource : undefined;
   if (resource === undefined || !resourceCovers(resource, serverUrl)) {
@@ -81,7 +81,7 @@ async function protectedResourceMetadata(fetcher: OAuthFetch, serverUrl: URL, na
   return undefined;
 }
 
-async function authServerMetadata(fetcher: OAuthFetch, issuer: string): Promise<AuthServer | undefined> {
+async function authServerMetadata(fetcher: OAuthFetch, issuer: string, legacy = false): Promise<AuthServer | undefined> {
   let url: URL;
   try {
     url = new URL(issuer);
@@ -101,7 +101,8 @@ async function authServerMetadata(fetcher: OAuthFetch, issuer: string): Promise<
     const doc = await getJson(fetcher, c);
     if (doc === undefined) continue;
     // RFC 8414 §3.3: the issuer in the document is the one it was looked up for, or the document is not used.
-    if (typeof doc.issuer !== 'string' || trimSlash(doc.issuer) !== trimSlash(issuer)) {
+    // A 2025-03-26 server's metadata is found at its origin and may name an issuer below it: same origin only.
+    if (typeof doc.issuer !== 'string' || (trimSlash(doc.issuer) !== trimSlash(issuer) && !(legacy && sameOrigin(doc.issuer, url.origin)))) {
       throw authFailed('The authorization server\'s metadata names another issuer');
     }
     if (typeof doc.token_endpoint !== 'string') throw authFailed('The authorization server\'s metadata has no token endpoint');
@@ -170,6 +171,14 @@ export function resourceCovers(resource: string, serverUrl: URL): boolean {
   const rp = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
   const sp = serverUrl.pathname.endsWith('/') ? serverUrl.pathname : `${serverUrl.pathname}/`;
   return sp.startsWith(rp);
+}
+
+function sameOrigin(a: string, origin: string): boolean {
+  try {
+    return new URL(a).origin === origin;
+  } catch {
+    return false;
+  }
 }
 
 function trimSlash(s: string): string {
