@@ -99,6 +99,21 @@ test('a value split across adjacent content blocks is found, and redacted in eac
   assert.equal(result.content[0]?.text, 'card: 4111 1111 ', 'the original is not changed');
 });
 
+test('a block glued to a neighbour that hides it when joined is still read alone: base64 after letters, a key after a word', () => {
+  const secret = 'AKIAIOSFODNN7EXAMPLE';
+  const b64 = Buffer.from(`key ${secret}`).toString('base64');
+  for (const content of [
+    [{ type: 'text', text: 'hello' }, { type: 'text', text: b64 }],
+    [{ type: 'text', text: 'ab' }, { type: 'text', text: b64 }, { type: 'text', text: 'cd' }],
+    [{ type: 'text', text: 'prefix' }, { type: 'text', text: secret }],
+  ]) {
+    const scan = scanContent('tools/call', { content }, ALL, BOTH);
+    assert.ok(scan.findings.some((f) => f.rule === 'secret.aws_access_key'), JSON.stringify(content));
+    const redacted = JSON.stringify(scan.redacted);
+    assert.ok(!redacted.includes(b64) && !redacted.includes(secret), redacted);
+  }
+});
+
 test('structuredContent, resource blobs and prompt messages are scanned', () => {
   const tool = scanContent('tools/call', { content: [], isError: true, structuredContent: { user: { email: 'x@example.org' } } }, ALL, BOTH);
   assert.deepEqual(tool.findings.map((f) => f.where), ['structuredContent.user.email']);

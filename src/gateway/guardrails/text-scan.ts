@@ -138,6 +138,20 @@ export function scanPieces(pieces: readonly Piece[], detectors: readonly Detecto
     joined += s.clean;
   }
   const spans = detect(joined, detectors);
+  // Joined, a piece's neighbour can hide what the piece holds whole: a block ending in letters glued to a block of
+  // base64 shifts the decoder's alignment, and a key glued to a word loses its word boundary. So with several
+  // pieces, each is also read alone, and what it finds that the joined read did not is added.
+  if (pieces.length > 1) {
+    stripped.forEach((s, i) => {
+      const from = offsets[i] ?? 0;
+      for (const span of detect(s.clean, detectors)) {
+        const start = span.start + from;
+        const end = span.end + from;
+        if (!overlaps(spans, start, end)) spans.push({ ...span, start, end });
+      }
+    });
+    spans.sort((a, b) => a.start - b.start);
+  }
   if (spans.length === 0) return { findings: [], redacted: undefined };
   const findings: TextFinding[] = [];
   for (const span of spans) {
