@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectorView } from '../../src/services/connectors.ts';
+import { readHealthSnapshot } from '../../src/gateway/upstream/health-snapshot.ts';
 import { api } from './admin-client.ts';
 import { addAndConnect, connect, httpConnector, runCli, startFixtureHttpProcess, startGateway, stdioFixture, waitFor, type Gateway, type UpstreamProcess } from './harness.ts';
 
@@ -103,7 +104,8 @@ describe('concurrency cap', () => {
 describe('circuit breaker', () => {
   test('opens after the threshold, refuses fast while open, half-opens after openMs and closes on a good probe', async () => {
     for (const tag of ['brk-1', 'brk-2']) assert.equal((await failure('brk__wait', { ms: 20_000, tag })).err.code, -32011);
-    const open = (await connector('brk')).health;
+    const brk = await connector('brk');
+    const open = brk.health;
     assert.equal(open?.breaker, 'open');
     assert.equal(open.consecutiveFailures, 2);
     assert.equal(open.lastError?.code, 'upstream_timeout');
@@ -115,6 +117,8 @@ describe('circuit breaker', () => {
 
     // The CLI, a process of its own, shows the health the serving gateway reports (it takes longer to start than the
     // circuit stays open, so it may already show the circuit half-open).
+    // The gateway writes that snapshot once a second: wait for the one taken after the second failure.
+    await waitFor(() => Promise.resolve(readHealthSnapshot(gw.dataDir)?.[brk.id]?.consecutiveFailures === 2), 5000, 'the health snapshot to show both failures');
     const listed = await runCli(gw, ['connectors', 'list']);
     assert.match(listed.stdout, /^brk .* breaker=(open|half-open) in-flight=0 failures=2\/2 last=upstream_timeout$/m);
 
