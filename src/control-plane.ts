@@ -47,6 +47,8 @@ export interface AuthRequest extends CookieRequest {
   readonly path: string;
   readonly rawQuery: string;
   readonly userAgent: string | undefined;
+  /** What the caller takes: a browser navigating asks for text/html and is sent back to a page instead of JSON. */
+  readonly accept?: string | undefined;
   readonly contentType: string | undefined;
   /** This gateway's own origin as the browser sees it (public URL, or the checked Host), for OIDC redirect URIs. */
   readonly baseUrl: string;

@@ -56,7 +56,8 @@ function visiblePages(): Page[] {
 }
 
 function currentPage(): Page | undefined {
-  const id = location.hash.replace(/^#\/?/, '');
+  // `#/connectors?connected=name`: what follows `?` is for the page itself.
+  const id = location.hash.replace(/^#\/?/, '').split('?')[0] ?? '';
   const pages = visiblePages();
   return pages.find((p) => p.id === id) ?? pages[0];
 }

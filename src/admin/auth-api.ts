@@ -124,6 +124,10 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
       const engine = env.services.upstreamOAuth;
       if (engine === undefined) throw new GatehouseError('not_found', 'Not found');
       const done = await engine.finish(new URLSearchParams(req.rawQuery), readCookie(req.cookie, UPSTREAM_CONNECT_COOKIE));
+      // A browser coming back from the authorization server lands on the dashboard's connectors page again.
+      if (req.accept?.includes('text/html') === true) {
+        return { status: 302, location: `/ui/#/connectors?connected=${encodeURIComponent(done.connector)}`, cookies: [clearCookie(UPSTREAM_CONNECT_COOKIE)] };
+      }
       return { status: 200, body: { connected: done.connector }, cookies: [clearCookie(UPSTREAM_CONNECT_COOKIE)] };
     }
     if (key === 'GET /upstream/client-metadata.json') {

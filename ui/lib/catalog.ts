@@ -20,6 +20,8 @@ export interface ConnectorView {
     readonly lastError: { readonly code: string; readonly at: string } | null;
     readonly retryAt: string | null;
   };
+  /** OAuth settings: whether a secret is held, never the secret; `user`: each member connects their own account. */
+  readonly oauth?: { readonly mode: 'client_credentials' | 'user'; readonly clientId: string };
   readonly createdAt: string;
 }
 

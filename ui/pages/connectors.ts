@@ -1,7 +1,7 @@
 import { api, describe } from '../lib/api.ts';
 import { listConnectors, listPins, type ConnectorView, type PinView } from '../lib/catalog.ts';
 import { emptyState, field, fill, h, notice, table, timeZone, when } from '../lib/dom.ts';
-import { can } from '../lib/session.ts';
+import { can, session } from '../lib/session.ts';
 
 interface PinDetail extends PinView {
   readonly diff: string | null;
@@ -164,6 +164,43 @@ async function review(slot: HTMLElement, pin: PinView, done: () => Promise<void>
   close.focus();
 }
 
+interface Connection {
+  readonly connected: boolean;
+  readonly scope: string | null;
+  readonly expiresAt: string | null;
+}
+
+/**
+ * A per-user OAuth connector: the signed-in person's own account at its upstream. Connecting is a navigation to
+ * the gateway's connect route (it redirects to the authorization server and comes back here); disconnecting
+ * revokes and deletes the person's tokens. The tokens themselves never reach the page.
+ */
+function accountCell(c: ConnectorView, status: HTMLElement, reload: () => Promise<void>): HTMLElement {
+  const cell = h('div', { 'data-testid': 'oauth-account' }, h('span', { class: 'hint' }, 'checking your account…'));
+  const path = `/connectors/${encodeURIComponent(c.id)}/oauth`;
+  api
+    .get<Connection>(`${path}/connection`)
+    .then((conn) => {
+      if (!conn.connected) {
+        fill(cell, h('a', { class: 'button secondary', href: `/api/v1${path}/connect`, 'aria-label': `Connect your account at ${c.name}` }, 'Connect your account'));
+        return;
+      }
+      const disconnect = h('button', { type: 'button', class: 'secondary', 'aria-label': `Disconnect your account at ${c.name}` }, 'Disconnect');
+      disconnect.addEventListener('click', () => {
+        api
+          .del<{ removed: boolean; revoked: boolean }>(`${path}/connection`)
+          .then(async (r) => {
+            await reload();
+            fill(status, notice('ok', r.revoked ? `Your account at “${c.name}” is disconnected; its tokens were revoked.` : `Your account at “${c.name}” is disconnected; its tokens are deleted here.`));
+          })
+          .catch((err: unknown) => { fill(status, notice('error', describe(err))); });
+      });
+      fill(cell, h('span', { class: 'badge active' }, 'connected'), conn.expiresAt === null ? null : h('small', { class: 'hint' }, ` token until ${when(conn.expiresAt)}, refreshed before`), ' ', disconnect);
+    })
+    .catch((err: unknown) => { fill(cell, h('span', { class: 'hint' }, describe(err))); });
+  return cell;
+}
+
 export async function renderConnectors(main: HTMLElement): Promise<void> {
   const status = h('div', { class: 'status' });
   const formSlot = h('div', {});
@@ -204,6 +241,7 @@ export async function renderConnectors(main: HTMLElement): Promise<void> {
       // A stdio connector runs a command on the gateway host: the operator's, through the CLI; here it is read-only.
       const type = c.type === 'stdio' ? h('span', { 'data-testid': 'connector-type' }, 'stdio', h('br', {}), h('small', { class: 'hint' }, 'a command on the gateway host, managed with the CLI')) : h('span', { 'data-testid': 'connector-type' }, c.type);
       const where = c.type === 'stdio' ? h('code', {}, [c.command ?? '', ...(c.args ?? [])].join(' ')) : (c.url ?? '');
+      if (c.oauth?.mode === 'user' && can('connector.oauth_connect') && session()?.userId !== undefined) actions.append(accountCell(c, status, reload));
       return [c.name, type, where, shownValues(c), healthView(c), when(c.createdAt), actions];
     });
     fill(list, connectors.length === 0 ? emptyState('No connectors yet.' + (can('connector.create') ? ' Add an upstream MCP server below.' : '')) : table(`Connectors (times in ${timeZone()})`, ['Name', 'Type', 'Where', 'Headers / environment', 'Health', 'Added', 'Actions'], rows));
@@ -242,5 +280,11 @@ export async function renderConnectors(main: HTMLElement): Promise<void> {
     formSlot.querySelector('input')?.focus();
   });
   fill(main, h('h1', {}, 'Connectors'), h('p', { class: 'lead' }, 'The upstream MCP servers agents reach through the gateway.'), status, addButton, formSlot, list, reviewSlot, tools);
+  // Back from an upstream's authorization server (the gateway's callback sends the browser here).
+  const connected = new URLSearchParams(location.hash.split('?')[1] ?? '').get('connected');
+  if (connected !== null) {
+    fill(status, notice('ok', `Your account at “${connected}” is connected: your agents’ calls to it now carry your own access.`));
+    history.replaceState(null, '', '/ui/#/connectors');
+  }
   await reload();
 }

@@ -160,6 +160,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayServer {
         rawQuery: q === -1 ? '' : url.slice(q + 1),
         contentType: req.headers['content-type'],
         userAgent: req.headers['user-agent'],
+        accept: req.headers.accept,
         clientIp: x.clientIp,
         correlationId: x.correlationId,
         baseUrl: deps.config.publicUrl?.replace(/\/+$/, '') ?? `http://${req.headers.host ?? 'localhost'}`,
