@@ -74,6 +74,8 @@ export async function renderPolicies(main: HTMLElement): Promise<void> {
     });
     actions.append(save, clear);
   }
+  // Loaded before the editor is shown: text typed into it must never be overwritten by the answer arriving late.
+  await reload();
   fill(
     main,
     h('h1', {}, 'Policies'),
@@ -85,5 +87,4 @@ export async function renderPolicies(main: HTMLElement): Promise<void> {
     h('h2', {}, 'History'),
     versions,
   );
-  await reload();
 }
