@@ -92,6 +92,8 @@ export function createAuthApi(deps: AuthApiDeps): (req: AuthRequest) => Promise<
           body: {
             orgId: p.orgId, userId: p.userId, role: p.role, stage: p.stage, mfa: p.mfa, method: p.method,
             expiresAt: p.expiresAt, idleExpiresAt: p.idleExpiresAt, csrfToken: csrfTokenFor(deps.cookieAuth.csrfKey, p.token),
+            // The gateway's own time: the dashboard counts the session down by it, whatever the browser's clock says.
+            now: new Date().toISOString(),
           },
         };
       }
