@@ -6,7 +6,6 @@
 // and revoked and deleted when the member disconnects or is deactivated.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { addConnector, connectorIdByName, updateConnector } from '../../src/services/connectors.ts';
 import { operatorActor } from '../../src/services/context.ts';
@@ -15,7 +14,7 @@ import { addMember } from '../../src/services/members.ts';
 import { endUserAccess } from '../../src/services/scim-roles.ts';
 import { upstreamTokenBinding, UserOAuth } from '../../src/gateway/upstream/oauth/user-tokens.ts';
 import { api } from './admin-client.ts';
-import { connect, rawPost, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
+import { connect, type Gateway, rawPost, resultText, rpcError, runCli, startGateway, waitFor } from './harness.ts';
 import { startProtectedUpstream, startUserAuthServer, USER_CLIENT_ID, USER_CLIENT_SECRET, type ProtectedUpstream, type UserAuthServer } from '../fixtures/oauth-upstream.ts';
 
 interface Person {
@@ -23,21 +22,6 @@ interface Person {
   readonly userId: string;
   readonly key: string;
   client: Client;
-}
-
-function text(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.map((c) => c.text ?? '').join('');
-}
-
-async function rpcError(p: Promise<unknown>): Promise<McpError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof McpError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Access tokens live 62 s: the gateway refreshes a token in its last minute, so two seconds on it is due. */
@@ -137,7 +121,7 @@ describe('upstream OAuth per user', () => {
     assert.ok(!state.text.includes('eyJ'), 'no token in the answer');
     // The connector's listing comes up once someone has connected.
     await waitFor(async () => (await people.alice.client.listTools()).tools.some((t) => t.name === 'mine__read'), 10_000);
-    assert.equal(text(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
     const call = upstream.verified.filter((v) => v.method === 'tools/call');
     assert.deepEqual(call, [{ method: 'tools/call', tool: 'read', sub: 'alice' }]);
   });
@@ -167,9 +151,9 @@ describe('upstream OAuth per user', () => {
   test('once bob connects, each person\'s calls carry their own token', async () => {
     assert.equal((await browserConnect(people.bob)).status, 200);
     const before = upstream.verified.length;
-    assert.equal(text(await people.bob.client.callTool({ name: 'mine__write', arguments: {} })), 'write done');
-    assert.equal(text(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
-    assert.equal(text(await people.bob.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.bob.client.callTool({ name: 'mine__write', arguments: {} })), 'write done');
+    assert.equal(resultText(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.bob.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
     const calls = upstream.verified.slice(before).filter((v) => v.method === 'tools/call');
     assert.deepEqual(calls.map((c) => `${c.tool ?? ''}:${c.sub ?? ''}`), ['write:bob', 'read:alice', 'read:bob']);
   });
@@ -214,7 +198,7 @@ describe('upstream OAuth per user', () => {
     await new Promise((r) => setTimeout(r, 2_500));
     const refreshes = as.grants.filter((g) => g === 'refresh_token').length;
     const sentBefore = upstream.authorizations.at(-1);
-    assert.equal(text(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
     assert.ok(as.grants.filter((g) => g === 'refresh_token').length > refreshes, `grants: ${as.grants.join(',')}`);
     assert.notEqual(upstream.authorizations.at(-1), sentBefore, 'the call carried the new token');
     assert.equal(upstream.verified.at(-1)?.sub, 'alice');
@@ -235,7 +219,7 @@ describe('upstream OAuth per user', () => {
     const err = await rpcError(people.alice.client.callTool({ name: 'mine__read', arguments: {} }));
     assert.equal(err.code, -32065);
     // Bob's connection is his own: still there.
-    assert.equal(text(await people.bob.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.bob.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
   });
 
   test("bob deactivated (SCIM's end of access): his tokens are revoked and deleted too", async () => {
@@ -248,7 +232,7 @@ describe('upstream OAuth per user', () => {
 
   test('the connector pointed at another URL: tokens obtained for the old one are never sent there', async () => {
     assert.equal((await browserConnect(people.alice)).status, 200);
-    assert.equal(text(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await people.alice.client.callTool({ name: 'mine__read', arguments: {} })), 'read done');
     const issued = new Set(upstream.authorizations.filter((a) => a.startsWith('Bearer ')));
     const other = await startProtectedUpstream({ authorizationServer: as.issuer, challengeScope: 'mcp:read' });
     try {

@@ -5,26 +5,10 @@
 // resource, an authorization server egress does not allow, another issuer than the connector's, endless step-up.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { api } from './admin-client.ts';
-import { addAndConnect, connect, runCli, startGateway, waitFor, type Gateway } from './harness.ts';
+import { addAndConnect, connect, type Gateway, resultText, rpcError, runCli, startGateway, waitFor } from './harness.ts';
 import { AS_SCOPES, CLIENT_ID, CLIENT_SECRET, startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from '../fixtures/oauth-upstream.ts';
-
-function text(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.map((c) => c.text ?? '').join('');
-}
-
-async function rpcError(p: Promise<unknown>): Promise<McpError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof McpError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('upstream OAuth: client credentials', () => {
   let gw: Gateway;
@@ -46,7 +30,7 @@ describe('upstream OAuth: client credentials', () => {
   test('the upstream\'s tools are listed and called with a token the upstream verified (aud = its URL)', async () => {
     const { tools } = await client.listTools();
     assert.ok(tools.some((t) => t.name === 'guarded__read'), JSON.stringify(tools.map((t) => t.name)));
-    assert.equal(text(await client.callTool({ name: 'guarded__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await client.callTool({ name: 'guarded__read', arguments: {} })), 'read done');
     const first = as.tokenRequests[0];
     assert.equal(first?.resource, upstream.url, 'the token is asked for the upstream as resource (RFC 8707)');
     assert.equal(first.scope, 'mcp:read', 'the scope the 401 named');
@@ -68,7 +52,7 @@ describe('upstream OAuth: client credentials', () => {
 
   test('403 insufficient_scope steps up: a token with the added scope, then the call succeeds', async () => {
     const before = as.tokenRequests.length;
-    assert.equal(text(await client.callTool({ name: 'guarded__write', arguments: {} })), 'write done');
+    assert.equal(resultText(await client.callTool({ name: 'guarded__write', arguments: {} })), 'write done');
     assert.equal(as.tokenRequests.length, before + 1);
     assert.deepEqual(as.tokenRequests.at(-1)?.scope?.split(' ').sort(), ['mcp:read', 'mcp:write']);
   });
@@ -79,7 +63,7 @@ describe('upstream OAuth: client credentials', () => {
     assert.equal(err.code, -32066);
     assert.ok(as.tokenRequests.length - before <= 2, `token requests: ${String(as.tokenRequests.length - before)}`);
     // The connector still works for what its token allows.
-    assert.equal(text(await client.callTool({ name: 'guarded__read', arguments: {} })), 'read done');
+    assert.equal(resultText(await client.callTool({ name: 'guarded__read', arguments: {} })), 'read done');
   });
 
   test('the client secret is write-only: the admin API and the CLI show that one is held, never its value', async () => {
