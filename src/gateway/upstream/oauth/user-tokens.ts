@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Egress } from '../../../egress/egress.ts';
 import { GatehouseError } from '../../../errors.ts';
 import type { ConnectorOAuth, ConnectorRecord, Store } from '../../../store/types.ts';
@@ -11,6 +11,12 @@ import { authorizationUrl, pickMethod, pkcePair, registerClient, revokeToken, to
 import { parseBearerChallenge, unionScopes, type BearerChallenge } from './challenge.ts';
 import type { TokenAnswer } from './client-credentials.ts';
 import { authFailed, discover, egressFetcher, type Discovered, type OAuthFetch } from './discovery.ts';
+import { UserTokenAuth } from './user-token-auth.ts';
+import {
+  connectBinding, connectRoute, sealedClient, sha256, tokenKey, upstreamTokenBinding, userMode, type ConnectorState, type Held, type Pending, type Sealed, type SealedClient,
+} from './user-token-records.ts';
+
+export { connectRoute, upstreamTokenBinding } from './user-token-records.ts';
 
 export interface UserOAuthDeps {
   readonly store: { readonly upstreamTokens: UpstreamTokenStore } & Pick<Store, 'getMember'>;
@@ -35,87 +41,6 @@ export const CLIENT_METADATA_PATH = '/auth/upstream/client-metadata.json';
 const STATE_TTL_MS = 10 * 60_000;
 const MAX_LIFETIME_S = 30 * 24 * 3600;
 const OAUTH_ERROR = /^[a-z_]{1,64}$/;
-
-interface Held {
-  readonly access: string;
-  readonly refresh: string | undefined;
-  readonly scope: string | undefined;
-  /** ms since the epoch; undefined when the server did not say. */
-  readonly expiresAt: number | undefined;
-  /** The client the tokens were issued to (a registered one survives a restart with them); absent in older rows. */
-  readonly client: SealedClient | undefined;
-  /** The connector URL the tokens were obtained for: never sent anywhere else. */
-  readonly url: string;
-}
-
-/**
- * What is sealed for a person and connector: their tokens, the connector URL they were obtained for (tokens are
- * never sent to another URL the connector is changed to), and the client they were issued to. A client registered
- * dynamically keeps its issued secret here, sealed with the tokens it goes with; a configured one is named only.
- */
-interface Sealed {
-  readonly access: string;
-  readonly refresh?: string;
-  readonly url?: string;
-  readonly client?: SealedClient;
-}
-
-interface SealedClient {
-  readonly id: string;
-  readonly method: OAuthClient['method'];
-  readonly secret?: string;
-}
-
-/**
- * A connect in progress, sealed in the store (upstream_connects) between the redirect and the callback, so that any
- * replica can finish it: the PKCE verifier, the client (a registered one with its issued secret), what discovery
- * found, and the SHA-256 of the value the starting browser holds in a cookie. Found by the SHA-256 of its state.
- */
-interface Pending {
-  readonly keyId: string | null;
-  readonly verifier: string;
-  readonly redirectUri: string;
-  readonly discovered: Discovered;
-  readonly client: SealedClient;
-  /** The connector's version at the start: a connector changed in between is not finished with stale settings. */
-  readonly version: string;
-  readonly browser: string;
-}
-
-/** What the gateway learned about a connector's authorization server, for its current version. */
-interface ConnectorState {
-  readonly version: string;
-  challenge?: BearerChallenge | undefined;
-  discovered?: Discovered | undefined;
-  registered?: { issuer: string; client: OAuthClient } | undefined;
-  /** Scopes the upstream asked a user for (403 insufficient_scope), added at their next connect. */
-  readonly wanted: Map<string, string>;
-}
-
-export function connectRoute(connector: Pick<ConnectorRecord, 'id'>): string {
-  return `/api/v1/connectors/${connector.id}/oauth/connect`;
-}
-
-/** Where a person's tokens are sealed: they open only for this organisation, user and connector. */
-export function upstreamTokenBinding(orgId: string, userId: string, connectorId: string): string {
-  return `upstream-token/${orgId}/${userId}/${connectorId}`;
-}
-
-/** Where a connect in progress is sealed: it opens only for the organisation, user and connector it was started for. */
-function connectBinding(orgId: string, userId: string, connectorId: string): string {
-  return `upstream-connect/${orgId}/${userId}/${connectorId}`;
-}
-
-function required(engine: UserOAuth, connector: ConnectorRecord, why: string): GatehouseError {
-  const connect = engine.connectUrl(connector);
-  return new GatehouseError('upstream_auth_required', `Connector '${connector.name}' ${why}: connect your account by opening ${connect} in a browser signed in to the gateway`, { data: { connector: connector.name, connect } });
-}
-
-function userMode(connector: ConnectorRecord): { oauth: ConnectorOAuth; url: string; allowPrivateNetwork: boolean | undefined } {
-  const t = connector.transport;
-  if (t.type !== 'http' || t.oauth?.mode !== 'user') throw new GatehouseError('bad_request', `Connector '${connector.name}' does not use OAuth per user`);
-  return { oauth: t.oauth, url: t.url, allowPrivateNetwork: t.allowPrivateNetwork };
-}
 
 /**
  * Upstream OAuth per user (the MCP authorization specification's authorization-code flow): each person connects
@@ -454,21 +379,6 @@ export class UserOAuth {
   }
 }
 
-/** The client to seal with a person's tokens: a configured one by name only (its secret stays in the connector). */
-async function sealedClient(connector: ConnectorRecord, client: OAuthClient): Promise<SealedClient> {
-  if (client.clientId === userMode(connector).oauth.clientId) return { id: client.clientId, method: client.method };
-  const secret = await client.secret?.();
-  return { id: client.clientId, method: client.method, ...(secret === undefined ? {} : { secret }) };
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function tokenKey(orgId: string, userId: string, connectorId: string): string {
-  return `${orgId}/${userId}/${connectorId}`;
-}
-
 /** An unauthenticated initialize: a protected upstream answers 401 with the challenge discovery starts from. */
 async function probe(fetcher: OAuthFetch, url: URL): Promise<BearerChallenge | undefined> {
   const res = await fetcher(url.href, {
@@ -478,89 +388,4 @@ async function probe(fetcher: OAuthFetch, url: URL): Promise<BearerChallenge | u
   });
   await res.body?.cancel().catch(() => undefined);
   return res.status === 401 || res.status === 403 ? parseBearerChallenge(res.headers.get('www-authenticate') ?? undefined) : undefined;
-}
-
-/**
- * One connection's use of a person's tokens. A session's connection carries its user's; the shared connection (the
- * connector's listing) the latest person's. No token: no Authorization header, and a 401 is answered with
- * `upstream_auth_required` naming the connect route.
- */
-class UserTokenAuth implements UpstreamAuth {
-  readonly #engine: UserOAuth;
-  readonly #connector: ConnectorRecord;
-  readonly #shared: boolean;
-  #userId: string | undefined;
-  #loaded = false;
-  #refreshedFor: string | undefined;
-
-  readonly #nobody: boolean;
-
-  constructor(engine: UserOAuth, connector: ConnectorRecord, who: { userId: string } | { shared: true } | { nobody: true }) {
-    this.#engine = engine;
-    this.#connector = connector;
-    this.#userId = 'userId' in who ? who.userId : undefined;
-    this.#shared = 'shared' in who;
-    this.#nobody = 'nobody' in who;
-  }
-
-  get #requester(): Requester {
-    return { keyId: null, user: this.#shared ? 'system:connection' : (this.#userId ?? 'system:connection') };
-  }
-
-  header(): string | undefined {
-    if (this.#userId === undefined) return undefined;
-    const h = this.#engine.cached(this.#connector, this.#userId);
-    if (h === undefined || (h.expiresAt !== undefined && this.#engine.now() >= h.expiresAt)) return undefined;
-    return `Bearer ${h.access}`;
-  }
-
-  prepare(): Promise<void> | undefined {
-    if (!this.#loaded) return this.#load();
-    const user = this.#userId;
-    if (user === undefined) return undefined;
-    const h = this.#engine.cached(this.#connector, user);
-    if (h?.expiresAt === undefined || h.refresh === undefined) return undefined;
-    const left = h.expiresAt - this.#engine.now();
-    // Refreshed a little before it expires: a tenth of an hour-long token's life, at most a minute.
-    if (left > 60_000) return undefined;
-    return this.#engine.refresh(this.#connector, user, this.#requester).then(() => undefined);
-  }
-
-  async #load(): Promise<void> {
-    // A key that acts for no person borrows nobody's tokens: its session goes without, and is refused at a 401.
-    if (this.#nobody) {
-      this.#loaded = true;
-      return;
-    }
-    if (this.#userId === undefined) this.#userId = await this.#engine.latestUser(this.#connector);
-    if (this.#userId === undefined) return;
-    await this.#engine.held(this.#connector, this.#userId, this.#requester);
-    this.#loaded = true;
-  }
-
-  async challenge(status: number, wwwAuthenticate: string | undefined): Promise<boolean> {
-    const c = parseBearerChallenge(wwwAuthenticate);
-    this.#engine.noteChallenge(this.#connector, c);
-    if (status === 403 && c?.error !== 'insufficient_scope') return false;
-    const user = this.#userId;
-    if (this.#nobody) throw required(this.#engine, this.#connector, 'uses each person\'s own account, and this key acts for no person; use a key that acts for you');
-    if (user === undefined) throw required(this.#engine, this.#connector, this.#shared ? 'needs a member to connect their account first' : 'needs your own authorization');
-    const held = this.#engine.cached(this.#connector, user);
-    if (status === 403) {
-      const granted = new Set((held?.scope ?? '').split(' '));
-      const missing = (c?.scope ?? '').split(' ').filter((s) => s !== '' && !granted.has(s));
-      // A scope the token already has cannot be asked for again: that is the end, not a loop (retry limit).
-      if (missing.length === 0) throw authFailed('The upstream refuses the token even with the scope it asked for');
-      if (!this.#shared) this.#engine.wantScope(this.#connector, user, unionScopes(held?.scope, c?.scope) ?? '');
-      throw required(this.#engine, this.#connector, `needs more of your authorization (${missing.join(' ')})`);
-    }
-    // Another connect (or replica) may have stored a newer token; else the refresh token, once per access token.
-    const stored = await this.#engine.held(this.#connector, user, this.#requester, true).catch(() => undefined);
-    if (stored !== undefined && stored.access !== held?.access) return true;
-    if (stored?.refresh !== undefined && this.#refreshedFor !== stored.access) {
-      this.#refreshedFor = stored.access;
-      if ((await this.#engine.refresh(this.#connector, user, this.#requester)) !== undefined) return true;
-    }
-    throw required(this.#engine, this.#connector, stored === undefined ? 'needs your own authorization' : 'needs your authorization again');
-  }
 }
